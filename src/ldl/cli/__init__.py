@@ -1,0 +1,1 @@
+"""The `ldl` command line: a thin layer over importable functions."""

@@ -1,0 +1,125 @@
+"""Finding the config tree, checking config values, and flattening configs for logs.
+
+Hydra catches unknown keys and unknown group options; `validate_config` catches what it cannot: wrong
+types and out-of-range values, each reported with the key, the value and how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from ldl.errors import ConfigError
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+VALIDATIONS = ("test", "holdout", "none")
+
+
+def config_dir() -> Path:
+    """The config tree: packaged inside `ldl` (wheel) or at the root of a source checkout."""
+    packaged = resources.files("ldl") / "configs"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parents[2] / "configs"
+    if checkout.is_dir():
+        return checkout
+    raise ConfigError(
+        "ldl's config tree was not found: it should be packaged as ldl/configs or lie at the root of "
+        "the source checkout. Reinstall with `pip install .` from the repository."
+    )
+
+
+def experiment_ids() -> list[str]:
+    return sorted(path.stem for path in (config_dir() / "experiment").glob("*.yaml"))
+
+
+def _describe(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _require_int(cfg: Mapping[str, Any], key: str, prefix: str, minimum: int | None = 1) -> None:
+    value = cfg.get(key)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or (minimum is not None and value < minimum)
+    ):
+        raise ConfigError(
+            f"{prefix}.{key} must be an integer >= {minimum}, got {_describe(value)}. "
+            f"Set it on the command line, e.g. {prefix}.{key}={max(minimum or 0, 1)}."
+        )
+
+
+def _require_optional_int(cfg: Mapping[str, Any], key: str, prefix: str, minimum: int) -> None:
+    if cfg.get(key) is not None:
+        _require_int(cfg, key, prefix, minimum)
+
+
+def _require_choice(cfg: Mapping[str, Any], key: str, prefix: str, choices: tuple) -> None:
+    if cfg.get(key) not in choices:
+        options = ", ".join(str(choice) for choice in choices)
+        raise ConfigError(
+            f"{prefix}.{key}={_describe(cfg.get(key))} is not allowed; use one of: {options}."
+        )
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Raise ConfigError for the first value of the wrong type or out of range."""
+    trainer = cfg.trainer
+    _require_int(trainer, "epochs", "trainer")
+    _require_int(trainer, "batch_size", "trainer")
+    _require_int(trainer, "eval_batch_size", "trainer")
+    _require_int(trainer, "steps_per_execution", "trainer", minimum=0)
+    _require_int(trainer, "checkpoint_every", "trainer")
+    _require_optional_int(trainer, "seed", "trainer", minimum=0)
+    _require_optional_int(trainer, "threads", "trainer", minimum=1)
+    _require_choice(trainer, "precision", "trainer", PRECISIONS)
+    _require_choice(trainer, "validation", "trainer", VALIDATIONS)
+    _require_choice(trainer, "jit_compile", "trainer", (True, False, "auto"))
+    _require_choice(trainer, "verbose", "trainer", ("auto", 0, 1, 2))
+    _require_choice(trainer, "deterministic", "trainer", (True, False))
+    _require_choice(trainer, "shuffle", "trainer", (True, False))
+    data = cfg.data
+    for key in ("max_train_examples", "max_test_examples"):
+        _require_optional_int(data, key, "data", minimum=1)
+    learning_rate = cfg.optimizer.get("learning_rate")
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, int | float):
+        raise ConfigError(
+            f"optimizer.learning_rate must be a number, got {_describe(learning_rate)}, "
+            "e.g. optimizer.learning_rate=0.001."
+        )
+    model = cfg.model
+    if "hidden_units" in model:
+        units = model.hidden_units
+        if not isinstance(units, ListConfig | list) or not all(
+            isinstance(u, int) and not isinstance(u, bool) for u in units
+        ):
+            raise ConfigError(
+                f"model.hidden_units must be a list of integers, got {_describe(units)}, "
+                "e.g. model.hidden_units=[64,64]."
+            )
+    for key in ("dropout", "l1_kernel", "l2_kernel", "l1_bias", "l2_bias"):
+        if key in model and (
+            isinstance(model[key], bool) or not isinstance(model[key], int | float)
+        ):
+            raise ConfigError(f"model.{key} must be a number, got {_describe(model[key])}.")
+
+
+def flatten(config: Mapping[str, Any] | DictConfig, prefix: str = "") -> dict[str, Any]:
+    """`{'a': {'b': 1}}` -> `{'a.b': 1}`; lists become their string form (for HParams and tables)."""
+    if isinstance(config, DictConfig):
+        config = OmegaConf.to_container(config, resolve=True)
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, prefix=f"{name}."))
+        elif isinstance(value, list | tuple):
+            flat[name] = str(list(value))
+        else:
+            flat[name] = value
+    return flat

@@ -1,0 +1,128 @@
+"""Checksum-verified downloads into the data directory, and the "files are missing" message.
+
+Downloading goes through `keras.utils.get_file` (progress bar, hash check, partial-file cleanup)
+rather than hand-written HTTP. This module adds what the runner needs on top: the file lands in the
+configured data directory and nowhere else, offline machines fail within seconds, and every failure
+is a `DataError` that tells the user which file to put where.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from pathlib import Path
+
+from ldl.errors import DataError
+
+# Seconds a connection attempt or a stalled read may take before the download is abandoned.
+# urllib has no timeout of its own, so without this a half-open network can hang for minutes.
+DOWNLOAD_TIMEOUT_S = 30.0
+
+
+def missing_files_error(
+    dataset: str,
+    data_dir: Path,
+    expected: list[str],
+    url: str | None,
+    *,
+    reason: str | None = None,
+) -> DataError:
+    """Build the one-paragraph error for a dataset whose files are not in `data_dir`.
+
+    `expected` names the accepted files (alternatives included); `reason` says what was tried
+    (download turned off, download failed). The caller raises the returned error.
+    """
+    message = (
+        f"Cannot load the {dataset} dataset: expected {', '.join(expected)} in the data "
+        f"directory '{data_dir}'."
+    )
+    if reason:
+        message += f" {reason.rstrip('.')}."
+    if url:
+        message += f" Download it from {url} and put it there"
+    else:
+        message += " Put the file(s) there"
+    return DataError(message + ", or pass data_dir=<path> to use a folder that already holds them.")
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks so large datasets do not fill memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch(
+    filename: str,
+    url: str,
+    sha256: str,
+    data_dir: Path,
+    subdir: str = "",
+    *,
+    timeout_s: float = DOWNLOAD_TIMEOUT_S,
+) -> Path:
+    """Download `url` to `data_dir/subdir/filename` unless a file with the right sha256 is there.
+
+    Returns the file's path. Raises `DataError` when the folder cannot be written, the download
+    fails (no network, missing URL) or the checksum does not match; a corrupt download is deleted
+    so it cannot be mistaken for the dataset later.
+    """
+    if not filename or Path(filename).name != filename:
+        raise ValueError(f"filename must be a bare file name, got {filename!r}.")
+    if Path(subdir).is_absolute() or ".." in Path(subdir).parts:
+        raise ValueError(f"subdir must be a relative folder inside data_dir, got {subdir!r}.")
+    data_dir = Path(data_dir).expanduser()
+    target_dir = data_dir / subdir if subdir else data_dir
+    target = target_dir / filename
+
+    def failure(what: str) -> DataError:
+        return DataError(
+            f"Could not download {filename} into '{target_dir}': {what}. Download {url} yourself "
+            f"(expected sha256 {sha256}) and save it as '{target}', or pass data_dir=<path> to "
+            f"use a folder that already holds the dataset's files."
+        )
+
+    if target.exists():
+        if sha256_of(target) == sha256:
+            return target
+        raise failure(
+            "a file of that name is already there but its sha256 differs from the official one "
+            "(the file was kept; delete it to download again)"
+        )
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise failure(f"the folder cannot be created ({error})") from error
+    # get_file silently switches to /tmp/.keras when its cache dir is not writable.
+    if not os.access(target_dir, os.W_OK):
+        raise failure("the folder is not writable")
+
+    from keras.utils import get_file  # lazy: importing keras loads TensorFlow (seconds)
+
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout_s)
+    try:
+        path = get_file(
+            fname=filename,
+            origin=url,
+            file_hash=sha256,
+            hash_algorithm="sha256",
+            cache_dir=str(data_dir),
+            cache_subdir=subdir,
+        )
+    except Exception as error:
+        if target.exists() and sha256_of(target) != sha256:
+            target.unlink()  # get_file leaves a download with the wrong hash in place
+            raise failure(
+                "the downloaded file's sha256 does not match the official one (corrupted or "
+                "changed download; it was deleted)"
+            ) from error
+        raise failure(f"the download failed ({error})") from error
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+    if Path(path).resolve() != target.resolve():
+        raise failure(f"Keras saved the file at '{path}' instead")
+    return target

@@ -1,0 +1,85 @@
+"""Standardization and one-hot encoding as the book does them (spec 3.2).
+
+Statistics always come from the training data only and are applied unchanged to the test data, so
+no information about the test set leaks into training. The standard deviation is the population one
+(divide by N, NumPy's default), computed in float64 so the MNIST constants match to ~1e-12.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+
+def _scale(x: np.ndarray, mean, std, dtype: DTypeLike) -> np.ndarray:
+    # Subtract and divide in the output dtype, in place: a float64 copy of CIFAR-10 would be 1.2 GB.
+    out = np.asarray(x).astype(dtype, copy=True)
+    out -= np.asarray(mean, dtype=dtype)
+    out /= np.asarray(std, dtype=dtype)
+    return out
+
+
+def _check_pair(x_train: np.ndarray, x_test: np.ndarray) -> None:
+    if np.size(x_train) == 0:
+        raise ValueError("x_train is empty; standardization statistics need training data.")
+    if np.shape(x_train)[1:] != np.shape(x_test)[1:]:
+        raise ValueError(
+            f"x_train {np.shape(x_train)} and x_test {np.shape(x_test)} differ in their "
+            "per-example shape."
+        )
+
+
+def standardize_global(
+    x_train: np.ndarray, x_test: np.ndarray, dtype: DTypeLike = np.float32
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Scale with one mean and std over every training value (MNIST, CIFAR-10).
+
+    Returns (train, test, mean, std). One scalar keeps the relative brightness of pixels, which a
+    per-pixel scaling would distort (border pixels are almost always 0). A constant training set
+    gets std 1 so the result is finite.
+    """
+    _check_pair(x_train, x_test)
+    mean = float(np.mean(x_train, dtype=np.float64))
+    std = float(np.std(x_train, dtype=np.float64))
+    if std == 0.0:
+        std = 1.0
+    return _scale(x_train, mean, std, dtype), _scale(x_test, mean, std, dtype), mean, std
+
+
+def standardize_per_feature(
+    x_train: np.ndarray, x_test: np.ndarray, dtype: DTypeLike = np.float32
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Scale each column (axis 0) to mean 0, std 1 over the training rows (Boston Housing).
+
+    Returns (train, test, mean, std), the statistics as float64 arrays. Features on very different
+    scales (TAX ~400, NOX ~0.5) would otherwise dominate the gradient. A constant column is divided
+    by 1 instead of 0 (the returned std holds that 1), so it becomes 0 rather than NaN.
+    """
+    _check_pair(x_train, x_test)
+    mean = np.mean(x_train, axis=0, dtype=np.float64)
+    std = np.std(x_train, axis=0, dtype=np.float64)
+    std = np.where(std > 0.0, std, 1.0)
+    return _scale(x_train, mean, std, dtype), _scale(x_test, mean, std, dtype), mean, std
+
+
+def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Encode integer class labels as float32 one-hot rows, like `keras.utils.to_categorical`.
+
+    As in Keras, a trailing axis of size 1 is dropped first, so CIFAR-10's (N, 1) labels give
+    (N, num_classes). Out-of-range labels raise ValueError instead of wrapping around silently.
+    """
+    labels = np.asarray(labels)
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be at least 1, got {num_classes}.")
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be integers, got dtype {labels.dtype}.")
+    if labels.ndim > 1 and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"labels must lie in 0..{num_classes - 1}, got values from {labels.min()} to "
+            f"{labels.max()}."
+        )
+    encoded = np.zeros((*labels.shape, num_classes), dtype=np.float32)
+    np.put_along_axis(encoded, labels.astype(np.intp)[..., None], 1.0, axis=-1)
+    return encoded

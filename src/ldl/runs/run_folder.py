@@ -1,0 +1,90 @@
+"""The layout of a run folder and the rules for continuing one.
+
+A run folder holds: config.yaml (the resolved config), metrics.json (flat metrics plus status), history.csv,
+model.keras, learning_curve.png, tensorboard/ and checkpoint/. `status` in metrics.json is running,
+completed, failed or interrupted; a run killed outright stays `running` and can be resumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from ldl.config import flatten
+from ldl.runs.files import atomic_write_text, read_json
+
+# Keys that may differ between the first start of a run and its resumption: where things are read and
+# written and how fast, but nothing that changes the numbers.
+RESUME_INDEPENDENT_KEYS = (
+    "run_dir",
+    "data_dir",
+    "output_root",
+    "trainer.resume",
+    "trainer.verbose",
+    "trainer.threads",
+    "trainer.eval_batch_size",
+    "trainer.steps_per_execution",
+    "trainer.jit_compile",
+    "trainer.checkpoint_every",
+)
+
+
+class RunFolder:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    config_path = property(lambda self: self.path / "config.yaml")
+    metrics_path = property(lambda self: self.path / "metrics.json")
+    history_path = property(lambda self: self.path / "history.csv")
+    model_path = property(lambda self: self.path / "model.keras")
+    learning_curve_path = property(lambda self: self.path / "learning_curve.png")
+    tensorboard_dir = property(lambda self: self.path / "tensorboard")
+    checkpoint_dir = property(lambda self: self.path / "checkpoint")
+    log_path = property(lambda self: self.path / "output.txt")
+
+    def exists(self) -> bool:
+        return self.config_path.exists()
+
+    def read_config(self) -> dict[str, Any]:
+        return OmegaConf.to_container(OmegaConf.load(self.config_path), resolve=False)
+
+    def write_config(self, config: Mapping[str, Any]) -> None:
+        atomic_write_text(self.config_path, OmegaConf.to_yaml(OmegaConf.create(dict(config))))
+
+    def read_metrics(self) -> dict[str, Any]:
+        return read_json(self.metrics_path) if self.metrics_path.exists() else {}
+
+    def status(self) -> str | None:
+        return self.read_metrics().get("status")
+
+    def has_checkpoint(self) -> bool:
+        return (self.checkpoint_dir / "state.json").exists()
+
+
+def config_differences(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
+    """Keys whose values differ, ignoring the keys that cannot change a run's numbers."""
+    a, b = flatten(first), flatten(second)
+    keys = sorted(set(a) | set(b))
+    return [
+        key
+        for key in keys
+        if a.get(key) != b.get(key)
+        and not any(key == k or key.startswith(k + ".") for k in RESUME_INDEPENDENT_KEYS)
+    ]
+
+
+def find_resumable_run(output_root: Path, config: Mapping[str, Any]) -> Path | None:
+    """The most recent run under `output_root` with this config that did not complete."""
+    candidates: list[tuple[int, Path]] = []
+    for config_path in Path(output_root).glob("**/config.yaml"):
+        folder = RunFolder(config_path.parent)
+        if folder.status() == "completed" or not folder.has_checkpoint():
+            continue
+        if config_differences(folder.read_config(), config):
+            continue
+        modified = (folder.checkpoint_dir / "state.json").stat().st_mtime_ns
+        candidates.append((modified, folder.path))
+    return max(candidates)[1] if candidates else None

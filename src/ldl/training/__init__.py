@@ -1,0 +1,1 @@
+"""Training: optimizers, the tf.data input pipeline, checkpoints and `train(cfg)`."""

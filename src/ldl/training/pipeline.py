@@ -1,0 +1,76 @@
+"""tf.data input pipelines whose shuffle order is a pure function of (seed, epoch).
+
+Keras's own array shuffling depends on how many epochs the process has already run, so a resumed run
+would see different batches than an uninterrupted one. Here every epoch draws its permutation from a
+stateless generator keyed by (seed, epoch): a run resumed at epoch 7 sees exactly the batches that the
+uninterrupted run saw at epoch 7, and the final metrics agree.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+from ldl.tf_setup import import_tensorflow
+
+tf = import_tensorflow()
+
+
+class EpochShuffledDataset:
+    """Training batches in an order that depends only on (seed, epoch).
+
+    `dataset` yields one epoch per iteration; call `set_epoch` (done by the `SetEpoch` callback
+    below) before each epoch starts.
+    """
+
+    def __init__(
+        self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, shuffle: bool = True
+    ) -> None:
+        self.num_examples = len(x)
+        self.batch_size = batch_size
+        self.steps_per_epoch = math.ceil(self.num_examples / batch_size)
+        self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
+        features = tf.constant(x)
+        targets = tf.constant(y)
+        seed_value = tf.constant(seed, dtype=tf.int64)
+        count = self.num_examples
+
+        def epoch_indices(_: tf.Tensor) -> tf.data.Dataset:
+            indices = tf.range(count, dtype=tf.int64)
+            if shuffle:
+                indices = tf.random.experimental.stateless_shuffle(
+                    indices, seed=tf.stack([seed_value, self._epoch.read_value()])
+                )
+            return tf.data.Dataset.from_tensor_slices(indices).batch(batch_size)
+
+        def gather(batch_indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            return tf.gather(features, batch_indices), tf.gather(targets, batch_indices)
+
+        self.dataset = (
+            tf.data.Dataset.from_tensors(0)
+            .flat_map(epoch_indices)
+            .map(gather)
+            .apply(tf.data.experimental.assert_cardinality(self.steps_per_epoch))
+            .prefetch(tf.data.AUTOTUNE)
+        )
+
+    def set_epoch(self, epoch: int) -> None:
+        self._epoch.assign(epoch)
+
+
+class SetEpoch(keras.callbacks.Callback):
+    """Tell the training pipeline which epoch begins, before Keras opens its iterator."""
+
+    def __init__(self, data: EpochShuffledDataset) -> None:
+        super().__init__()
+        self.data = data
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.data.set_epoch(epoch)
+
+
+def evaluation_dataset(x: np.ndarray, y: np.ndarray, batch_size: int) -> tf.data.Dataset:
+    """Batches for evaluation, in order; the batch size changes speed, never the metrics."""
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).prefetch(2)
