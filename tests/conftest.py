@@ -17,3 +17,50 @@ def real_data_dir() -> Path:
     if not candidate.is_dir():
         pytest.skip(f"real datasets not found at {candidate} (set LDL_REAL_DATA_DIR)")
     return candidate
+
+
+# --- Config composition and small datasets in the real file formats -----------------------------
+
+from collections.abc import Callable  # noqa: E402
+
+from fixtures import write_boston_npz, write_mnist_idx  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+from ldl.config import config_dir  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with MNIST stand-ins as gzipped IDX files in mnist/, like the real copy."""
+    directory = tmp_path_factory.mktemp("mnist_data")
+    write_mnist_idx(directory / "mnist", n_train=600, n_test=200, gzip=True)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def boston_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with a Boston-format boston_housing.npz (x, y full arrays, Keras layout)."""
+    directory = tmp_path_factory.mktemp("boston_data")
+    write_boston_npz(directory, n=120)
+    return directory
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
+    """Compose the real config tree with overrides; the run folder defaults to a fresh tmp dir."""
+
+    def make(*overrides: str, run_dir: Path | None = None) -> DictConfig:
+        run = run_dir if run_dir is not None else tmp_path / "run"
+        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+            return compose(
+                "train",
+                overrides=[
+                    *overrides,
+                    f"run_dir={run}",
+                    f"output_root={tmp_path / 'outputs'}",
+                    "trainer.verbose=0",
+                ],
+            )
+
+    return make

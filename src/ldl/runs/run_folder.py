@@ -22,6 +22,7 @@ RESUME_INDEPENDENT_KEYS = (
     "run_dir",
     "data_dir",
     "output_root",
+    "logger",
     "trainer.resume",
     "trainer.verbose",
     "trainer.threads",

@@ -1,0 +1,169 @@
+"""Every experiment and every config-group option composes, validates and builds (Model Garden style)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from ldl.classic.perceptron import Perceptron
+from ldl.classic.xor_network import XorNetwork
+from ldl.config import config_dir, experiment_ids, validate_config
+from ldl.errors import ConfigError
+
+# Parameter counts derived in the spec (5.4, 5.5).
+EXPECTED_PARAMETERS = {
+    "c5e1": 19_885,
+    "c5_conf1": 19_885,
+    "c5_conf2": 19_885,
+    "c5_conf3": 19_885,
+    "c5_conf4": 19_885,
+    "c5e2": 19_885,
+    "c5_conf5": 19_885,
+    "c6_conf1": 14,
+    "c6e1": 5_121,
+    "c6_conf2": 5_121,
+    "c6_conf3": 5_121,
+    "c6_conf4": 5_121,
+    "c6_conf5": 26_625,
+    "c6_conf6": 26_625,
+    "c6e2": 26_625,
+}
+INPUT_SHAPES = {"mnist": ((28, 28), 10), "boston_housing": ((13,), 1)}
+CHAPTERS_1_TO_6 = {"c1e1", "c3e1", *EXPECTED_PARAMETERS}
+
+
+def test_every_chapter_1_to_6_experiment_exists():
+    assert CHAPTERS_1_TO_6 <= set(experiment_ids())
+
+
+@pytest.mark.parametrize("experiment", experiment_ids())
+def test_experiment_composes_validates_and_builds(experiment, make_config):
+    cfg = make_config(f"experiment={experiment}")
+    OmegaConf.to_container(cfg, resolve=True)  # every interpolation resolves
+    validate_config(cfg)
+    assert cfg.experiment_id == experiment
+    assert cfg.description
+    if cfg.model.name == "perceptron":
+        perceptron = Perceptron(list(cfg.model.initial_weights))
+        assert perceptron.output([1.0, -1.0, -1.0]) in (-1, 1)
+        return
+    if cfg.model.name == "xor_network":
+        network = XorNetwork.initialize(np.random.RandomState(cfg.model.seed), cfg.model.init_range)
+        assert 0.0 < network.forward(np.array([1.0, 1.0, -1.0])) < 1.0
+        return
+    from ldl.models import build_model
+
+    input_shape, outputs = INPUT_SHAPES[cfg.data.name]
+    model = build_model(cfg.model, cfg.initializer, input_shape, outputs)
+    assert model.count_params() == EXPECTED_PARAMETERS[experiment]
+
+
+def test_c5e1_matches_the_spec(make_config):
+    cfg = make_config("experiment=c5e1")
+    assert list(cfg.model.hidden_units) == [25]
+    assert (cfg.model.activation, cfg.model.output_activation) == ("tanh", "sigmoid")
+    assert cfg.initializer.kernel == {"name": "random_uniform", "minval": -0.1, "maxval": 0.1}
+    assert cfg.initializer.bias.name == "zeros"
+    assert cfg.loss == "mean_squared_error"
+    assert (cfg.optimizer.name, cfg.optimizer.learning_rate, cfg.optimizer.momentum) == ("sgd", 0.01, 0.0)
+    assert (cfg.trainer.batch_size, cfg.trainer.epochs, cfg.trainer.seed) == (1, 20, 7)
+    assert cfg.trainer.validation == "test"
+
+
+def test_table_5_1_configurations_differ_only_as_the_book_says(make_config):
+    conf2 = make_config("experiment=c5_conf2")
+    assert conf2.optimizer.learning_rate == 10.0
+    conf3 = make_config("experiment=c5_conf3")
+    assert conf3.initializer.kernel.name == conf3.initializer.output_kernel.name == "glorot_uniform"
+    assert (conf3.optimizer.name, conf3.loss, conf3.trainer.batch_size) == ("adam", "mean_squared_error", 1)
+    conf4 = make_config("experiment=c5_conf4")
+    assert (conf4.initializer.kernel.name, conf4.initializer.output_kernel.name) == ("he_normal", "glorot_uniform")
+    assert (conf4.loss, conf4.trainer.batch_size) == ("categorical_crossentropy", 1)
+    conf5 = make_config("experiment=c5e2")
+    assert conf5.trainer.batch_size == 64
+    assert conf5.model == make_config("experiment=c5_conf5").model
+
+
+def test_table_6_2_configurations(make_config):
+    for experiment in ("c6_conf1", "c6e1", "c6_conf3", "c6_conf4", "c6_conf5", "c6e2"):
+        cfg = make_config(f"experiment={experiment}")
+        assert (cfg.optimizer.name, cfg.loss, list(cfg.metrics)) == ("adam", "mean_squared_error", ["mae"])
+        assert (cfg.trainer.batch_size, cfg.trainer.epochs) == (16, 500)
+    assert make_config("experiment=c6_conf3").model.l2_bias == 0.1
+    assert make_config("experiment=c6e2").model.dropout == 0.3
+
+
+def test_the_bare_config_is_c5e2(make_config):
+    bare, c5e2 = make_config(), make_config("experiment=c5e2")
+    for group in ("data", "model", "optimizer", "initializer", "trainer"):
+        assert OmegaConf.to_container(bare[group], resolve=True) == OmegaConf.to_container(
+            c5e2[group], resolve=True
+        )
+    assert bare.loss == c5e2.loss
+
+
+def _group_options(group: str) -> list[str]:
+    return sorted(path.stem for path in (Path(config_dir()) / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "override",
+    [f"{group}={option}" for group in ("data", "optimizer", "initializer", "callbacks", "logger")
+     for option in _group_options(group)],
+)
+def test_every_group_option_composes(override, make_config):
+    cfg = make_config(override)
+    OmegaConf.to_container(cfg, resolve=True)
+
+
+def test_the_issue_example_composes(make_config):
+    cfg = make_config(
+        "data=mnist", "model=fc", "optimizer=sgd", "optimizer.learning_rate=0.01", "initializer=uniform",
+        "trainer.batch_size=1",
+    )
+    validate_config(cfg)
+    assert cfg.initializer.kernel.name == "random_uniform"
+    assert cfg.optimizer.learning_rate == 0.01
+
+
+def test_every_layer_gets_its_own_initializer():
+    from ldl.models.fully_connected import build_fully_connected
+
+    model = build_fully_connected(
+        (10,), 10, hidden_units=[10, 10], kernel_initializer={"name": "glorot_uniform"},
+        output_kernel_initializer={"name": "glorot_uniform"},
+    )
+    kernels = [layer.get_weights()[0] for layer in model.layers if layer.get_weights()]
+    assert all(kernel.shape == (10, 10) for kernel in kernels)
+    assert not np.allclose(kernels[0], kernels[1])
+    assert not np.allclose(kernels[1], kernels[2])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("trainer.batch_size=0", "trainer.batch_size must be an integer >= 1"),
+        ("trainer.batch_size=-3", "trainer.batch_size must be an integer >= 1"),
+        ("trainer.epochs=0", "trainer.epochs must be an integer >= 1"),
+        ("trainer.batch_size=abc", "got 'abc' (str)"),
+        ("trainer.epochs=2.5", "trainer.epochs must be an integer"),
+        ("trainer.seed=-1", "trainer.seed must be an integer >= 0"),
+        ("trainer.precision=float8", "trainer.precision"),
+        ("trainer.validation=kfold", "trainer.validation"),
+        ("optimizer.learning_rate=fast", "optimizer.learning_rate must be a number"),
+        ("model.hidden_units=[a,b]", "model.hidden_units must be a list of integers"),
+        ("data.max_train_examples=0", "data.max_train_examples"),
+    ],
+)
+def test_bad_values_are_rejected_with_a_clear_message(override, message, make_config):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        validate_config(make_config(override))
+
+
+def test_seed_zero_is_a_seed(make_config):
+    cfg = make_config("trainer.seed=0")
+    validate_config(cfg)
+    assert cfg.trainer.seed == 0
