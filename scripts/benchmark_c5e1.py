@@ -98,6 +98,9 @@ def timed_fit(spans: list[float]) -> Iterator[None]:
     ldl calls fit() deep inside `train(cfg)`; wrapping the method is the only way to time exactly the
     same span there as around the baseline's own fit() call.
     """
+    from ldl.tf_setup import import_tensorflow
+
+    import_tensorflow()  # before keras, so that TensorFlow's start-up banner stays quiet
     import keras
 
     original: Callable[..., Any] = keras.Model.fit
@@ -126,7 +129,7 @@ def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
     from ldl.data.preprocessing import one_hot, standardize_global
     from ldl.tf_setup import import_tensorflow
 
-    import_tensorflow()  # only to keep TensorFlow's start-up banner quiet
+    import_tensorflow()  # before keras, so that TensorFlow's start-up banner stays quiet
     import keras
 
     # Same examples and preprocessing as ldl: the first N examples, standardized with the mean and

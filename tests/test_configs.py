@@ -36,7 +36,7 @@ CHAPTERS_1_TO_6 = {"c1e1", "c3e1", *EXPECTED_PARAMETERS}
 
 
 def test_every_chapter_1_to_6_experiment_exists():
-    assert CHAPTERS_1_TO_6 <= set(experiment_ids())
+    assert set(experiment_ids()) >= CHAPTERS_1_TO_6
 
 
 @pytest.mark.parametrize("experiment", experiment_ids())
@@ -68,7 +68,11 @@ def test_c5e1_matches_the_spec(make_config):
     assert cfg.initializer.kernel == {"name": "random_uniform", "minval": -0.1, "maxval": 0.1}
     assert cfg.initializer.bias.name == "zeros"
     assert cfg.loss == "mean_squared_error"
-    assert (cfg.optimizer.name, cfg.optimizer.learning_rate, cfg.optimizer.momentum) == ("sgd", 0.01, 0.0)
+    assert (cfg.optimizer.name, cfg.optimizer.learning_rate, cfg.optimizer.momentum) == (
+        "sgd",
+        0.01,
+        0.0,
+    )
     assert (cfg.trainer.batch_size, cfg.trainer.epochs, cfg.trainer.seed) == (1, 20, 7)
     assert cfg.trainer.validation == "test"
 
@@ -78,9 +82,16 @@ def test_table_5_1_configurations_differ_only_as_the_book_says(make_config):
     assert conf2.optimizer.learning_rate == 10.0
     conf3 = make_config("experiment=c5_conf3")
     assert conf3.initializer.kernel.name == conf3.initializer.output_kernel.name == "glorot_uniform"
-    assert (conf3.optimizer.name, conf3.loss, conf3.trainer.batch_size) == ("adam", "mean_squared_error", 1)
+    assert (conf3.optimizer.name, conf3.loss, conf3.trainer.batch_size) == (
+        "adam",
+        "mean_squared_error",
+        1,
+    )
     conf4 = make_config("experiment=c5_conf4")
-    assert (conf4.initializer.kernel.name, conf4.initializer.output_kernel.name) == ("he_normal", "glorot_uniform")
+    assert (conf4.initializer.kernel.name, conf4.initializer.output_kernel.name) == (
+        "he_normal",
+        "glorot_uniform",
+    )
     assert (conf4.loss, conf4.trainer.batch_size) == ("categorical_crossentropy", 1)
     conf5 = make_config("experiment=c5e2")
     assert conf5.trainer.batch_size == 64
@@ -90,7 +101,11 @@ def test_table_5_1_configurations_differ_only_as_the_book_says(make_config):
 def test_table_6_2_configurations(make_config):
     for experiment in ("c6_conf1", "c6e1", "c6_conf3", "c6_conf4", "c6_conf5", "c6e2"):
         cfg = make_config(f"experiment={experiment}")
-        assert (cfg.optimizer.name, cfg.loss, list(cfg.metrics)) == ("adam", "mean_squared_error", ["mae"])
+        assert (cfg.optimizer.name, cfg.loss, list(cfg.metrics)) == (
+            "adam",
+            "mean_squared_error",
+            ["mae"],
+        )
         assert (cfg.trainer.batch_size, cfg.trainer.epochs) == (16, 500)
     assert make_config("experiment=c6_conf3").model.l2_bias == 0.1
     assert make_config("experiment=c6e2").model.dropout == 0.3
@@ -111,8 +126,11 @@ def _group_options(group: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "override",
-    [f"{group}={option}" for group in ("data", "optimizer", "initializer", "callbacks", "logger")
-     for option in _group_options(group)],
+    [
+        f"{group}={option}"
+        for group in ("data", "optimizer", "initializer", "callbacks", "logger")
+        for option in _group_options(group)
+    ],
 )
 def test_every_group_option_composes(override, make_config):
     cfg = make_config(override)
@@ -121,7 +139,11 @@ def test_every_group_option_composes(override, make_config):
 
 def test_the_issue_example_composes(make_config):
     cfg = make_config(
-        "data=mnist", "model=fc", "optimizer=sgd", "optimizer.learning_rate=0.01", "initializer=uniform",
+        "data=mnist",
+        "model=fc",
+        "optimizer=sgd",
+        "optimizer.learning_rate=0.01",
+        "initializer=uniform",
         "trainer.batch_size=1",
     )
     validate_config(cfg)
@@ -133,7 +155,10 @@ def test_every_layer_gets_its_own_initializer():
     from ldl.models.fully_connected import build_fully_connected
 
     model = build_fully_connected(
-        (10,), 10, hidden_units=[10, 10], kernel_initializer={"name": "glorot_uniform"},
+        (10,),
+        10,
+        hidden_units=[10, 10],
+        kernel_initializer={"name": "glorot_uniform"},
         output_kernel_initializer={"name": "glorot_uniform"},
     )
     kernels = [layer.get_weights()[0] for layer in model.layers if layer.get_weights()]

@@ -19,10 +19,19 @@ def _comparable(metrics: dict) -> dict:
 
 
 def test_mnist_run_leaves_a_self_describing_run_folder(make_config, mnist_dir, tmp_path):
-    cfg = make_config("experiment=c5e2", f"data_dir={mnist_dir}", "trainer.epochs=3", "trainer.seed=0")
+    cfg = make_config(
+        "experiment=c5e2", f"data_dir={mnist_dir}", "trainer.epochs=3", "trainer.seed=0"
+    )
     metrics = train(cfg)
     run = tmp_path / "run"
-    for name in ("config.yaml", "metrics.json", "history.csv", "model.keras", "learning_curve.png", "output.txt"):
+    for name in (
+        "config.yaml",
+        "metrics.json",
+        "history.csv",
+        "model.keras",
+        "learning_curve.png",
+        "output.txt",
+    ):
         assert (run / name).is_file(), name
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
     assert list((run / "tensorboard" / "train").glob("events.out.tfevents.*"))
@@ -31,7 +40,14 @@ def test_mnist_run_leaves_a_self_describing_run_folder(make_config, mnist_dir, t
     assert recorded["epochs_completed"] == 3
     assert recorded["device"] == "CPU"
     assert recorded["seed"] == 0
-    for key in ("train/loss", "train/accuracy", "val/accuracy", "test/accuracy", "test/loss", "train_seconds"):
+    for key in (
+        "train/loss",
+        "train/accuracy",
+        "val/accuracy",
+        "test/accuracy",
+        "test/loss",
+        "train_seconds",
+    ):
         assert key in recorded, key
     assert recorded["test/accuracy"] == pytest.approx(metrics["test/accuracy"])
     assert recorded["test/accuracy"] > 0.9  # the stand-in digits are easy
@@ -43,7 +59,12 @@ def test_mnist_run_leaves_a_self_describing_run_folder(make_config, mnist_dir, t
 
 
 def test_same_seed_gives_identical_metrics(make_config, boston_dir, tmp_path):
-    overrides = ("experiment=c6_conf4", f"data_dir={boston_dir}", "trainer.epochs=3", "trainer.seed=0")
+    overrides = (
+        "experiment=c6_conf4",
+        f"data_dir={boston_dir}",
+        "trainer.epochs=3",
+        "trainer.seed=0",
+    )
     first = train(make_config(*overrides, run_dir=tmp_path / "a"))
     second = train(make_config(*overrides, run_dir=tmp_path / "b"))
     assert _comparable(first) == _comparable(second)
@@ -52,13 +73,20 @@ def test_same_seed_gives_identical_metrics(make_config, boston_dir, tmp_path):
 
 
 def test_unseeded_runs_draw_and_record_a_seed(make_config, boston_dir):
-    metrics = train(make_config("experiment=c6_conf1", f"data_dir={boston_dir}", "trainer.epochs=1"))
+    metrics = train(
+        make_config("experiment=c6_conf1", f"data_dir={boston_dir}", "trainer.epochs=1")
+    )
     assert isinstance(metrics["seed"], int)
 
 
 def test_crashed_run_resumes_to_the_uninterrupted_result(make_config, boston_dir, tmp_path):
     # Dropout makes the random-generator state part of what a resume must restore.
-    overrides = ("experiment=c6_conf4", f"data_dir={boston_dir}", "trainer.epochs=4", "trainer.seed=3")
+    overrides = (
+        "experiment=c6_conf4",
+        f"data_dir={boston_dir}",
+        "trainer.epochs=4",
+        "trainer.seed=3",
+    )
     uninterrupted = train(make_config(*overrides, run_dir=tmp_path / "whole"))
 
     crash = "+callbacks.crash={_target_: crash_callbacks.CrashAfterEpoch, epoch: 2}"
@@ -77,7 +105,9 @@ def test_crashed_run_resumes_to_the_uninterrupted_result(make_config, boston_dir
 
 def test_interrupted_run_is_marked_and_resumable_with_resume_true(make_config, mnist_dir, tmp_path):
     overrides = ("experiment=c5e2", f"data_dir={mnist_dir}", "trainer.epochs=3", "trainer.seed=5")
-    interrupt = "+callbacks.crash={_target_: crash_callbacks.CrashAfterEpoch, epoch: 1, interrupt: true}"
+    interrupt = (
+        "+callbacks.crash={_target_: crash_callbacks.CrashAfterEpoch, epoch: 1, interrupt: true}"
+    )
     with pytest.raises(RunInterruptedError, match="Resume with"):
         train(make_config(*overrides, interrupt, run_dir=tmp_path / "outputs" / "first"))
     first = tmp_path / "outputs" / "first"
@@ -85,7 +115,9 @@ def test_interrupted_run_is_marked_and_resumable_with_resume_true(make_config, m
 
     # trainer.resume=true finds the unfinished run with the same config under output_root.
     resumed = train(
-        make_config(*overrides, interrupt, "trainer.resume=true", run_dir=tmp_path / "outputs" / "second")
+        make_config(
+            *overrides, interrupt, "trainer.resume=true", run_dir=tmp_path / "outputs" / "second"
+        )
     )
     assert resumed["epochs_completed"] == 3
     assert json.loads((first / "metrics.json").read_text())["status"] == "completed"
@@ -93,7 +125,12 @@ def test_interrupted_run_is_marked_and_resumable_with_resume_true(make_config, m
 
 
 def test_completed_run_is_not_retrained(make_config, boston_dir, tmp_path):
-    overrides = ("experiment=c6_conf1", f"data_dir={boston_dir}", "trainer.epochs=2", "trainer.seed=0")
+    overrides = (
+        "experiment=c6_conf1",
+        f"data_dir={boston_dir}",
+        "trainer.epochs=2",
+        "trainer.seed=0",
+    )
     first = train(make_config(*overrides))
     before = (tmp_path / "run" / "model.keras").stat().st_mtime_ns
     again = train(make_config(*overrides))
@@ -103,17 +140,29 @@ def test_completed_run_is_not_retrained(make_config, boston_dir, tmp_path):
 
 
 def test_a_different_config_never_touches_an_existing_run(make_config, boston_dir, tmp_path):
-    train(make_config("experiment=c6_conf1", f"data_dir={boston_dir}", "trainer.epochs=1", "trainer.seed=0"))
+    train(
+        make_config(
+            "experiment=c6_conf1", f"data_dir={boston_dir}", "trainer.epochs=1", "trainer.seed=0"
+        )
+    )
     snapshot = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()}
     with pytest.raises(RunFolderError, match="different config"):
-        train(make_config("experiment=c6e1", f"data_dir={boston_dir}", "trainer.epochs=1", "trainer.seed=0"))
+        train(
+            make_config(
+                "experiment=c6e1", f"data_dir={boston_dir}", "trainer.epochs=1", "trainer.seed=0"
+            )
+        )
     assert snapshot == {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()}
 
 
 def test_nan_loss_stops_the_run_and_marks_it_failed(make_config, boston_dir, tmp_path):
     cfg = make_config(
-        "experiment=c6e1", f"data_dir={boston_dir}", "optimizer=sgd", "optimizer.learning_rate=1e12",
-        "trainer.epochs=5", "trainer.seed=0",
+        "experiment=c6e1",
+        f"data_dir={boston_dir}",
+        "optimizer=sgd",
+        "optimizer.learning_rate=1e12",
+        "trainer.epochs=5",
+        "trainer.seed=0",
     )
     with pytest.raises(TrainingDivergedError, match="NaN or infinite"):
         train(cfg)
@@ -126,8 +175,12 @@ def test_nan_loss_stops_the_run_and_marks_it_failed(make_config, boston_dir, tmp
 def test_holdout_validation_is_carved_from_the_training_data(make_config, boston_dir):
     metrics = train(
         make_config(
-            "experiment=c6_conf1", f"data_dir={boston_dir}", "trainer.epochs=2", "trainer.seed=0",
-            "trainer.validation=holdout", "trainer.validation_fraction=0.25",
+            "experiment=c6_conf1",
+            f"data_dir={boston_dir}",
+            "trainer.epochs=2",
+            "trainer.seed=0",
+            "trainer.validation=holdout",
+            "trainer.validation_fraction=0.25",
         )
     )
     assert "val/mae" in metrics and "test/mae" in metrics
@@ -136,7 +189,10 @@ def test_holdout_validation_is_carved_from_the_training_data(make_config, boston
 
 def test_eval_reproduces_the_recorded_test_metrics(make_config, mnist_dir, tmp_path):
     cfg = make_config(
-        "experiment=c5e1", f"data_dir={mnist_dir}", "trainer.epochs=1", "data.max_train_examples=300"
+        "experiment=c5e1",
+        f"data_dir={mnist_dir}",
+        "trainer.epochs=1",
+        "data.max_train_examples=300",
     )
     metrics = train(cfg)
     evaluated = evaluate_run(tmp_path / "run")

@@ -19,7 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from ldl.config import flatten, validate_config
-from ldl.errors import LdlError, RunFolderError, TrainingDivergedError
+from ldl.errors import ConfigError, DataError, LdlError, RunFolderError, TrainingDivergedError
 from ldl.runs.book import book_metrics, compare_with_book, format_book_table
 from ldl.runs.files import write_json
 from ldl.runs.run_folder import RunFolder, config_differences, find_resumable_run
@@ -107,7 +107,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     The run folder (`cfg.run_dir`) receives config.yaml, metrics.json, history.csv, model.keras,
     learning_curve.png and TensorBoard logs.
     """
-    validate_config(cfg)
+    try:
+        validate_config(cfg)
+    except ConfigError:
+        _discard_if_empty(Path(cfg.run_dir))
+        raise
     run, mode = select_run_folder(cfg)
     if str(run.path) != str(cfg.run_dir):
         cfg.run_dir = str(run.path)
@@ -150,6 +154,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "space (or set output_root to another disk), then resume with the same command plus "
             f"hydra.run.dir={run.path}; the last completed epoch was kept."
         ) from None
+    except (ConfigError, DataError):
+        if mode == "new":  # the run never started: leave no half-made run folder behind
+            _remove_unstarted(run)
+        raise
     except LdlError as error:
         _finish(run, {**run.read_metrics(), "status": "failed", "error": str(error)})
         raise
@@ -161,6 +169,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if rows:
         say(format_book_table(rows, cfg.book.get("source")))
     return metrics
+
+
+def _remove_unstarted(run: RunFolder) -> None:
+    for path in (run.config_path, run.metrics_path, run.log_path):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(run.tensorboard_dir, ignore_errors=True)
+    _discard_if_empty(run.path)
 
 
 def _finish(run: RunFolder, metrics: dict[str, Any]) -> None:
