@@ -58,6 +58,51 @@ def test_mnist_run_leaves_a_self_describing_run_folder(make_config, mnist_dir, t
     assert (run / "config.yaml").read_text().count("experiment_id: c5e2") == 1
 
 
+def test_tensorboard_logs_hold_scalars_graph_and_hparams(make_config, boston_dir, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    train(
+        make_config(
+            "experiment=c6_conf1", f"data_dir={boston_dir}", "trainer.epochs=2", "trainer.seed=0"
+        )
+    )
+    root = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    root.Reload()
+    assert "_hparams_/session_start_info" in root.Tags()["tensors"]
+    assert {"test/loss", "test/mae"} <= set(root.Tags()["tensors"])
+    assert root.Tags()["graph"]
+    per_epoch = EventAccumulator(str(tmp_path / "run" / "tensorboard" / "validation"))
+    per_epoch.Reload()
+    assert {"epoch_loss", "epoch_mae"} <= set(per_epoch.Tags()["tensors"])
+    assert len(per_epoch.Tensors("epoch_mae")) == 2
+
+
+def test_a_full_disk_gives_a_clear_error_and_keeps_the_last_epoch(
+    make_config, boston_dir, tmp_path, monkeypatch
+):
+    import errno
+
+    from ldl.training.checkpoint import Checkpointer
+
+    real_save = Checkpointer.save
+
+    def save_until_the_disk_is_full(self, model, state):
+        if state.epochs_completed >= 2:
+            raise OSError(
+                errno.ENOSPC, "No space left on device", str(self.directory / "epoch-00002.keras")
+            )
+        real_save(self, model, state)
+
+    monkeypatch.setattr(Checkpointer, "save", save_until_the_disk_is_full)
+    cfg = make_config(
+        "experiment=c6_conf1", f"data_dir={boston_dir}", "trainer.epochs=3", "trainer.seed=0"
+    )
+    with pytest.raises(RunFolderError, match="No space left on the device"):
+        train(cfg)
+    state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
+    assert state["epochs_completed"] == 1
+
+
 def test_same_seed_gives_identical_metrics(make_config, boston_dir, tmp_path):
     overrides = (
         "experiment=c6_conf4",

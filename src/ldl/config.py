@@ -75,6 +75,7 @@ def validate_config(cfg: DictConfig) -> None:
     _require_int(trainer, "eval_batch_size", "trainer")
     _require_int(trainer, "steps_per_execution", "trainer", minimum=0)
     _require_int(trainer, "checkpoint_every", "trainer")
+    _require_int(trainer, "print_predictions", "trainer", minimum=0)
     _require_optional_int(trainer, "seed", "trainer", minimum=0)
     _require_optional_int(trainer, "threads", "trainer", minimum=1)
     _require_choice(trainer, "precision", "trainer", PRECISIONS)

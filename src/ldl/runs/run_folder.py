@@ -30,6 +30,10 @@ RESUME_INDEPENDENT_KEYS = (
     "trainer.steps_per_execution",
     "trainer.jit_compile",
     "trainer.checkpoint_every",
+    "trainer.print_predictions",
+    "description",
+    "book",
+    "deviations",
 )
 
 

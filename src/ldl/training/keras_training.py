@@ -110,6 +110,14 @@ def _write_hparams(log_dir: str, hparams: dict[str, Any], run_name: str) -> None
         hp.hparams(hparams, trial_id=run_name)
 
 
+def _write_model_graph(log_dir: str, model: keras.Model, input_shape: tuple[int, ...]) -> None:
+    """The op-level graph of the forward pass (Keras's callback adds the conceptual Keras graph)."""
+    forward = tf.function(lambda inputs: model(inputs, training=False))
+    concrete = forward.get_concrete_function(tf.TensorSpec((None, *input_shape), tf.float32))
+    with tf.summary.create_file_writer(log_dir).as_default():
+        tf.summary.graph(concrete.graph)
+
+
 def _write_final_scalars(log_dir: str, metrics: dict[str, Any], step: int) -> None:
     with tf.summary.create_file_writer(log_dir).as_default():
         for key, value in metrics.items():
@@ -189,6 +197,7 @@ def train_keras(
     tensorboard = "tensorboard" in (cfg.get("logger") or {})
     if tensorboard:
         _write_hparams(str(run.tensorboard_dir), hparams_of(cfg), run.path.name)
+        _write_model_graph(str(run.tensorboard_dir), model, data.input_shape)
 
     if saved.epochs_completed < trainer.epochs:
         model.fit(
@@ -222,6 +231,19 @@ def train_keras(
             f"The trained model gives non-finite test metrics {test_metrics}; the run is marked failed. "
             "Lower optimizer.learning_rate or add gradient clipping (optimizer.clipnorm=1.0)."
         )
+
+    if trainer.print_predictions:
+        count = min(int(trainer.print_predictions), len(data.x_test))
+        predictions = model.predict(data.x_test[:count], verbose=0)
+        for index in range(count):
+            truth, predicted = data.y_test[index], predictions[index]
+            if data.task == "classification":
+                truth, predicted = int(truth.argmax()), int(predicted.argmax())
+                say(f"test example {index}: label {truth}, predicted {predicted}")
+            else:
+                say(
+                    f"test example {index}: true value {float(truth):.1f}, predicted {float(predicted[0]):.4f}"
+                )
 
     model.save(run.model_path)
     write_history(run.history_path, history)

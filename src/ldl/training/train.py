@@ -127,7 +127,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     title = cfg.experiment_id or "custom"
     say(f"ldl train: {title} - {cfg.description}")
-    say(f"run folder: {run.path}")
+    say(f"run folder: {_display_path(run.path)}")
     started_metrics: dict[str, Any] = {"experiment": title, "status": "running"}
     write_json(run.metrics_path, started_metrics)
     try:
@@ -169,6 +169,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if rows:
         say(format_book_table(rows, cfg.book.get("source")))
     return metrics
+
+
+def _display_path(path: Path) -> str:
+    """Relative to the working directory when the run lies below it (shorter, copy-pasteable)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _remove_unstarted(run: RunFolder) -> None:
