@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 
 def keras_logs_to_row(logs: dict[str, float]) -> dict[str, float]:
@@ -48,10 +49,10 @@ def plot_learning_curve(
     axes.set_ylabel(
         {"error": "error (1 - accuracy)", "mae": "mean absolute error"}.get(metric, metric)
     )
-    if metric == "error":
-        axes.set_ylim(
-            0, max(0.1, float(frame[[c for c in frame if c.endswith("/error")]].max().max()))
-        )
+    if metric == "error":  # errors are fractions: start the axis at 0 as the book does
+        highest = float(frame[[c for c in frame if c.endswith("/error")]].max().max())
+        axes.set_ylim(0, 1.05 * highest)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend()
