@@ -29,7 +29,7 @@ def with_default_experiment(overrides: list[str]) -> list[str]:
     """Without an experiment or a config group chosen, `ldl train` runs the book's c5e2."""
     for override in overrides:
         key = override.split("=", 1)[0].lstrip("+~")
-        if key in CONFIG_GROUPS or override.startswith("-"):
+        if key in CONFIG_GROUPS or override in ("--help", "-h", "--info", "-i"):
             return overrides
     return [f"experiment={DEFAULT_EXPERIMENT}", *overrides]
 

@@ -182,7 +182,7 @@ def train_keras(
         f"/{len(data.x_test)}"
     )
     base_metrics = {
-        "experiment": cfg.experiment_id or "custom",
+        "experiment": cfg.experiment_id,
         "seed": seed,
         "device": device,
         "parameters": parameters,
@@ -251,7 +251,7 @@ def train_keras(
     plot_learning_curve(
         run.learning_curve_path,
         history,
-        title=f"{cfg.experiment_id or 'custom'}: error per epoch",
+        title=f"{cfg.experiment_id}: error per epoch",
         validation_label=validation_label,
     )
     if tensorboard:

@@ -125,7 +125,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if mode == "new":
         run.write_config(_resolved_config(cfg))
 
-    title = cfg.experiment_id or "custom"
+    title = cfg.experiment_id
     say(f"ldl train: {title} - {cfg.description}")
     say(f"run folder: {_display_path(run.path)}")
     started_metrics: dict[str, Any] = {"experiment": title, "status": "running"}
@@ -168,7 +168,46 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     _print_summary(metrics, say)
     if rows:
         say(format_book_table(rows, cfg.book.get("source")))
+        changed = _result_changing_overrides()
+        if changed:
+            say(
+                f"Note: this run overrides {', '.join(changed)}; the book's numbers are for "
+                f"{cfg.experiment_id} as configured."
+            )
     return metrics
+
+
+# Overrides that cannot make a run differ from the book's setup (where things live, how fast, which seed).
+_NEUTRAL_OVERRIDES = (
+    "experiment",
+    "data_dir",
+    "output_root",
+    "run_dir",
+    "hydra.",
+    "trainer.seed",
+    "trainer.verbose",
+    "trainer.resume",
+    "trainer.threads",
+    "trainer.eval_batch_size",
+    "trainer.steps_per_execution",
+    "trainer.jit_compile",
+    "trainer.checkpoint_every",
+    "logger",
+    "trainer.print_predictions",
+)
+
+
+def _result_changing_overrides() -> list[str]:
+    """The command-line overrides of this Hydra run that change what is being compared with the book."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return []
+    return [
+        override
+        for override in HydraConfig.get().overrides.task
+        if not override.lstrip("+~").startswith(_NEUTRAL_OVERRIDES)
+    ]
 
 
 def _display_path(path: Path) -> str:
@@ -226,7 +265,7 @@ def hparams_of(cfg: DictConfig) -> dict[str, Any]:
     for key, value in flatten(_resolved_config(cfg)).items():
         if key.startswith(keep) and not key.startswith(skip):
             values[key] = value if isinstance(value, bool | int | float | str) else str(value)
-    values["experiment"] = cfg.experiment_id or "custom"
+    values["experiment"] = cfg.experiment_id
     return values
 
 
