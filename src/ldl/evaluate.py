@@ -46,7 +46,7 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None) -> dic
 
     model = keras.saving.load_model(run.model_path)
     logs = model.evaluate(
-        evaluation_dataset(data.x_test, data.y_test, cfg.trainer.eval_batch_size),
+        evaluation_dataset(data.x_test, data.y_test, cfg.trainer.eval_batch_size, data.transform),
         verbose=0,
         return_dict=True,
     )

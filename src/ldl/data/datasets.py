@@ -6,8 +6,8 @@ held-out validation split never leaks into the standardization (spec 3.2).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,12 @@ class PreparedData:
     num_outputs: int
     # Statistics of the standardization, fitted on the training data (recorded in the run folder).
     statistics: dict[str, Any]
+    # Applied to every batch inside the tf.data graph (e.g. one-hot encoding of token ids).
+    transform: Callable[[Any, Any], tuple[Any, Any]] | None = None
+    # Applied to training batches only, after `transform` (e.g. data augmentation).
+    train_transform: Callable[[Any, Any], tuple[Any, Any]] | None = None
+    # What later commands need to interpret the data (e.g. a vocabulary); saved as data.json in the run.
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def input_shape(self) -> tuple[int, ...]:

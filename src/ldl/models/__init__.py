@@ -1,13 +1,46 @@
-"""Model builders; each family lives in its own short module and takes plain arguments."""
+"""Model builders; each family lives in its own short module and takes plain arguments.
+
+`build_model` maps a `model` config onto a family's builder. A new family adds one function here that
+reads its config keys and calls its module's builder.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import keras
 
 from ldl.errors import ConfigError
+
+
+def _fully_connected(
+    model_config: Mapping[str, Any],
+    initializer_config: Mapping[str, Any],
+    input_shape: Sequence[int],
+    num_outputs: int,
+) -> keras.Model:
+    from ldl.models.fully_connected import build_fully_connected
+
+    return build_fully_connected(
+        input_shape=input_shape,
+        num_outputs=num_outputs,
+        hidden_units=list(model_config["hidden_units"]),
+        activation=model_config["activation"],
+        output_activation=model_config["output_activation"],
+        dropout=float(model_config["dropout"]),
+        batch_norm=model_config["batch_norm"],
+        kernel_initializer=dict(initializer_config["kernel"]),
+        output_kernel_initializer=dict(initializer_config["output_kernel"]),
+        bias_initializer=dict(initializer_config["bias"]),
+        l1_kernel=float(model_config["l1_kernel"]),
+        l2_kernel=float(model_config["l2_kernel"]),
+        l1_bias=float(model_config["l1_bias"]),
+        l2_bias=float(model_config["l2_bias"]),
+    )
+
+
+MODEL_FAMILIES: dict[str, Callable[..., keras.Model]] = {"fc": _fully_connected}
 
 
 def build_model(
@@ -18,23 +51,8 @@ def build_model(
 ) -> keras.Model:
     """Build the Keras model a config names, for data of `input_shape` and `num_outputs` outputs."""
     name = model_config["name"]
-    if name == "fc":
-        from ldl.models.fully_connected import build_fully_connected
-
-        return build_fully_connected(
-            input_shape=input_shape,
-            num_outputs=num_outputs,
-            hidden_units=list(model_config["hidden_units"]),
-            activation=model_config["activation"],
-            output_activation=model_config["output_activation"],
-            dropout=float(model_config["dropout"]),
-            batch_norm=model_config["batch_norm"],
-            kernel_initializer=dict(initializer_config["kernel"]),
-            output_kernel_initializer=dict(initializer_config["output_kernel"]),
-            bias_initializer=dict(initializer_config["bias"]),
-            l1_kernel=float(model_config["l1_kernel"]),
-            l2_kernel=float(model_config["l2_kernel"]),
-            l1_bias=float(model_config["l1_bias"]),
-            l2_bias=float(model_config["l2_bias"]),
+    if name not in MODEL_FAMILIES:
+        raise ConfigError(
+            f"model={name} is not a Keras model family ldl can build (known: {', '.join(MODEL_FAMILIES)})."
         )
-    raise ConfigError(f"model={name} is not a Keras model family ldl can build (known: fc).")
+    return MODEL_FAMILIES[name](model_config, initializer_config, input_shape, num_outputs)

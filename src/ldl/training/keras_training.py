@@ -20,6 +20,7 @@ from ldl.runs.run_folder import RunFolder
 tf = tf_setup.import_tensorflow()
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
 from ldl.models import build_model  # noqa: E402
 from ldl.training.checkpoint import Checkpointer, CheckpointState  # noqa: E402
@@ -90,6 +91,13 @@ class RunRecorder(keras.callbacks.Callback):
             self.checkpointer.save(self.model, self.state)
 
 
+def _chain(first: Any, second: Any) -> Any:
+    """Compose two optional batch transforms."""
+    if first is None or second is None:
+        return first or second
+    return lambda features, targets: second(*first(features, targets))
+
+
 def _steps_per_execution(setting: int, steps_per_epoch: int) -> int:
     """Run many steps per tf.function call: batch-1 training is dominated by per-call overhead."""
     if setting > 0:
@@ -125,6 +133,24 @@ def _write_final_scalars(log_dir: str, metrics: dict[str, Any], step: int) -> No
                 tf.summary.scalar(key, value, step=step)
 
 
+def _print_predictions(
+    model: keras.Model, data: Any, count: int, say: Callable[[str], None]
+) -> None:
+    """The first test examples next to the model's predictions, as the book prints them (chapter 6)."""
+    count = min(count, len(data.x_test))
+    batch = evaluation_dataset(data.x_test[:count], data.y_test[:count], count, data.transform)
+    predictions = model.predict(batch, verbose=0)
+    for index in range(count):
+        truth, predicted = np.asarray(data.y_test[index]), predictions[index]
+        if data.task == "classification":
+            label = int(truth.argmax()) if truth.ndim else int(truth)
+            say(f"test example {index}: label {label}, predicted {int(predicted.argmax())}")
+        else:
+            say(
+                f"test example {index}: true value {float(truth.squeeze()):.1f}, predicted {float(predicted[0]):.4f}"
+            )
+
+
 def train_keras(
     cfg: DictConfig, run: RunFolder, mode: str, say: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -148,14 +174,25 @@ def train_keras(
         validation_seed=trainer.validation_seed,
     )
     train_data = EpochShuffledDataset(
-        data.x_train, data.y_train, trainer.batch_size, seed=seed, shuffle=trainer.shuffle
+        data.x_train,
+        data.y_train,
+        trainer.batch_size,
+        seed=seed,
+        shuffle=trainer.shuffle,
+        transform=_chain(data.transform, data.train_transform),
     )
     if trainer.validation == "test":
-        validation_data = evaluation_dataset(data.x_test, data.y_test, trainer.eval_batch_size)
+        validation_data = evaluation_dataset(
+            data.x_test, data.y_test, trainer.eval_batch_size, data.transform
+        )
     elif trainer.validation == "holdout":
-        validation_data = evaluation_dataset(data.x_val, data.y_val, trainer.eval_batch_size)
+        validation_data = evaluation_dataset(
+            data.x_val, data.y_val, trainer.eval_batch_size, data.transform
+        )
     else:
         validation_data = None
+    if data.metadata:
+        write_json(run.path / "data.json", data.metadata)
 
     if saved:
         model, saved = checkpointer.restore()
@@ -219,7 +256,7 @@ def train_keras(
         )
 
     test_logs = model.evaluate(
-        evaluation_dataset(data.x_test, data.y_test, trainer.eval_batch_size),
+        evaluation_dataset(data.x_test, data.y_test, trainer.eval_batch_size, data.transform),
         verbose=0,
         return_dict=True,
     )
@@ -233,17 +270,7 @@ def train_keras(
         )
 
     if trainer.print_predictions:
-        count = min(int(trainer.print_predictions), len(data.x_test))
-        predictions = model.predict(data.x_test[:count], verbose=0)
-        for index in range(count):
-            truth, predicted = data.y_test[index], predictions[index]
-            if data.task == "classification":
-                truth, predicted = int(truth.argmax()), int(predicted.argmax())
-                say(f"test example {index}: label {truth}, predicted {predicted}")
-            else:
-                say(
-                    f"test example {index}: true value {float(truth):.1f}, predicted {float(predicted[0]):.4f}"
-                )
+        _print_predictions(model, data, int(trainer.print_predictions), say)
 
     model.save(run.model_path)
     write_history(run.history_path, history)

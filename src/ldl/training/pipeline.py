@@ -9,6 +9,8 @@ uninterrupted run saw at epoch 7, and the final metrics agree.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -16,6 +18,14 @@ import numpy as np
 from ldl.tf_setup import import_tensorflow
 
 tf = import_tensorflow()
+
+# A function of one batch (features, targets) -> (features, targets) run inside the tf.data graph, e.g.
+# one-hot encoding of token ids (so the encoded windows never sit in memory) or data augmentation.
+BatchTransform = Callable[[Any, Any], tuple[Any, Any]]
+
+
+def _identity(features: Any, targets: Any) -> tuple[Any, Any]:
+    return features, targets
 
 
 class EpochShuffledDataset:
@@ -26,7 +36,13 @@ class EpochShuffledDataset:
     """
 
     def __init__(
-        self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, shuffle: bool = True
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        seed: int,
+        shuffle: bool = True,
+        transform: BatchTransform | None = None,
     ) -> None:
         self.num_examples = len(x)
         self.batch_size = batch_size
@@ -52,6 +68,7 @@ class EpochShuffledDataset:
             tf.data.Dataset.from_tensors(0)
             .flat_map(epoch_indices)
             .map(gather)
+            .map(transform or _identity)
             .apply(tf.data.experimental.assert_cardinality(self.steps_per_epoch))
             .prefetch(tf.data.AUTOTUNE)
         )
@@ -71,6 +88,9 @@ class SetEpoch(keras.callbacks.Callback):
         self.data.set_epoch(epoch)
 
 
-def evaluation_dataset(x: np.ndarray, y: np.ndarray, batch_size: int) -> tf.data.Dataset:
+def evaluation_dataset(
+    x: np.ndarray, y: np.ndarray, batch_size: int, transform: BatchTransform | None = None
+) -> tf.data.Dataset:
     """Batches for evaluation, in order; the batch size changes speed, never the metrics."""
-    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).prefetch(2)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+    return dataset.map(transform or _identity).prefetch(2)
