@@ -253,3 +253,9 @@ def test_classic_examples_run_through_train(make_config, capsys, tmp_path):
     c3e1 = train(make_config("experiment=c3e1", run_dir=tmp_path / "c3e1"))
     assert c3e1["train/passes"] == 161
     assert round(c3e1["output/y3"], 4) == 0.4990
+
+    from ldl.cli.report_command import book_rows
+
+    rows = book_rows(tmp_path)
+    assert ["c3e1", "c3e1", "completed", "train/passes", "161", "161", "within"] in rows
+    assert {row[0] for row in rows} == {"c1e1", "c3e1"}

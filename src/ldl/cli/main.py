@@ -12,6 +12,7 @@ COMMANDS = {
     "-m for sweeps; --help lists every config group)",
     "eval": "reload a run folder's model and reproduce its test metrics: ldl eval run=<run folder>",
     "experiments": "list every book experiment id with what the book reports",
+    "report": "tabulate every run below a folder next to the book's numbers: ldl report outputs",
 }
 
 
@@ -55,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
             from ldl.cli.eval_command import run_eval
 
             return run_eval(arguments)
+        if command == "report":
+            from ldl.cli.report_command import run_report
+
+            return run_report(arguments)
         from ldl.cli.experiments_command import run_experiments
 
         return run_experiments(arguments)
