@@ -24,6 +24,7 @@ Run from the repository root:
 
     .venv/bin/python scripts/benchmark_c5e1.py                  # 10,000 / 10,000 examples, 1 epoch
     .venv/bin/python scripts/benchmark_c5e1.py --steps-per-execution 100 --jit-compile true
+    .venv/bin/python scripts/benchmark_c5e1.py --repeats 5       # medians, for a busy machine
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,6 +72,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run both sides this many times, alternating, and report the medians (noisy machines)",
+    )
+    parser.add_argument(
         "--steps-per-execution",
         type=int,
         default=0,
@@ -82,7 +91,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # set by the parent
     args = parser.parse_args(argv)
-    for name in ("train_examples", "test_examples", "epochs"):
+    for name in ("train_examples", "test_examples", "epochs", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.steps_per_execution < 0:
@@ -204,9 +213,12 @@ def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def hydra_value(value: object) -> str:
-    """Quote a value for a Hydra command-line override (paths may hold spaces, '=' or commas)."""
-    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{text}'"
+    """Quote a value for a Hydra command-line override (paths may hold spaces, '=' or commas).
+
+    In Hydra's quoted strings only backslashes before a quote or at the end need doubling.
+    """
+    text = re.sub(r"(\\+)(?='|$)", lambda match: match.group(1) * 2, str(value))
+    return "'" + text.replace("'", "\\'") + "'"
 
 
 def run_ldl(args: argparse.Namespace) -> dict[str, Any]:
@@ -245,10 +257,10 @@ def run_ldl(args: argparse.Namespace) -> dict[str, Any]:
 # The parent: run both sides, then compare.
 
 
-def run_side(side: str, argv: list[str]) -> dict[str, Any]:
+def run_side(side: str, argv: list[str], label: str) -> dict[str, Any]:
     """Run one side in a fresh Python process, echo its output, and return its JSON result."""
     command = [sys.executable, str(Path(__file__).resolve()), *argv, "--side", side]
-    print(f"--- {side} ---", flush=True)
+    print(f"--- {label} ---", flush=True)
     result: dict[str, Any] | None = None
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, bufsize=1) as process:
         assert process.stdout is not None
@@ -262,16 +274,31 @@ def run_side(side: str, argv: list[str]) -> dict[str, Any]:
     return result
 
 
-def report(args: argparse.Namespace, baseline: dict[str, Any], ldl: dict[str, Any]) -> float:
+def summarize(runs: list[dict[str, Any]], epochs: int) -> dict[str, float]:
+    """Medians over the repeats: seconds per epoch (both spans) and test accuracy."""
+    return {
+        "epoch": statistics.median(run["train_seconds"] for run in runs) / epochs,
+        "fit_epoch": statistics.median(run["fit_seconds"] for run in runs) / epochs,
+        "low": min(run["train_seconds"] for run in runs) / epochs,
+        "high": max(run["train_seconds"] for run in runs) / epochs,
+        "accuracy": statistics.median(run["test_accuracy"] for run in runs),
+    }
+
+
+def report(
+    args: argparse.Namespace, baseline_runs: list[dict[str, Any]], ldl_runs: list[dict[str, Any]]
+) -> float:
     """Print the comparison table; return the speedup (plain Keras seconds / ldl seconds)."""
-    epochs = args.epochs
-    speedup = baseline["train_seconds"] / ldl["train_seconds"]
-    fit_speedup = baseline["fit_seconds"] / ldl["fit_seconds"]
-    difference = ldl["test_accuracy"] - baseline["test_accuracy"]
+    baseline = summarize(baseline_runs, args.epochs)
+    ldl = summarize(ldl_runs, args.epochs)
+    speedup = baseline["epoch"] / ldl["epoch"]
+    fit_speedup = baseline["fit_epoch"] / ldl["fit_epoch"]
+    difference = ldl["accuracy"] - baseline["accuracy"]
+    repeats = f", median of {args.repeats} runs per side" if args.repeats > 1 else ""
     print()
     print(
         f"c5e1, batch size 1: {args.train_examples:,} training / {args.test_examples:,} test "
-        f"examples, {epochs} epoch(s), seed {args.seed}; ldl steps_per_execution="
+        f"examples, {args.epochs} epoch(s), seed {args.seed}{repeats}; ldl steps_per_execution="
         f"{args.steps_per_execution or 'auto'}, jit_compile={args.jit_compile}"
     )
     print(
@@ -279,11 +306,13 @@ def report(args: argparse.Namespace, baseline: dict[str, Any], ldl: dict[str, An
         "train_seconds) / epochs; whole fit(): wall-clock of the fit() call / epochs"
     )
     print()
-    print(f"{'side':<12} {'seconds/epoch':>14} {'whole fit()':>12} {'test accuracy':>14}")
+    spread = f" {'range':>13}" if args.repeats > 1 else ""
+    print(f"{'side':<12} {'seconds/epoch':>14}{spread} {'whole fit()':>12} {'test accuracy':>14}")
     for name, side in (("plain Keras", baseline), ("ldl", ldl)):
+        spread = f" {side['low']:>6.2f}-{side['high']:<6.2f}" if args.repeats > 1 else ""
         print(
-            f"{name:<12} {side['train_seconds'] / epochs:>14.2f} "
-            f"{side['fit_seconds'] / epochs:>12.2f} {side['test_accuracy']:>14.4f}"
+            f"{name:<12} {side['epoch']:>14.2f}{spread} {side['fit_epoch']:>12.2f} "
+            f"{side['accuracy']:>14.4f}"
         )
     print()
     print(f"speedup (plain Keras / ldl): {speedup:.2f}×  (whole fit() calls: {fit_speedup:.2f}×)")
@@ -315,9 +344,12 @@ def main(argv: list[str] | None = None) -> int:
         print(RESULT_PREFIX + json.dumps(result), flush=True)
         return 0
     warn_if_busy()
-    baseline = run_side("baseline", argv)
-    ldl = run_side("ldl", argv)
-    report(args, baseline, ldl)
+    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
+    for repeat in range(1, args.repeats + 1):
+        for side in SIDES:
+            label = f"{side} ({repeat}/{args.repeats})" if args.repeats > 1 else side
+            runs[side].append(run_side(side, argv, label))
+    report(args, runs["baseline"], runs["ldl"])
     return 0
 
 

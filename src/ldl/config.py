@@ -6,6 +6,8 @@ types and out-of-range values, each reported with the key, the value and how to 
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -16,7 +18,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from ldl.errors import ConfigError
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-VALIDATIONS = ("test", "holdout", "none")
+VALIDATIONS = ("test", "holdout", "last_fraction", "kfold", "none")
 
 
 def config_dir() -> Path:
@@ -31,6 +33,17 @@ def config_dir() -> Path:
         "ldl's config tree was not found: it should be packaged as ldl/configs or lie at the root of "
         "the source checkout. Reinstall with `pip install .` from the repository."
     )
+
+
+def sweep_name(overrides: Any) -> str:
+    """A sweep folder name that is the same for the same sweep command, so a re-run resumes it."""
+    kept = sorted(str(o) for o in overrides if not str(o).startswith("hydra."))
+    digest = hashlib.sha1("\n".join(kept).encode()).hexdigest()[:8]
+    readable = [
+        o for o in kept if not o.startswith(("data_dir=", "output_root=", "trainer.verbose="))
+    ]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", "_".join(readable))[:80].strip("-_")
+    return f"{slug}_{digest}" if slug else digest
 
 
 def experiment_ids() -> list[str]:
@@ -84,6 +97,13 @@ def validate_config(cfg: DictConfig) -> None:
     _require_choice(trainer, "verbose", "trainer", ("auto", 0, 1, 2))
     _require_choice(trainer, "deterministic", "trainer", (True, False))
     _require_choice(trainer, "shuffle", "trainer", (True, False))
+    cv = cfg.get("cv")
+    if cv is not None:
+        _require_int(cv, "k", "cv", minimum=2)
+        _require_int(cv, "seed", "cv", minimum=0)
+        _require_optional_int(cv, "fold", "cv", minimum=0)
+        if cv.fold is not None and cv.fold >= cv.k:
+            raise ConfigError(f"cv.fold must be below cv.k={cv.k}, got {cv.fold}.")
     data = cfg.data
     for key in ("max_train_examples", "max_test_examples"):
         _require_optional_int(data, key, "data", minimum=1)

@@ -41,6 +41,7 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None) -> dic
         validation=cfg.trainer.validation,
         validation_fraction=cfg.trainer.validation_fraction,
         validation_seed=cfg.trainer.validation_seed,
+        cv=cfg.get("cv"),
     )
     from ldl.training.pipeline import evaluation_dataset
 

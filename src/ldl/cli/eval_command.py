@@ -10,14 +10,17 @@ from ldl.runs.run_folder import RunFolder
 USAGE = "usage: ldl eval run=<run folder> [data_dir=<path>]"
 
 
-def parse_key_values(arguments: list[str], allowed: tuple[str, ...]) -> dict[str, str]:
+def parse_key_values(
+    arguments: list[str], allowed: tuple[str, ...], usage: str = USAGE
+) -> dict[str, str]:
+    """`key=value` arguments of the small commands, checked against the keys they accept."""
     values = {}
     for argument in arguments:
         if argument in ("-h", "--help"):
-            raise SystemExit(print(USAGE) or 0)
+            raise SystemExit(print(usage) or 0)
         key, separator, value = argument.partition("=")
         if not separator or key not in allowed:
-            raise ConfigError(f"unexpected argument {argument!r}. {USAGE}")
+            raise ConfigError(f"unexpected argument {argument!r}. {usage}")
         values[key] = value
     return values
 

@@ -13,6 +13,12 @@ COMMANDS = {
     "eval": "reload a run folder's model and reproduce its test metrics: ldl eval run=<run folder>",
     "experiments": "list every book experiment id with what the book reports",
     "report": "tabulate every run below a folder next to the book's numbers: ldl report outputs",
+    "summarize": "rebuild a sweep's summary table and HParams data: ldl summarize <sweep folder>",
+    "retrain-best": "retrain a sweep's best configuration on all training data and test it once: "
+    "ldl retrain-best <sweep folder>",
+    "generate": 'complete text with a text model\'s run: ldl generate run=<run folder> prompt="the body "',
+    "embeddings": "nearest words in a run's learned embedding or in GloVe: "
+    "ldl embeddings run=<run folder> nearest=monster",
 }
 
 
@@ -56,10 +62,26 @@ def main(argv: list[str] | None = None) -> int:
             from ldl.cli.eval_command import run_eval
 
             return run_eval(arguments)
+        if command == "summarize":
+            from ldl.cli.summarize_command import run_summarize
+
+            return run_summarize(arguments)
+        if command == "retrain-best":
+            from ldl.cli.summarize_command import run_retrain_best
+
+            return run_retrain_best(arguments)
         if command == "report":
             from ldl.cli.report_command import run_report
 
             return run_report(arguments)
+        if command == "generate":
+            from ldl.cli.generate_command import run_generate
+
+            return run_generate(arguments)
+        if command == "embeddings":
+            from ldl.cli.embeddings_command import run_embeddings
+
+            return run_embeddings(arguments)
         from ldl.cli.experiments_command import run_experiments
 
         return run_experiments(arguments)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import hydra
@@ -9,8 +10,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from ldl.config import config_dir
-from ldl.errors import LdlError
+from ldl.cli.main import report_error
+from ldl.config import config_dir, sweep_name
+from ldl.errors import ConfigError, DataError, LdlError
+from ldl.runs.files import write_json
+from ldl.runs.run_folder import RunFolder
 
 DEFAULT_EXPERIMENT = "c5e2"
 CONFIG_GROUPS = (
@@ -34,25 +38,74 @@ def with_default_experiment(overrides: list[str]) -> list[str]:
     return [f"experiment={DEFAULT_EXPERIMENT}", *overrides]
 
 
-def _task(cfg: DictConfig) -> float | None:
-    from ldl.training.train import train
+def _record_failed_job(run_dir: str, error: BaseException) -> None:
+    """Make sure a failed sweep job's folder says so, whatever stage it failed at."""
+    run = RunFolder(run_dir)
+    metrics = run.read_metrics()
+    if metrics.get("status") != "failed":
+        run.path.mkdir(parents=True, exist_ok=True)
+        write_json(run.metrics_path, {**metrics, "status": "failed", "error": str(error)})
 
-    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+
+def _task(cfg: DictConfig) -> float | None:
+    from ldl.training.train import discard_unstarted_run, train
+
+    hydra_config = HydraConfig.get()
+    if hydra_config.mode != RunMode.MULTIRUN:
+        try:
+            metrics = train(cfg)
+        except (ConfigError, DataError) as error:
+            discard_unstarted_run(cfg.run_dir)
+            sys.exit(report_error("train", error))
+        except LdlError as error:
+            sys.exit(report_error("train", error))
+        return objective(metrics)
+
+    # A sweep job: share the cores among parallel jobs, and never let one failure end the sweep.
+    if cfg.trainer.threads is None:
+        cfg.trainer.threads = threads_per_job(hydra_config)
     try:
-        metrics = train(cfg)
-    except LdlError as error:
-        print(f"ldl train: error: {error}", file=sys.stderr)
-        if multirun:  # the job is recorded as failed in its run folder; the sweep goes on
-            return None
-        sys.exit(error.exit_code)
-    value = metrics.get("test/loss")
-    return float(value) if isinstance(value, int | float) else None
+        return objective(train(cfg))
+    except Exception as error:
+        print(f"ldl train: job {hydra_config.job.num} failed: {error}", file=sys.stderr)
+        _record_failed_job(cfg.run_dir, error)
+        return None
+
+
+def objective(metrics: dict) -> float | None:
+    """What a sweeper optimizes: the validation loss when there is one, else the test loss."""
+    for key in ("val/loss", "test/loss"):
+        if isinstance(metrics.get(key), int | float):
+            return float(metrics[key])
+    return None
+
+
+def threads_per_job(hydra_config: DictConfig) -> int | None:
+    """TensorFlow threads per job so that parallel jobs x threads never exceed the cores."""
+    launcher = hydra_config.launcher
+    jobs = launcher.get("n_jobs") if "n_jobs" in launcher else None
+    if not jobs:
+        return None
+    cores = os.cpu_count() or 1
+    parallel = cores if jobs < 0 else min(jobs, cores)
+    return max(1, cores // parallel)
+
+
+def with_sweep_folder(arguments: list[str]) -> list[str]:
+    """Name a sweep's folder after its command, so re-running the command resumes the sweep."""
+    if not {"-m", "--multirun"} & set(arguments):
+        return arguments
+    if any(a.startswith("hydra.sweep.dir=") for a in arguments):
+        return arguments
+    overrides = [a for a in arguments if not a.startswith("-")]
+    root = next((a.split("=", 1)[1] for a in arguments if a.startswith("output_root=")), "outputs")
+    return [*arguments, f"hydra.sweep.dir='{root}/multirun/{sweep_name(overrides)}'"]
 
 
 def run_train(arguments: list[str]) -> int:
     task = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")(_task)
     saved_argv = sys.argv
-    sys.argv = ["ldl train", *with_default_experiment(arguments)]
+    sys.argv = ["ldl train", *with_sweep_folder(with_default_experiment(arguments))]
     try:
         task()
     finally:

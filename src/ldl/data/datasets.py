@@ -6,8 +6,9 @@ held-out validation split never leaks into the standardization (spec 3.2).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,18 @@ import numpy as np
 
 from ldl.data.arrays import ArraySplits
 from ldl.data.boston_housing import load_boston_housing
+from ldl.data.kfold import kfold_split
 from ldl.data.mnist import load_mnist
 from ldl.data.preprocessing import one_hot, standardize_global, standardize_per_feature
 from ldl.errors import ConfigError
 
 DATASETS = ("mnist", "boston_housing")
+# Datasets whose own module builds the PreparedData (windows, vocabularies, batch transforms, reports).
+PREPARED_DATASETS = {
+    "book_sales": "ldl.data.book_sales:prepare_book_sales",
+    "frankenstein_chars": "ldl.data.frankenstein:prepare_characters",
+    "frankenstein_words": "ldl.data.frankenstein:prepare_words",
+}
 
 
 @dataclass(frozen=True)
@@ -42,9 +50,16 @@ class PreparedData:
     train_transform: Callable[[Any, Any], tuple[Any, Any]] | None = None
     # What later commands need to interpret the data (e.g. a vocabulary); saved as data.json in the run.
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The per-example shape the model sees when `transform` changes it (e.g. ids -> one-hot).
+    model_input_shape: tuple[int, ...] | None = None
+    # Dataset-specific results after training, (model, run folder) -> {"test/...": value}, e.g. a
+    # forecaster's naive baseline and plot; they join metrics.json.
+    test_report: Callable[[Any, Path], dict[str, Any]] | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
+        if self.model_input_shape is not None:
+            return tuple(self.model_input_shape)
         return tuple(self.x_train.shape[1:])
 
 
@@ -63,7 +78,8 @@ def load_raw(data_config: Mapping[str, Any], data_dir: str | Path) -> ArraySplit
         )
     else:
         raise ConfigError(
-            f"data={name} cannot be trained with Keras models; choose one of {', '.join(DATASETS)}."
+            f"data={name} cannot be trained with Keras models; choose one of "
+            f"{', '.join((*DATASETS, *PREPARED_DATASETS))}."
         )
     return raw.head(data_config.get("max_train_examples"), data_config.get("max_test_examples"))
 
@@ -82,26 +98,96 @@ def holdout_split(
     return x[train], y[train], x[val], y[val]
 
 
+def last_fraction_split(
+    x: np.ndarray, y: np.ndarray, fraction: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Keras's `validation_split`: the last examples validate, cut before any shuffling (spec 3.4)."""
+    if not 0.0 < fraction < 1.0:
+        raise ConfigError(
+            f"trainer.validation_fraction must lie strictly between 0 and 1, got {fraction}."
+        )
+    cut = int(len(x) * (1.0 - fraction))
+    return x[:cut], y[:cut], x[cut:], y[cut:]
+
+
+VALIDATIONS = ("test", "holdout", "last_fraction", "kfold", "none")
+
+
+def split_validation(
+    x: np.ndarray,
+    y: np.ndarray,
+    validation: str,
+    validation_fraction: float,
+    validation_seed: int,
+    cv: Mapping[str, Any] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Carve the validation examples out of the training examples, as `validation` says."""
+    if validation == "holdout":
+        return holdout_split(x, y, validation_fraction, validation_seed)
+    if validation == "last_fraction":
+        return last_fraction_split(x, y, validation_fraction)
+    if validation == "kfold":
+        if not cv or cv.get("fold") is None:
+            raise ConfigError("trainer.validation=kfold needs cv.fold (0 .. cv.k-1), e.g. cv.fold=0.")
+        return kfold_split(x, y, int(cv["k"]), cv["fold"], int(cv["seed"]))
+    return x, y, None, None
+
+
+def resolve_validation(validation: str, cv: Mapping[str, Any] | None) -> str:
+    """Choosing a cross-validation fold (cv.fold) turns k-fold validation on."""
+    if cv and cv.get("fold") is not None:
+        return "kfold"
+    if validation not in VALIDATIONS:
+        raise ConfigError(
+            f"trainer.validation={validation!r} is not known; use one of {', '.join(VALIDATIONS)} "
+            "(test is the book's convention; kfold is chosen by setting cv.fold)."
+        )
+    return validation
+
+
+def _prepared_dataset(
+    data_config: Mapping[str, Any],
+    data_dir: str | Path,
+    validation: str,
+    validation_fraction: float,
+    validation_seed: int,
+    cv: Mapping[str, Any] | None = None,
+) -> PreparedData:
+    """Build a PREPARED_DATASETS entry, then carve its validation part from the prepared examples
+    (their statistics and vocabulary come from the whole training part, as with Keras's
+    validation_split)."""
+    module, _, function = PREPARED_DATASETS[data_config["name"]].partition(":")
+    data = getattr(importlib.import_module(module), function)(data_config, data_dir)
+    if validation in ("test", "none"):
+        return data
+    x, y, x_val, y_val = split_validation(
+        data.x_train, data.y_train, validation, validation_fraction, validation_seed, cv
+    )
+    return replace(data, x_train=x, y_train=y, x_val=x_val, y_val=y_val)
+
+
 def prepare_data(
     data_config: Mapping[str, Any],
     data_dir: str | Path,
     validation: str = "test",
     validation_fraction: float = 0.2,
     validation_seed: int = 0,
+    cv: Mapping[str, Any] | None = None,
 ) -> PreparedData:
-    """Load, split and standardize a dataset as its config and the spec say."""
+    """Load, split and standardize a dataset as its config and the spec say.
+
+    `cv` is the k-fold config (`k`, `fold`, `seed`); a fold other than null makes `fold` the
+    validation part and the other folds the training part (the test set is never split).
+    """
+    validation = resolve_validation(validation, cv)
+    if data_config["name"] in PREPARED_DATASETS:
+        return _prepared_dataset(
+            data_config, data_dir, validation, validation_fraction, validation_seed, cv
+        )
     raw = load_raw(data_config, data_dir)
-    x_train, y_train = raw.x_train, raw.y_train
-    x_val = y_val = None
-    if validation == "holdout":
-        x_train, y_train, x_val, y_val = holdout_split(
-            x_train, y_train, validation_fraction, validation_seed
-        )
-    elif validation not in ("test", "none"):
-        raise ConfigError(
-            f"trainer.validation={validation!r} is not known; use test (the book's convention), "
-            "holdout or none."
-        )
+    x_train, y_train, x_val, y_val = split_validation(
+        raw.x_train, raw.y_train, validation, validation_fraction, validation_seed, cv
+    )
 
     standardize = data_config.get("standardize", "none")
     if standardize == "global":

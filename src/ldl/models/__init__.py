@@ -40,7 +40,41 @@ def _fully_connected(
     )
 
 
-MODEL_FAMILIES: dict[str, Callable[..., keras.Model]] = {"fc": _fully_connected}
+def _recurrent(
+    model_config: Mapping[str, Any],
+    initializer_config: Mapping[str, Any],
+    input_shape: Sequence[int],
+    num_outputs: int,
+) -> keras.Model:
+    from ldl.models.rnn import build_recurrent
+
+    embedding_dim = model_config.get("embedding_dim")
+    return build_recurrent(
+        input_shape=input_shape,
+        num_outputs=num_outputs,
+        cell=model_config["cell"],
+        units=list(model_config["units"]),
+        activation=model_config["activation"],
+        dropout=float(model_config["dropout"]),
+        recurrent_dropout=float(model_config["recurrent_dropout"]),
+        bidirectional=bool(model_config["bidirectional"]),
+        merge_mode=model_config["merge_mode"],
+        embedding_input_dim=model_config.get("embedding_input_dim"),
+        embedding_dim=None if embedding_dim is None else int(embedding_dim),
+        mask_zero=bool(model_config["mask_zero"]),
+        dense_units=list(model_config["dense_units"]),
+        dense_activation=model_config["dense_activation"],
+        output_activation=model_config["output_activation"],
+        variable_length=bool(model_config["variable_length"]),
+        unit_forget_bias=bool(model_config["unit_forget_bias"]),
+        reset_after=bool(model_config["reset_after"]),
+        kernel_initializer=dict(initializer_config["kernel"]),
+        output_kernel_initializer=dict(initializer_config["output_kernel"]),
+        bias_initializer=dict(initializer_config["bias"]),
+    )
+
+
+MODEL_FAMILIES: dict[str, Callable[..., keras.Model]] = {"fc": _fully_connected, "rnn": _recurrent}
 
 
 def build_model(

@@ -17,12 +17,18 @@ from ldl.classic.xor_network import train_xor_network
 from ldl.data.truth_tables import truth_table
 from ldl.errors import ConfigError
 
-CLASSIC_MODELS = ("perceptron", "xor_network")
+CLASSIC_MODELS = ("perceptron", "xor_network", "glove_lookup")
 
 
 def run_classic(cfg: DictConfig, say: Callable[[str], None]) -> dict[str, Any]:
     """Train a classic model; return its flat metrics (the weights, passes, updates, outputs)."""
     model = cfg.model
+    if model.name == "glove_lookup":  # c13e1: no training, nearest-word queries on GloVe vectors
+        from ldl.embeddings import run_glove_queries
+
+        started = time.perf_counter()
+        metrics = run_glove_queries(cfg.data, model, cfg.data_dir, say)
+        return {**metrics, "train_seconds": time.perf_counter() - started, "device": "CPU (NumPy)"}
     if cfg.data.get("task") != "truth_table":
         raise ConfigError(
             f"model={model.name} trains on a truth table (data=nand, data=xor), not data={cfg.data.name}."

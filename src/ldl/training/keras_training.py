@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ldl import tf_setup
-from ldl.data.datasets import prepare_data
+from ldl.data.datasets import prepare_data, resolve_validation
 from ldl.errors import TrainingDivergedError
 from ldl.runs.files import write_json
 from ldl.runs.report import keras_logs_to_row, plot_learning_curve, write_history
@@ -121,7 +121,8 @@ def _write_hparams(log_dir: str, hparams: dict[str, Any], run_name: str) -> None
 def _write_model_graph(log_dir: str, model: keras.Model, input_shape: tuple[int, ...]) -> None:
     """The op-level graph of the forward pass (Keras's callback adds the conceptual Keras graph)."""
     forward = tf.function(lambda inputs: model(inputs, training=False))
-    concrete = forward.get_concrete_function(tf.TensorSpec((None, *input_shape), tf.float32))
+    dtype = model.inputs[0].dtype if model.inputs else tf.float32  # token ids are integers
+    concrete = forward.get_concrete_function(tf.TensorSpec((None, *input_shape), dtype))
     with tf.summary.create_file_writer(log_dir).as_default():
         tf.summary.graph(concrete.graph)
 
@@ -129,7 +130,7 @@ def _write_model_graph(log_dir: str, model: keras.Model, input_shape: tuple[int,
 def _write_final_scalars(log_dir: str, metrics: dict[str, Any], step: int) -> None:
     with tf.summary.create_file_writer(log_dir).as_default():
         for key, value in metrics.items():
-            if key.startswith("test/") and isinstance(value, int | float):
+            if key.startswith(("val/", "test/")) and isinstance(value, int | float):
                 tf.summary.scalar(key, value, step=step)
 
 
@@ -172,7 +173,9 @@ def train_keras(
         validation=trainer.validation,
         validation_fraction=trainer.validation_fraction,
         validation_seed=trainer.validation_seed,
+        cv=cfg.get("cv"),
     )
+    validation = resolve_validation(trainer.validation, cfg.get("cv"))
     train_data = EpochShuffledDataset(
         data.x_train,
         data.y_train,
@@ -181,11 +184,11 @@ def train_keras(
         shuffle=trainer.shuffle,
         transform=_chain(data.transform, data.train_transform),
     )
-    if trainer.validation == "test":
+    if validation == "test":
         validation_data = evaluation_dataset(
             data.x_test, data.y_test, trainer.eval_batch_size, data.transform
         )
-    elif trainer.validation == "holdout":
+    elif data.x_val is not None:  # holdout, last_fraction
         validation_data = evaluation_dataset(
             data.x_val, data.y_val, trainer.eval_batch_size, data.transform
         )
@@ -255,12 +258,17 @@ def train_keras(
             f"{run.checkpoint_dir}."
         )
 
-    test_logs = model.evaluate(
-        evaluation_dataset(data.x_test, data.y_test, trainer.eval_batch_size, data.transform),
-        verbose=0,
-        return_dict=True,
-    )
-    test_metrics = {f"test/{k}": float(v) for k, v in test_logs.items()}
+    if validation == "kfold":
+        # Cross-validation chooses configurations; the test set is measured once, on the final model
+        # (ldl retrain-best), never by the runs that take part in the choice (spec section 4).
+        test_metrics: dict[str, float] = {}
+    else:
+        test_logs = model.evaluate(
+            evaluation_dataset(data.x_test, data.y_test, trainer.eval_batch_size, data.transform),
+            verbose=0,
+            return_dict=True,
+        )
+        test_metrics = {f"test/{k}": float(v) for k, v in test_logs.items()}
     if "test/accuracy" in test_metrics:
         test_metrics["test/error"] = 1.0 - test_metrics["test/accuracy"]
     if not all(math.isfinite(v) for v in test_metrics.values()):
@@ -269,12 +277,19 @@ def train_keras(
             "Lower optimizer.learning_rate or add gradient clipping (optimizer.clipnorm=1.0)."
         )
 
-    if trainer.print_predictions:
+    if data.test_report is not None and validation != "kfold":
+        test_metrics.update(data.test_report(model, run.path))
+    if trainer.print_predictions and validation != "kfold":
         _print_predictions(model, data, int(trainer.print_predictions), say)
 
     model.save(run.model_path)
     write_history(run.history_path, history)
-    validation_label = {"test": "test", "holdout": "validation"}.get(trainer.validation, "")
+    validation_label = {
+        "test": "test",
+        "holdout": "validation",
+        "last_fraction": "validation",
+        "kfold": "validation fold",
+    }.get(validation, "")
     plot_learning_curve(
         run.learning_curve_path,
         history,
@@ -282,7 +297,12 @@ def train_keras(
         validation_label=validation_label,
     )
     if tensorboard:
-        _write_final_scalars(str(run.tensorboard_dir), test_metrics, len(history))
+        final_validation = {
+            k: v for k, v in (history[-1] if history else {}).items() if k.startswith("val/")
+        }
+        _write_final_scalars(
+            str(run.tensorboard_dir), {**final_validation, **test_metrics}, len(history)
+        )
     metrics = {
         **base_metrics,
         "status": "completed",

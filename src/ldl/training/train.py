@@ -19,7 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from ldl.config import flatten, validate_config
-from ldl.errors import ConfigError, DataError, LdlError, RunFolderError, TrainingDivergedError
+from ldl.errors import LdlError, RunFolderError, TrainingDivergedError
 from ldl.runs.book import book_metrics, compare_with_book, format_book_table
 from ldl.runs.files import write_json
 from ldl.runs.run_folder import RunFolder, config_differences, find_resumable_run
@@ -107,11 +107,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     The run folder (`cfg.run_dir`) receives config.yaml, metrics.json, history.csv, model.keras,
     learning_curve.png and TensorBoard logs.
     """
-    try:
-        validate_config(cfg)
-    except ConfigError:
-        _discard_if_empty(Path(cfg.run_dir))
-        raise
+    validate_config(cfg)
     run, mode = select_run_folder(cfg)
     if str(run.path) != str(cfg.run_dir):
         cfg.run_dir = str(run.path)
@@ -154,15 +150,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "space (or set output_root to another disk), then resume with the same command plus "
             f"hydra.run.dir={run.path}; the last completed epoch was kept."
         ) from None
-    except (ConfigError, DataError):
-        if mode == "new":  # the run never started: leave no half-made run folder behind
-            _remove_unstarted(run)
-        raise
     except LdlError as error:
         _finish(run, {**run.read_metrics(), "status": "failed", "error": str(error)})
         raise
 
-    rows = compare_with_book(cfg.book, metrics)
+    # Cross-validation runs measure no test metrics: there is nothing to compare with the book.
+    cross_validating = OmegaConf.select(cfg, "cv.fold") is not None
+    rows = [] if cross_validating else compare_with_book(cfg.book, metrics)
     metrics.update(book_metrics(rows))
     _finish(run, metrics)
     _print_summary(metrics, say)
@@ -218,7 +212,17 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
-def _remove_unstarted(run: RunFolder) -> None:
+def discard_unstarted_run(folder: Path | str) -> None:
+    """Remove a run folder in which no epoch was ever trained (a config or data error at start-up).
+
+    The command line calls this for single runs, so a mistyped command leaves no folder behind; sweeps
+    keep such folders, because their summary must list the failed job.
+    """
+    run = RunFolder(folder)
+    if run.has_checkpoint() or run.model_path.exists() or run.history_path.exists():
+        return
+    if run.status() not in (None, "failed"):
+        return
     for path in (run.config_path, run.metrics_path, run.log_path):
         path.unlink(missing_ok=True)
     shutil.rmtree(run.tensorboard_dir, ignore_errors=True)
@@ -259,7 +263,7 @@ def is_finite_logs(logs: dict[str, float]) -> bool:
 
 def hparams_of(cfg: DictConfig) -> dict[str, Any]:
     """The hyperparameters shown in TensorBoard's HParams dashboard (what identifies a run)."""
-    keep = ("data.", "model.", "optimizer.", "initializer.", "trainer.", "loss")
+    keep = ("data.", "model.", "optimizer.", "initializer.", "trainer.", "cv.", "loss")
     skip = ("trainer.verbose", "trainer.resume", "trainer.threads", "data.download")
     values = {}
     for key, value in flatten(_resolved_config(cfg)).items():

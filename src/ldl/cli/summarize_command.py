@@ -1,0 +1,78 @@
+"""`ldl summarize <sweep folder> [metric=val/mae] [higher_is_better=false]`: rebuild a sweep's summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ldl.cli.eval_command import parse_key_values
+from ldl.errors import ConfigError
+
+USAGE = "usage: ldl summarize <sweep folder> [metric=val/accuracy] [higher_is_better=true|false]"
+
+
+def run_summarize(arguments: list[str]) -> int:
+    if not arguments or arguments[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if arguments else 2
+    folder, options = (
+        Path(arguments[0]),
+        parse_key_values(arguments[1:], ("metric", "higher_is_better"), USAGE),
+    )
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{folder} is not a folder. Give the sweep folder that `ldl train -m` printed. {USAGE}"
+        )
+    from ldl.sweeps.hparams import write_sweep_hparams
+    from ldl.sweeps.summary import format_summary, summarize_sweep, write_summary
+
+    higher = options.get("higher_is_better")
+    summary = summarize_sweep(
+        folder,
+        options.get("metric"),
+        None if higher is None else higher.lower() in ("true", "1", "yes"),
+    )
+    if not summary.jobs:
+        raise ConfigError(
+            f"{folder} holds no sweep jobs (no job folders with .hydra/ or metrics.json)."
+        )
+    write_summary(summary)
+    write_sweep_hparams(summary)
+    print(format_summary(summary))
+    return 0
+
+
+RETRAIN_USAGE = "usage: ldl retrain-best <sweep folder> [metric=val/mae] [higher_is_better=false]"
+
+
+def run_retrain_best(arguments: list[str]) -> int:
+    """Step 6 and 7 of the book's k-fold procedure: train the winner on all folds, test it once."""
+    if not arguments or arguments[0] in ("-h", "--help"):
+        print(RETRAIN_USAGE)
+        return 0 if arguments else 2
+    folder = Path(arguments[0])
+    options = parse_key_values(arguments[1:], ("metric", "higher_is_better"), RETRAIN_USAGE)
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} is not a folder. {RETRAIN_USAGE}")
+    from ldl.cli.train_command import run_train
+    from ldl.sweeps.summary import REPEAT_KEYS, RETRAINED_FOLDER, summarize_sweep
+
+    higher = options.get("higher_is_better")
+    summary = summarize_sweep(
+        folder,
+        options.get("metric"),
+        None if higher is None else higher.lower() in ("true", "1", "yes"),
+    )
+    best_job = summary.best_job()
+    if best_job is None:
+        raise ConfigError(
+            f"{folder} has no completed job with {summary.metric}; nothing to retrain. "
+            "Check summary.md, or name the metric with metric=<key>."
+        )
+    overrides = [
+        o for o in best_job.overrides if o.split("=", 1)[0].lstrip("+~") not in REPEAT_KEYS
+    ]
+    print(f"Best configuration by {summary.metric}: {summary.best.configuration}")
+    print("Retraining it on all training data (no validation split) and testing it once.")
+    return run_train(
+        [*overrides, "trainer.validation=none", f"hydra.run.dir='{folder / RETRAINED_FOLDER}'"]
+    )

@@ -1,0 +1,24 @@
+"""A Hydra callback that summarizes a sweep as soon as its last job has finished."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+
+class SummarizeSweep(Callback):
+    """Writes summary.csv, summary.md and the sweep's HParams config, and prints the table."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from ldl.sweeps.hparams import write_sweep_hparams
+        from ldl.sweeps.summary import format_summary, summarize_sweep, write_summary
+
+        summary = summarize_sweep(config.hydra.sweep.dir)
+        if not summary.jobs:
+            return
+        write_summary(summary)
+        write_sweep_hparams(summary)
+        print(format_summary(summary), flush=True)
+        print(f"Summary written to {summary.folder}/summary.md and summary.csv.", flush=True)
