@@ -30,8 +30,22 @@ EXPECTED_PARAMETERS = {
     "c6_conf5": 26_625,
     "c6_conf6": 26_625,
     "c6e2": 26_625,
+    # Chapters 9-12 (spec 5.8, 5.10, 5.11): E = 67 characters, 10,000 words.
+    "c9e1": 16_769,
+    "c9e1_ffn": 3_585,
+    "c11e1": 240_579,
+    "c11e1_no_rdo": 240_579,
+    "c12e1": 2_555_344,
+    "c12e1_no_rdo": 2_555_344,
 }
-INPUT_SHAPES = {"mnist": ((28, 28), 10), "boston_housing": ((13,), 1)}
+# (input shape, outputs) per dataset, or a function of the data config where options change them.
+INPUT_SHAPES = {
+    "mnist": ((28, 28), 10),
+    "boston_housing": ((13,), 1),
+    "book_sales": lambda data: ((270 if data.history == "full" else data.lookback, 1), 1),
+    "frankenstein_chars": lambda data: ((data.window_length, 67), 67),
+    "frankenstein_words": lambda data: ((data.window_length,), data.max_words),
+}
 CHAPTERS_1_TO_6 = {"c1e1", "c3e1", *EXPECTED_PARAMETERS}
 
 
@@ -54,9 +68,14 @@ def test_experiment_composes_validates_and_builds(experiment, make_config):
         network = XorNetwork.initialize(np.random.RandomState(cfg.model.seed), cfg.model.init_range)
         assert 0.0 < network.forward(np.array([1.0, 1.0, -1.0])) < 1.0
         return
+    if cfg.model.name == "glove_lookup":  # c13e1: a lookup, no network
+        assert cfg.model.distance == "cosine" and cfg.model.k == 3 and not cfg.model.exclude_inputs
+        assert "king - man + woman" in cfg.model.queries
+        return
     from ldl.models import build_model
 
-    input_shape, outputs = INPUT_SHAPES[cfg.data.name]
+    shapes = INPUT_SHAPES[cfg.data.name]
+    input_shape, outputs = shapes(cfg.data) if callable(shapes) else shapes
     model = build_model(cfg.model, cfg.initializer, input_shape, outputs)
     assert model.count_params() == EXPECTED_PARAMETERS[experiment]
 
@@ -192,3 +211,27 @@ def test_seed_zero_is_a_seed(make_config):
     cfg = make_config("trainer.seed=0")
     validate_config(cfg)
     assert cfg.trainer.seed == 0
+
+
+@pytest.mark.parametrize("search", _group_options("hparams_search"))
+def test_every_ready_sweep_composes(search, make_config):
+    cfg = make_config(f"hparams_search={search}")
+    OmegaConf.to_container(cfg, resolve=True)
+    validate_config(cfg)
+
+
+@pytest.mark.parametrize("launcher", ["parallel", "isolated", "slurm", "ray_cluster"])
+def test_launcher_configs_compose(launcher, tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    if launcher == "ray_cluster":
+        pytest.importorskip(
+            "hydra_plugins.hydra_ray_launcher", reason="hydra-ray-launcher not installed"
+        )
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[f"hydra/launcher={launcher}", f"run_dir={tmp_path}"],
+            return_hydra_config=True,
+        )
+    assert "_target_" in cfg.hydra.launcher

@@ -259,3 +259,24 @@ def test_classic_examples_run_through_train(make_config, capsys, tmp_path):
     rows = book_rows(tmp_path)
     assert ["c3e1", "c3e1", "completed", "train/passes", "161", "161", "within"] in rows
     assert {row[0] for row in rows} == {"c1e1", "c3e1"}
+
+
+def test_mirrored_strategy_trains_and_multi_worker_is_refused_clearly(
+    make_config, boston_dir, tmp_path
+):
+    from ldl.errors import ConfigError
+
+    overrides = (
+        "experiment=c6_conf1",
+        f"data_dir={boston_dir}",
+        "trainer.epochs=2",
+        "trainer.seed=0",
+    )
+    mirrored = train(
+        make_config(*overrides, "trainer.distribute=mirrored", run_dir=tmp_path / "mirrored")
+    )
+    assert mirrored["status"] == "completed"
+    with pytest.raises(ConfigError, match="keras-team/keras#20585"):
+        train(
+            make_config(*overrides, "trainer.distribute=multi_worker", run_dir=tmp_path / "multi")
+        )

@@ -37,7 +37,7 @@ def config_dir() -> Path:
 
 def sweep_name(overrides: Any) -> str:
     """A sweep folder name that is the same for the same sweep command, so a re-run resumes it."""
-    kept = sorted(str(o) for o in overrides if not str(o).startswith("hydra."))
+    kept = sorted(str(o) for o in overrides if not str(o).startswith(("hydra.", "hydra/")))
     digest = hashlib.sha1("\n".join(kept).encode()).hexdigest()[:8]
     readable = [
         o for o in kept if not o.startswith(("data_dir=", "output_root=", "trainer.verbose="))
@@ -97,7 +97,13 @@ def validate_config(cfg: DictConfig) -> None:
     _require_choice(trainer, "verbose", "trainer", ("auto", 0, 1, 2))
     _require_choice(trainer, "deterministic", "trainer", (True, False))
     _require_choice(trainer, "shuffle", "trainer", (True, False))
+    _require_choice(trainer, "distribute", "trainer", (None, "mirrored", "multi_worker"))
     cv = cfg.get("cv")
+    if trainer.validation == "kfold" and (cv is None or cv.get("fold") is None):
+        raise ConfigError(
+            "trainer.validation=kfold needs a fold: set cv.fold (0 .. cv.k-1), or sweep all folds with "
+            "-m cv.fold='range(5)'."
+        )
     if cv is not None:
         _require_int(cv, "k", "cv", minimum=2)
         _require_int(cv, "seed", "cv", minimum=0)

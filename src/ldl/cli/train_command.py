@@ -18,6 +18,7 @@ from ldl.runs.run_folder import RunFolder
 
 DEFAULT_EXPERIMENT = "c5e2"
 CONFIG_GROUPS = (
+    "hparams_search",
     "experiment",
     "data",
     "model",

@@ -128,7 +128,9 @@ def split_validation(
         return last_fraction_split(x, y, validation_fraction)
     if validation == "kfold":
         if not cv or cv.get("fold") is None:
-            raise ConfigError("trainer.validation=kfold needs cv.fold (0 .. cv.k-1), e.g. cv.fold=0.")
+            raise ConfigError(
+                "trainer.validation=kfold needs cv.fold (0 .. cv.k-1), e.g. cv.fold=0."
+            )
         return kfold_split(x, y, int(cv["k"]), cv["fold"], int(cv["seed"]))
     return x, y, None, None
 

@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 
 from ldl.models import build_model  # noqa: E402
 from ldl.training.checkpoint import Checkpointer, CheckpointState  # noqa: E402
+from ldl.training.distribution import distribution_strategy  # noqa: E402
 from ldl.training.optimizers import build_optimizer  # noqa: E402
 from ldl.training.pipeline import EpochShuffledDataset, SetEpoch, evaluation_dataset  # noqa: E402
 from ldl.training.train import draw_seed, hparams_of, is_finite_logs, verbosity  # noqa: E402
@@ -165,7 +166,11 @@ def train_keras(
     tf_setup.configure_threads(trainer.threads)
     tf_setup.configure_precision(trainer.precision)
     tf_setup.configure_determinism(seed, trainer.deterministic)
+    # Created before the model, which is built under its scope (replicated on every local GPU).
+    strategy = distribution_strategy(trainer.get("distribute"))
     device = tf_setup.device_description()
+    if strategy.num_replicas_in_sync > 1:
+        device += f" ({strategy.num_replicas_in_sync} replicas, {type(strategy).__name__})"
 
     data = prepare_data(
         cfg.data,
@@ -197,23 +202,24 @@ def train_keras(
     if data.metadata:
         write_json(run.path / "data.json", data.metadata)
 
-    if saved:
-        model, saved = checkpointer.restore()
-        optimizer = model.optimizer
-        say(f"Resuming after epoch {saved.epochs_completed} of {trainer.epochs} (seed {seed}).")
-    else:
-        model = build_model(cfg.model, cfg.initializer, data.input_shape, data.num_outputs)
-        optimizer = build_optimizer(cfg.optimizer)
-        saved = CheckpointState(epochs_completed=0, seed=seed, train_seconds=0.0)
-    model.compile(
-        optimizer=optimizer,
-        loss=cfg.loss,
-        metrics=list(cfg.metrics),
-        steps_per_execution=_steps_per_execution(
-            trainer.steps_per_execution, train_data.steps_per_epoch
-        ),
-        jit_compile=trainer.jit_compile,
-    )
+    with strategy.scope():
+        if saved:
+            model, saved = checkpointer.restore()
+            optimizer = model.optimizer
+            say(f"Resuming after epoch {saved.epochs_completed} of {trainer.epochs} (seed {seed}).")
+        else:
+            model = build_model(cfg.model, cfg.initializer, data.input_shape, data.num_outputs)
+            optimizer = build_optimizer(cfg.optimizer)
+            saved = CheckpointState(epochs_completed=0, seed=seed, train_seconds=0.0)
+        model.compile(
+            optimizer=optimizer,
+            loss=cfg.loss,
+            metrics=list(cfg.metrics),
+            steps_per_execution=_steps_per_execution(
+                trainer.steps_per_execution, train_data.steps_per_epoch
+            ),
+            jit_compile=trainer.jit_compile,
+        )
     parameters = model.count_params()
     say(
         f"device: {device} | seed: {seed} | parameters: {parameters:,} | "
