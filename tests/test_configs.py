@@ -46,7 +46,7 @@ INPUT_SHAPES = {
     "frankenstein_chars": lambda data: ((data.window_length, 67), 67),
     "frankenstein_words": lambda data: ((data.window_length,), data.max_words),
 }
-CHAPTERS_1_TO_6 = {"c1e1", "c3e1", *EXPECTED_PARAMETERS}
+CHAPTERS_1_TO_6 = {"c1e1", "c3e1", *(e for e in EXPECTED_PARAMETERS if e.startswith(("c5", "c6")))}
 
 
 def test_every_chapter_1_to_6_experiment_exists():
