@@ -22,7 +22,12 @@ from ldl.config import flatten, validate_config
 from ldl.errors import LdlError, RunFolderError, TrainingDivergedError
 from ldl.runs.book import book_metrics, compare_with_book, format_book_table
 from ldl.runs.files import write_json
-from ldl.runs.run_folder import RunFolder, config_differences, find_resumable_run
+from ldl.runs.run_folder import (
+    RESUME_INDEPENDENT_KEYS,
+    RunFolder,
+    config_differences,
+    find_resumable_run,
+)
 from ldl.training.classic_runner import CLASSIC_MODELS, run_classic
 
 
@@ -171,24 +176,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-# Overrides that cannot make a run differ from the book's setup (where things live, how fast, which seed).
-_NEUTRAL_OVERRIDES = (
-    "experiment",
-    "data_dir",
-    "output_root",
-    "run_dir",
-    "hydra.",
-    "trainer.seed",
-    "trainer.verbose",
-    "trainer.resume",
-    "trainer.threads",
-    "trainer.eval_batch_size",
-    "trainer.steps_per_execution",
-    "trainer.jit_compile",
-    "trainer.checkpoint_every",
-    "logger",
-    "trainer.print_predictions",
-)
+# Overrides that cannot make a run differ from the book's setup: the experiment itself, its seed, and
+# everything that cannot change a run's numbers (where things live, how fast, what is logged).
+_NEUTRAL_OVERRIDES = ("experiment", "hydra.", "trainer.seed", *RESUME_INDEPENDENT_KEYS)
 
 
 def _result_changing_overrides() -> list[str]:
