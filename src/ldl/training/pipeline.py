@@ -24,8 +24,9 @@ tf = import_tensorflow()
 BatchTransform = Callable[[Any, Any], tuple[Any, Any]]
 
 
-def _identity(features: Any, targets: Any) -> tuple[Any, Any]:
-    return features, targets
+def _with_transform(dataset: Any, transform: BatchTransform | None) -> Any:
+    """Map `transform` over the batches; no map at all without one (a map costs time per batch)."""
+    return dataset if transform is None else dataset.map(transform)
 
 
 class EpochShuffledDataset:
@@ -64,11 +65,9 @@ class EpochShuffledDataset:
         def gather(batch_indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             return tf.gather(features, batch_indices), tf.gather(targets, batch_indices)
 
+        batches = tf.data.Dataset.from_tensors(0).flat_map(epoch_indices).map(gather)
         self.dataset = (
-            tf.data.Dataset.from_tensors(0)
-            .flat_map(epoch_indices)
-            .map(gather)
-            .map(transform or _identity)
+            _with_transform(batches, transform)
             .apply(tf.data.experimental.assert_cardinality(self.steps_per_epoch))
             .prefetch(tf.data.AUTOTUNE)
         )
@@ -93,4 +92,4 @@ def evaluation_dataset(
 ) -> tf.data.Dataset:
     """Batches for evaluation, in order; the batch size changes speed, never the metrics."""
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
-    return dataset.map(transform or _identity).prefetch(2)
+    return _with_transform(dataset, transform).prefetch(2)
