@@ -90,7 +90,12 @@ def _job_overrides(folder: Path) -> list[str]:
 def collect_jobs(sweep_folder: Path) -> list[Job]:
     """Every job folder below the sweep folder, finished, failed or never started."""
     jobs = []
-    for folder in sorted(p for p in Path(sweep_folder).iterdir() if p.is_dir()):
+
+    def job_order(folder: Path) -> tuple[int, str]:
+        number = folder.name.split("_", 1)[0]
+        return (int(number) if number.isdigit() else 1_000_000, folder.name)
+
+    for folder in sorted((p for p in Path(sweep_folder).iterdir() if p.is_dir()), key=job_order):
         if folder.name == RETRAINED_FOLDER:
             continue
         if not (folder / ".hydra").is_dir() and not (folder / "metrics.json").exists():
