@@ -37,7 +37,7 @@ def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> 
 def test_help_lists_the_commands(tmp_path):
     result = ldl("--help", cwd=tmp_path)
     assert result.returncode == 0
-    for command in ("train", "eval", "experiments"):
+    for command in ("train", "eval", "experiments", "generate", "embeddings"):
         assert command in result.stdout
 
 
@@ -51,14 +51,14 @@ def test_train_help_lists_every_config_group_and_option(tmp_path):
         if ":" in line and line.split(":")[0].strip().isidentifier()
     }
     expected = {
-        "data": ("mnist", "boston_housing", "nand", "xor"),
-        "model": ("fc", "perceptron", "xor_network"),
+        "data": ("mnist", "boston_housing", "nand", "xor", "book_sales", "frankenstein_chars"),
+        "model": ("fc", "perceptron", "xor_network", "rnn", "glove_lookup"),
         "optimizer": ("sgd", "adam", "rmsprop", "adagrad"),
         "initializer": ("uniform", "glorot_uniform", "he_normal", "lecun_normal", "zeros"),
         "trainer": ("default",),
         "callbacks": ("default", "early_stopping"),
         "logger": ("tensorboard", "none"),
-        "experiment": ("c1e1", "c3e1", "c5e1", "c5e2", "c6e1", "c6e2"),
+        "experiment": ("c1e1", "c3e1", "c5e1", "c5e2", "c6e1", "c6e2", "c9e1", "c11e1", "c13e1"),
     }
     for group, options in expected.items():
         listed = [option.strip() for option in groups[group].split(",")]

@@ -40,6 +40,11 @@ def _fully_connected(
     )
 
 
+def _as_list(value: Any) -> Any:
+    """Config lists as Python lists; anything else unchanged, for the builder to reject clearly."""
+    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else value
+
+
 def _recurrent(
     model_config: Mapping[str, Any],
     initializer_config: Mapping[str, Any],
@@ -48,21 +53,20 @@ def _recurrent(
 ) -> keras.Model:
     from ldl.models.rnn import build_recurrent
 
-    embedding_dim = model_config.get("embedding_dim")
     return build_recurrent(
         input_shape=input_shape,
         num_outputs=num_outputs,
         cell=model_config["cell"],
-        units=list(model_config["units"]),
+        units=_as_list(model_config["units"]),
         activation=model_config["activation"],
         dropout=float(model_config["dropout"]),
         recurrent_dropout=float(model_config["recurrent_dropout"]),
         bidirectional=bool(model_config["bidirectional"]),
         merge_mode=model_config["merge_mode"],
         embedding_input_dim=model_config.get("embedding_input_dim"),
-        embedding_dim=None if embedding_dim is None else int(embedding_dim),
+        embedding_dim=model_config.get("embedding_dim"),
         mask_zero=bool(model_config["mask_zero"]),
-        dense_units=list(model_config["dense_units"]),
+        dense_units=_as_list(model_config["dense_units"]),
         dense_activation=model_config["dense_activation"],
         output_activation=model_config["output_activation"],
         variable_length=bool(model_config["variable_length"]),

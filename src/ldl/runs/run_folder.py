@@ -78,6 +78,7 @@ def config_differences(first: Mapping[str, Any], second: Mapping[str, Any]) -> l
         for key in keys
         if a.get(key) != b.get(key)
         and not any(key == k or key.startswith(k + ".") for k in RESUME_INDEPENDENT_KEYS)
+        and not key.endswith(".run_dir")  # e.g. a callback told where the run folder is
     ]
 
 
