@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import signal
 import sys
 
 from ldl.errors import LdlError
@@ -19,6 +21,20 @@ COMMANDS = {
     "generate": 'complete text with a text model\'s run: ldl generate run=<run folder> prompt="the body "',
     "embeddings": "nearest words in a run's learned embedding or in GloVe: "
     "ldl embeddings run=<run folder> nearest=monster",
+}
+
+
+# Where each command lives ("module:function"); imported only when the command runs, so `ldl --help` and the
+# small commands start without TensorFlow.
+HANDLERS = {
+    "train": "ldl.cli.train_command:run_train",
+    "eval": "ldl.cli.eval_command:run_eval",
+    "experiments": "ldl.cli.experiments_command:run_experiments",
+    "report": "ldl.cli.report_command:run_report",
+    "summarize": "ldl.cli.summarize_command:run_summarize",
+    "retrain-best": "ldl.cli.summarize_command:run_retrain_best",
+    "generate": "ldl.cli.generate_command:run_generate",
+    "embeddings": "ldl.cli.embeddings_command:run_embeddings",
 }
 
 
@@ -40,6 +56,8 @@ def report_error(command: str, error: LdlError) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if hasattr(signal, "SIGPIPE"):  # `ldl experiments | head` ends quietly, as Unix tools do
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         parser = _parser()
@@ -53,38 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     command, arguments = argv[0], argv[1:]
+    module, _, function = HANDLERS[command].partition(":")
     try:
-        if command == "train":
-            from ldl.cli.train_command import run_train
-
-            return run_train(arguments)
-        if command == "eval":
-            from ldl.cli.eval_command import run_eval
-
-            return run_eval(arguments)
-        if command == "summarize":
-            from ldl.cli.summarize_command import run_summarize
-
-            return run_summarize(arguments)
-        if command == "retrain-best":
-            from ldl.cli.summarize_command import run_retrain_best
-
-            return run_retrain_best(arguments)
-        if command == "report":
-            from ldl.cli.report_command import run_report
-
-            return run_report(arguments)
-        if command == "generate":
-            from ldl.cli.generate_command import run_generate
-
-            return run_generate(arguments)
-        if command == "embeddings":
-            from ldl.cli.embeddings_command import run_embeddings
-
-            return run_embeddings(arguments)
-        from ldl.cli.experiments_command import run_experiments
-
-        return run_experiments(arguments)
+        return getattr(importlib.import_module(module), function)(arguments)
     except LdlError as error:
         return report_error(command, error)
     except KeyboardInterrupt:
