@@ -33,6 +33,7 @@ EXPECTED_PARAMETERS = {
     # Chapters 9-12 (spec 5.8, 5.10, 5.11): E = 67 characters, 10,000 words.
     "c9e1": 16_769,
     "c9e1_ffn": 3_585,
+    "c9e1_naive": 0,
     "c11e1": 240_579,
     "c11e1_no_rdo": 240_579,
     "c12e1": 2_555_344,
@@ -191,7 +192,7 @@ def test_every_layer_gets_its_own_initializer():
     [
         ("trainer.batch_size=0", "trainer.batch_size must be an integer >= 1"),
         ("trainer.batch_size=-3", "trainer.batch_size must be an integer >= 1"),
-        ("trainer.epochs=0", "trainer.epochs must be an integer >= 1"),
+        ("trainer.epochs=-1", "trainer.epochs must be an integer >= 0"),
         ("trainer.batch_size=abc", "got 'abc' (str)"),
         ("trainer.epochs=2.5", "trainer.epochs must be an integer"),
         ("trainer.seed=-1", "trainer.seed must be an integer >= 0"),

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
+import numpy as np
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
@@ -47,7 +49,9 @@ def sales_runs(tmp_path_factory):
     write_book_sales_csv(data)
     root = tmp_path_factory.mktemp("sales_runs")
     common = ("trainer.epochs=1", *QUICK)
-    return {name: run_experiment(root, data, name, *common) for name in ("c9e1", "c9e1_ffn")}
+    runs = {name: run_experiment(root, data, name, *common) for name in ("c9e1", "c9e1_ffn")}
+    runs["c9e1_naive"] = run_experiment(root, data, "c9e1_naive", *QUICK)
+    return runs
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +96,19 @@ def test_c9e1_reports_the_naive_baseline_ratios_and_a_plot(sales_runs):
     assert table["naive"].iloc[1] == pytest.approx(table["actual"].iloc[0], abs=0.02)
     saved = json.loads((run / "data.json").read_text())
     assert saved["test_target_months"] == ["2015-08", "2020-03"]
+
+
+def test_c9e1_naive_is_the_baseline_every_forecaster_reports(sales_runs):
+    run, metrics = sales_runs["c9e1_naive"]
+    assert metrics["parameters"] == 0 and metrics["epochs_completed"] == 0
+    assert metrics["test/mse"] == pytest.approx(sales_runs["c9e1"][1]["test/naive_mse"], rel=1e-6)
+    assert metrics["test/mae"] == pytest.approx(sales_runs["c9e1"][1]["test/naive_mae"], rel=1e-6)
+    assert metrics["test/mse_ratio_to_naive"] == pytest.approx(1.0)
+    assert metrics["book_verdict/test/mse"] in ("within", "outside")
+    # The saved baseline reloads (a registered layer) and still repeats the last month of a window.
+    model = keras.saving.load_model(run / "model.keras")
+    window = np.array([[[0.5], [-1.25], [2.0]]], dtype="float32")
+    assert np.asarray(model(window)).tolist() == [[2.0]]
 
 
 def test_c9e1_ffn_uses_the_last_twelve_months(sales_runs):

@@ -83,7 +83,7 @@ def _require_choice(cfg: Mapping[str, Any], key: str, prefix: str, choices: tupl
 def validate_config(cfg: DictConfig) -> None:
     """Raise ConfigError for the first value of the wrong type or out of range."""
     trainer = cfg.trainer
-    _require_int(trainer, "epochs", "trainer")
+    _require_int(trainer, "epochs", "trainer", minimum=0)  # 0: evaluate only (baselines)
     _require_int(trainer, "batch_size", "trainer")
     _require_int(trainer, "eval_batch_size", "trainer")
     _require_int(trainer, "steps_per_execution", "trainer", minimum=0)

@@ -78,7 +78,27 @@ def _recurrent(
     )
 
 
-MODEL_FAMILIES: dict[str, Callable[..., keras.Model]] = {"fc": _fully_connected, "rnn": _recurrent}
+def _last_value(
+    model_config: Mapping[str, Any],
+    initializer_config: Mapping[str, Any],
+    input_shape: Sequence[int],
+    num_outputs: int,
+) -> keras.Model:
+    from ldl.models.baselines import build_last_value
+
+    if input_shape[-1] != num_outputs:
+        raise ConfigError(
+            f"model=last_value repeats the last input step, which has {input_shape[-1]} features, but "
+            f"the data has {num_outputs} outputs; use it for one-step forecasts such as book_sales."
+        )
+    return build_last_value(input_shape)
+
+
+MODEL_FAMILIES: dict[str, Callable[..., keras.Model]] = {
+    "fc": _fully_connected,
+    "rnn": _recurrent,
+    "last_value": _last_value,
+}
 
 
 def build_model(
