@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from sequence_fixtures import write_glove
 
+from ldl.data.frankenstein import index_to_word
+from ldl.data.text import UNUSED_TOKEN, Tokenizer
 from ldl.embeddings import (
     WordVectors,
     distances_to,
@@ -118,3 +120,27 @@ def test_c13e1_without_glove_names_the_file(make_config, tmp_path):
 
     with pytest.raises(DataError, match=r"glove\.6B\.100d\.txt.*nlp\.stanford\.edu"):
         train(make_config("experiment=c13e1", f"data_dir={tmp_path / 'empty'}"))
+
+
+def test_rows_past_the_texts_vocabulary_are_labelled_unused_and_never_neighbours():
+    tokenizer = Tokenizer(num_words=8, oov_token="UNK")
+    tokenizer.fit_on_texts([["the", "monster", "the", "saw"]])
+    words = index_to_word(tokenizer, 8)
+    assert words == [
+        "<pad>",
+        "UNK",
+        "the",
+        "monster",
+        "saw",
+        UNUSED_TOKEN,
+        UNUSED_TOKEN,
+        UNUSED_TOKEN,
+    ]
+    # The untrained rows lie closest to "the" here, and are still skipped.
+    matrix = np.array([[9, 9], [5, 5], [1, 0], [0, 1], [-1, 0], [1, 0.01], [1, 0.02], [1, 0.03]])
+    vectors = WordVectors(words, matrix.astype("float32"))
+    assert [word for word, _ in nearest(vectors, "the", k=3, distance="euclidean")] == [
+        "the",
+        "monster",
+        "saw",
+    ]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ldl.data.download import missing_files_error
+from ldl.data.text import UNUSED_TOKEN
 from ldl.errors import ConfigError, DataError
 
 DISTANCES = ("cosine", "euclidean")
@@ -39,7 +40,7 @@ class WordVectors:
             )
 
     def index(self, word: str) -> int:
-        """Row of `word`; the first row wins if a label repeats (e.g. UNK on unused rows)."""
+        """Row of `word`; the first row wins if a label repeats."""
         try:
             return self._index()[word]
         except KeyError:
@@ -122,8 +123,8 @@ def nearest(
     result = []
     for row in order:
         word = vectors.words[row]
-        if exclude_inputs and word in used:
-            continue
+        if word == UNUSED_TOKEN or (exclude_inputs and word in used):
+            continue  # rows past the text's vocabulary hold untrained initial values
         result.append((word, float(scores[row])))
         if len(result) == k:
             break

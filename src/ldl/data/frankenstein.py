@@ -18,7 +18,12 @@ import numpy as np
 
 from ldl.data.datasets import PreparedData
 from ldl.data.download import missing_files_error
-from ldl.data.text import Tokenizer, text_to_word_sequence, validation_split_index
+from ldl.data.text import (
+    UNUSED_TOKEN,
+    Tokenizer,
+    text_to_word_sequence,
+    validation_split_index,
+)
 from ldl.errors import ConfigError, DataError
 
 FILE_NAME = "frankenstein.txt"
@@ -164,11 +169,11 @@ def word_tokenizer(tokens: list[str], max_words: int, oov_token: str | None) -> 
 
 
 def index_to_word(tokenizer: Tokenizer, max_words: int) -> list[str]:
-    """Row i of the model's vocabulary (embedding row, softmax output): word, OOV or padding."""
+    """Row i of the model's vocabulary (embedding row, softmax output): word, OOV, padding or unused."""
     words = [PAD_TOKEN]
     for index in range(1, max_words):
         word = tokenizer.index_word.get(index)
-        words.append(word if word is not None else tokenizer.oov_token or "")
+        words.append(word if word is not None else UNUSED_TOKEN)
     return words
 
 

@@ -13,6 +13,10 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+# The label of vocabulary ids past the words a text has (Frankenstein has fewer than 10,000 words):
+# their rows are never seen in training, so word-vector queries skip them.
+UNUSED_TOKEN = "<unused>"
+
 # The legacy Keras default filter: ASCII punctuation (apostrophe excluded), TAB and LF.
 KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 _TRANSLATION = str.maketrans(dict.fromkeys(KERAS_FILTERS, " "))
