@@ -16,12 +16,13 @@ import numpy as np
 
 from ldl.data.arrays import ArraySplits
 from ldl.data.boston_housing import load_boston_housing
+from ldl.data.cifar10 import load_cifar10
 from ldl.data.kfold import kfold_split
 from ldl.data.mnist import load_mnist
 from ldl.data.preprocessing import one_hot, standardize_global, standardize_per_feature
 from ldl.errors import ConfigError
 
-DATASETS = ("mnist", "boston_housing")
+DATASETS = ("mnist", "boston_housing", "cifar10")
 # Datasets whose own module builds the PreparedData (windows, vocabularies, batch transforms, reports).
 PREPARED_DATASETS = {
     "book_sales": "ldl.data.book_sales:prepare_book_sales",
@@ -76,6 +77,8 @@ def load_raw(data_config: Mapping[str, Any], data_dir: str | Path) -> ArraySplit
             test_split=float(data_config.get("test_split", 0.2)),
             seed=int(data_config.get("split_seed", 113)),
         )
+    elif name == "cifar10":
+        raw = load_cifar10(data_dir, download=download, npz_file=data_config.get("npz_file"))
     else:
         raise ConfigError(
             f"data={name} cannot be trained with Keras models; choose one of "
@@ -229,4 +232,13 @@ def prepare_data(
         task=task,
         num_outputs=num_outputs,
         statistics=statistics,
+        train_transform=_augmentation(data_config),
     )
+
+
+def _augmentation(data_config: Mapping[str, Any]) -> Any:
+    """The training-batch augmentation of `data.augmentation` (None when absent or all off)."""
+    from ldl.data.augmentation import build_augmentation, is_active
+
+    config = data_config.get("augmentation")
+    return build_augmentation(dict(config)) if is_active(config) else None
