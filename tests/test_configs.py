@@ -50,6 +50,8 @@ EXPECTED_PARAMETERS = {
     # 6 convs of 16x9x16 + 6 BN of 16; 32-filter stage 4,608 + 5 x 9,216, BN 6 x 128; 64-filter stage
     # 18,432 + 5 x 36,864, BN 6 x 256; Dense 650.
     "resnet20_cifar10": 271_098,
+    # Chapter 8 (spec 5.7): Keras ResNet-50 with its 1000-way top (built here with random weights).
+    "c8e1": 25_636_712,
 }
 # (input shape, outputs) per dataset, or a function of the data config where options change them.
 INPUT_SHAPES = {
@@ -59,6 +61,7 @@ INPUT_SHAPES = {
     "frankenstein_chars": lambda data: ((data.window_length, 67), 67),
     "frankenstein_words": lambda data: ((data.window_length,), data.max_words),
     "cifar10": ((32, 32, 3), 10),
+    "images": ((224, 224, 3), 1000),
 }
 CHAPTERS_1_TO_6 = {"c1e1", "c3e1", *(e for e in EXPECTED_PARAMETERS if e.startswith(("c5", "c6")))}
 
@@ -88,6 +91,8 @@ def test_experiment_composes_validates_and_builds(experiment, make_config):
         return
     from ldl.models import build_model
 
+    if cfg.model.get("weights") == "imagenet":  # tests run offline: same network, random weights
+        cfg.model.weights = None
     shapes = INPUT_SHAPES[cfg.data.name]
     input_shape, outputs = shapes(cfg.data) if callable(shapes) else shapes
     model = build_model(cfg.model, cfg.initializer, input_shape, outputs)
