@@ -52,6 +52,8 @@ EXPECTED_PARAMETERS = {
     "resnet20_cifar10": 271_098,
     # Chapter 8 (spec 5.7): Keras ResNet-50 with its 1000-way top (built here with random weights).
     "c8e1": 25_636_712,
+    # MobileNetV2 base (2,257,984) + Dense 10 head on its 1,280 pooled features.
+    "c8_transfer_cifar10": 2_270_794,
 }
 # (input shape, outputs) per dataset, or a function of the data config where options change them.
 INPUT_SHAPES = {
