@@ -158,15 +158,26 @@ def test_prepare_standardizes_globally_with_training_statistics(tmp_path: Path, 
     data = prepare_data(config, tmp_path)
     mean = written.x_train.astype(np.float64).mean()
     std = written.x_train.astype(np.float64).std()
-    assert data.statistics == pytest.approx({"mean": mean, "std": std})
-    np.testing.assert_allclose(data.x_test, (written.x_test - mean) / std, rtol=1e-5, atol=1e-5)
-    assert data.x_train.dtype == np.float32 and data.input_shape == (32, 32, 3)
+    assert data.statistics == pytest.approx({"mean": mean, "std": std}, rel=1e-12)
+    # Stored as uint8; standardized (and one-hot encoded) batch by batch in the pipeline.
+    assert data.x_train.dtype == np.uint8 and data.input_shape == (32, 32, 3)
+    images, labels = data.transform(data.x_test, data.y_test)
+    np.testing.assert_allclose(images.numpy(), (written.x_test - mean) / std, rtol=1e-5, atol=1e-5)
+    assert images.dtype == "float32"
     assert data.train_transform is None  # no augmentation unless configured
+    assert data.metadata["class_names"][8] == "ship"
     if one_hot:
-        assert data.y_train.shape == (50, 10)
-        np.testing.assert_array_equal(data.y_train.argmax(axis=1), written.y_train[:, 0])
+        assert tuple(labels.shape) == (20, 10)
+        np.testing.assert_array_equal(labels.numpy().argmax(axis=1), written.y_test[:, 0])
     else:
-        np.testing.assert_array_equal(data.y_train, written.y_train)
+        np.testing.assert_array_equal(labels, written.y_test)
+
+
+def test_chunked_statistics_equal_numpy():
+    images = np.random.default_rng(0).integers(0, 256, size=(5000, 4, 4, 3), dtype=np.uint8)
+    mean, std = cifar10._chunked_mean_std(images, chunk=777)
+    assert mean == pytest.approx(images.mean(dtype=np.float64), rel=1e-13)
+    assert std == pytest.approx(images.std(dtype=np.float64), rel=1e-12)
 
 
 def test_fixture_images_are_learnable() -> None:

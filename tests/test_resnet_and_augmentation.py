@@ -227,10 +227,13 @@ def test_augmentation_runs_on_training_batches_only(tmp_path: Path):
         transform=_chain(data.transform, data.train_transform),
     )
     train_images = next(iter(training.dataset))[0].numpy()
-    assert not np.allclose(train_images, data.x_train)
+    standardized = data.transform(data.x_train, data.y_train)[0].numpy()
+    assert not np.allclose(train_images, standardized)
     assert (train_images == 0).any()  # pad-and-crop brought in zero (= mean) pixels
     evaluation = evaluation_dataset(data.x_test, data.y_test, 20, data.transform)
-    np.testing.assert_array_equal(next(iter(evaluation))[0].numpy(), data.x_test)
+    np.testing.assert_array_equal(
+        next(iter(evaluation))[0].numpy(), data.transform(data.x_test, data.y_test)[0].numpy()
+    )
 
 
 def test_resnet20_experiment_trains_on_stand_ins(make_config, tmp_path):

@@ -93,10 +93,12 @@ def test_c7e2_trains_end_to_end_and_reloads(cifar_dir, make_config, tmp_path):
     assert metrics["test/accuracy"] > 0.5  # stand-in classes are easy; random is 0.1
     # The saved model reproduces the run's test metrics exactly.
     from ldl.data.datasets import prepare_data
+    from ldl.training.pipeline import evaluation_dataset
 
     data = prepare_data(cfg.data, cfg.data_dir)
     reloaded = keras.saving.load_model(run_dir / "model.keras")
-    logs = reloaded.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)
+    batches = evaluation_dataset(data.x_test, data.y_test, 64, data.transform)
+    logs = reloaded.evaluate(batches, verbose=0, return_dict=True)
     assert logs["loss"] == pytest.approx(metrics["test/loss"], rel=1e-5, abs=1e-7)
     assert logs["accuracy"] == pytest.approx(metrics["test/accuracy"])
 

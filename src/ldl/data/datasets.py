@@ -16,16 +16,16 @@ import numpy as np
 
 from ldl.data.arrays import ArraySplits
 from ldl.data.boston_housing import load_boston_housing
-from ldl.data.cifar10 import load_cifar10
 from ldl.data.kfold import kfold_split
 from ldl.data.mnist import load_mnist
 from ldl.data.preprocessing import one_hot, standardize_global, standardize_per_feature
 from ldl.errors import ConfigError
 
-DATASETS = ("mnist", "boston_housing", "cifar10")
+DATASETS = ("mnist", "boston_housing")
 # Datasets whose own module builds the PreparedData (windows, vocabularies, batch transforms, reports).
 PREPARED_DATASETS = {
     "book_sales": "ldl.data.book_sales:prepare_book_sales",
+    "cifar10": "ldl.data.cifar10:prepare_cifar10",
     "frankenstein_chars": "ldl.data.frankenstein:prepare_characters",
     "frankenstein_words": "ldl.data.frankenstein:prepare_words",
 }
@@ -77,8 +77,6 @@ def load_raw(data_config: Mapping[str, Any], data_dir: str | Path) -> ArraySplit
             test_split=float(data_config.get("test_split", 0.2)),
             seed=int(data_config.get("split_seed", 113)),
         )
-    elif name == "cifar10":
-        raw = load_cifar10(data_dir, download=download, npz_file=data_config.get("npz_file"))
     else:
         raise ConfigError(
             f"data={name} cannot be trained with Keras models; choose one of "

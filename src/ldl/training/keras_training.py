@@ -150,7 +150,7 @@ def _print_predictions(
     for index in range(count):
         truth, predicted = np.asarray(data.y_test[index]), predictions[index]
         if data.task == "classification":
-            label = int(truth.argmax()) if truth.ndim else int(truth)
+            label = int(truth.argmax()) if truth.size > 1 else int(truth.reshape(-1)[0])
             say(f"test example {index}: label {label}, predicted {int(predicted.argmax())}")
         else:
             say(
