@@ -147,3 +147,92 @@ def write_housing_data(
     text = "\n".join(_boston_lines(n, seed)) + "\n "
     (Path(directory) / "housing.data").write_text(text, encoding="ascii")
     return make_boston_arrays(n, seed)
+
+
+# --- CIFAR-10 ---------------------------------------------------------------------------------
+
+
+def make_cifar10_arrays(n_train: int = 50, n_test: int = 20, seed: int = 0) -> ArraySplits:
+    """CIFAR-shaped uint8 images (N, 32, 32, 3) and labels (N, 1); each class brightens one colour
+    channel in its own 8x8 block of a noisy image, so a tiny convnet can learn them."""
+    rng = np.random.default_rng(seed)
+
+    def split(n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.permutation(np.arange(n) % 10).astype(np.uint8)
+        images = rng.integers(0, 60, size=(n, 32, 32, 3)).astype(np.uint8)
+        for index, label in enumerate(labels):
+            row, col = 8 * (label // 4), 8 * (label % 4)
+            images[index, row : row + 8, col : col + 8, label % 3] = 230
+        return images, labels.reshape(-1, 1)
+
+    return ArraySplits(*split(n_train), *split(n_test))
+
+
+def _cifar_batch_bytes(images: np.ndarray, labels: np.ndarray, name: str) -> bytes:
+    """A batch pickled as the official python-2 files are: bytes keys, (N, 3072) R/G/B planes."""
+    import pickle
+
+    data = np.ascontiguousarray(images.transpose(0, 3, 1, 2).reshape(len(images), -1))
+    batch = {
+        b"batch_label": name.encode(),
+        b"labels": [int(label) for label in labels.reshape(-1)],
+        b"data": data,
+        b"filenames": [f"{index}.png".encode() for index in range(len(images))],
+    }
+    return pickle.dumps(batch, protocol=2)
+
+
+def write_cifar10_batches(
+    directory: Path, n_train: int = 50, n_test: int = 20, seed: int = 0, tar: bool = False
+) -> ArraySplits:
+    """Write `cifar-10-batches-py/` (five training batches of n_train/5 and a test batch) into
+    `directory`, or the official-layout `cifar-10-python.tar.gz` when `tar`."""
+    import io
+    import tarfile
+
+    if n_train % 5:
+        raise ValueError("n_train must split into five equal training batches")
+    splits = make_cifar10_arrays(n_train, n_test, seed)
+    size = n_train // 5
+    files = {
+        f"data_batch_{index + 1}": _cifar_batch_bytes(
+            splits.x_train[index * size : (index + 1) * size],
+            splits.y_train[index * size : (index + 1) * size],
+            f"training batch {index + 1} of 5",
+        )
+        for index in range(5)
+    }
+    files["test_batch"] = _cifar_batch_bytes(splits.x_test, splits.y_test, "testing batch 1 of 1")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if tar:
+        with tarfile.open(directory / "cifar-10-python.tar.gz", "w:gz") as archive:
+            for name, payload in files.items():
+                info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+                info.size = len(payload)
+                archive.addfile(info, io.BytesIO(payload))
+    else:
+        (directory / "cifar-10-batches-py").mkdir(exist_ok=True)
+        for name, payload in files.items():
+            (directory / "cifar-10-batches-py" / name).write_bytes(payload)
+    return splits
+
+
+def write_cifar10_npz(
+    directory: Path,
+    n_train: int = 50,
+    n_test: int = 20,
+    seed: int = 0,
+    filename: str = "cifar10.npz",
+) -> ArraySplits:
+    """Write a Keras-layout CIFAR-10 npz (x_train, y_train, x_test, y_test) into `directory`."""
+    splits = make_cifar10_arrays(n_train, n_test, seed)
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    np.savez(
+        Path(directory) / filename,
+        x_train=splits.x_train,
+        y_train=splits.y_train,
+        x_test=splits.x_test,
+        y_test=splits.y_test,
+    )
+    return splits

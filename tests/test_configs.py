@@ -38,6 +38,23 @@ EXPECTED_PARAMETERS = {
     "c11e1_no_rdo": 240_579,
     "c12e1": 2_555_344,
     "c12e1_no_rdo": 2_555_344,
+    # Chapter 7 (spec 5.6, Table 7-1).
+    "c7e2": 82_762,
+    "c7_conf1": 82_762,
+    "c7_conf2": 16_154,
+    "c7_conf3": 16_154,
+    "c7_conf4": 169_834,
+    "c7_conf5": 183_242,
+    "c7e3": 183_242,
+    "c7_conf6": 183_242,
+    # ResNet-20 with option-A shortcuts (He et al. 2016: "0.27M"), convs without biases: stem 432 + BN 64;
+    # 6 convs of 16x9x16 + 6 BN of 16; 32-filter stage 4,608 + 5 x 9,216, BN 6 x 128; 64-filter stage
+    # 18,432 + 5 x 36,864, BN 6 x 256; Dense 650.
+    "resnet20_cifar10": 271_098,
+    # Chapter 8 (spec 5.7): Keras ResNet-50 with its 1000-way top (built here with random weights).
+    "c8e1": 25_636_712,
+    # MobileNetV2 base (2,257,984) + Dense 10 head on its 1,280 pooled features.
+    "c8_transfer_cifar10": 2_270_794,
 }
 # (input shape, outputs) per dataset, or a function of the data config where options change them.
 INPUT_SHAPES = {
@@ -46,6 +63,8 @@ INPUT_SHAPES = {
     "book_sales": lambda data: ((270 if data.history == "full" else data.lookback, 1), 1),
     "frankenstein_chars": lambda data: ((data.window_length, 67), 67),
     "frankenstein_words": lambda data: ((data.window_length,), data.max_words),
+    "cifar10": ((32, 32, 3), 10),
+    "images": ((224, 224, 3), 1000),
 }
 CHAPTERS_1_TO_6 = {"c1e1", "c3e1", *(e for e in EXPECTED_PARAMETERS if e.startswith(("c5", "c6")))}
 
@@ -75,6 +94,8 @@ def test_experiment_composes_validates_and_builds(experiment, make_config):
         return
     from ldl.models import build_model
 
+    if cfg.model.get("weights") == "imagenet":  # tests run offline: same network, random weights
+        cfg.model.weights = None
     shapes = INPUT_SHAPES[cfg.data.name]
     input_shape, outputs = shapes(cfg.data) if callable(shapes) else shapes
     model = build_model(cfg.model, cfg.initializer, input_shape, outputs)

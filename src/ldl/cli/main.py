@@ -21,6 +21,8 @@ COMMANDS = {
     "generate": 'complete text with a text model\'s run: ldl generate run=<run folder> prompt="the body "',
     "embeddings": "nearest words in a run's learned embedding or in GloVe: "
     "ldl embeddings run=<run folder> nearest=monster",
+    "predict": "top-5 ImageNet classes of image files with a pretrained network (c8e1): "
+    "ldl predict images=dog.jpg",
 }
 
 
@@ -35,6 +37,7 @@ HANDLERS = {
     "retrain-best": "ldl.cli.summarize_command:run_retrain_best",
     "generate": "ldl.cli.generate_command:run_generate",
     "embeddings": "ldl.cli.embeddings_command:run_embeddings",
+    "predict": "ldl.cli.predict_command:run_predict",
 }
 
 

@@ -25,6 +25,7 @@ DATASETS = ("mnist", "boston_housing")
 # Datasets whose own module builds the PreparedData (windows, vocabularies, batch transforms, reports).
 PREPARED_DATASETS = {
     "book_sales": "ldl.data.book_sales:prepare_book_sales",
+    "cifar10": "ldl.data.cifar10:prepare_cifar10",
     "frankenstein_chars": "ldl.data.frankenstein:prepare_characters",
     "frankenstein_words": "ldl.data.frankenstein:prepare_words",
 }
@@ -229,4 +230,13 @@ def prepare_data(
         task=task,
         num_outputs=num_outputs,
         statistics=statistics,
+        train_transform=_augmentation(data_config),
     )
+
+
+def _augmentation(data_config: Mapping[str, Any]) -> Any:
+    """The training-batch augmentation of `data.augmentation` (None when absent or all off)."""
+    from ldl.data.augmentation import build_augmentation, is_active
+
+    config = data_config.get("augmentation")
+    return build_augmentation(dict(config)) if is_active(config) else None

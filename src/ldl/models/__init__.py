@@ -78,6 +78,38 @@ def _recurrent(
     )
 
 
+def _convolutional(
+    model_config: Mapping[str, Any],
+    initializer_config: Mapping[str, Any],
+    input_shape: Sequence[int],
+    num_outputs: int,
+) -> keras.Model:
+    from ldl.models.cnn import build_cnn
+
+    return build_cnn(
+        input_shape=input_shape,
+        num_outputs=num_outputs,
+        layer_tokens=_as_list(model_config["layers"]),
+        activation=model_config["activation"],
+        output_activation=model_config["output_activation"],
+        kernel_initializer=dict(initializer_config["kernel"]),
+        output_kernel_initializer=dict(initializer_config["output_kernel"]),
+        bias_initializer=dict(initializer_config["bias"]),
+        l2_kernel=float(model_config["l2_kernel"]),
+    )
+
+
+def _resnet(
+    model_config: Mapping[str, Any],
+    initializer_config: Mapping[str, Any],
+    input_shape: Sequence[int],
+    num_outputs: int,
+) -> keras.Model:
+    from ldl.models.resnet import build_from_config
+
+    return build_from_config(model_config, initializer_config, input_shape, num_outputs)
+
+
 def _last_value(
     model_config: Mapping[str, Any],
     initializer_config: Mapping[str, Any],
@@ -97,6 +129,8 @@ def _last_value(
 MODEL_FAMILIES: dict[str, Callable[..., keras.Model]] = {
     "fc": _fully_connected,
     "rnn": _recurrent,
+    "cnn": _convolutional,
+    "resnet": _resnet,
     "last_value": _last_value,
 }
 

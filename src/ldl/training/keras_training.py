@@ -25,6 +25,11 @@ import numpy as np  # noqa: E402
 from ldl.models import build_model  # noqa: E402
 from ldl.training.checkpoint import Checkpointer, CheckpointState  # noqa: E402
 from ldl.training.distribution import distribution_strategy  # noqa: E402
+from ldl.training.fine_tuning import (  # noqa: E402
+    fine_tune_settings,
+    phase_two_optimizer,
+    unfreeze_top_layers,
+)
 from ldl.training.optimizers import build_optimizer  # noqa: E402
 from ldl.training.pipeline import EpochShuffledDataset, SetEpoch, evaluation_dataset  # noqa: E402
 from ldl.training.train import draw_seed, hparams_of, is_finite_logs, verbosity  # noqa: E402
@@ -145,7 +150,7 @@ def _print_predictions(
     for index in range(count):
         truth, predicted = np.asarray(data.y_test[index]), predictions[index]
         if data.task == "classification":
-            label = int(truth.argmax()) if truth.ndim else int(truth)
+            label = int(truth.argmax()) if truth.size > 1 else int(truth.reshape(-1)[0])
             say(f"test example {index}: label {label}, predicted {int(predicted.argmax())}")
         else:
             say(
@@ -211,15 +216,15 @@ def train_keras(
             model = build_model(cfg.model, cfg.initializer, data.input_shape, data.num_outputs)
             optimizer = build_optimizer(cfg.optimizer)
             saved = CheckpointState(epochs_completed=0, seed=seed, train_seconds=0.0)
-        model.compile(
-            optimizer=optimizer,
-            loss=cfg.loss,
-            metrics=list(cfg.metrics),
-            steps_per_execution=_steps_per_execution(
+        compile_arguments = {
+            "loss": cfg.loss,
+            "metrics": list(cfg.metrics),
+            "steps_per_execution": _steps_per_execution(
                 trainer.steps_per_execution, train_data.steps_per_epoch
             ),
-            jit_compile=trainer.jit_compile,
-        )
+            "jit_compile": trainer.jit_compile,
+        }
+        model.compile(optimizer=optimizer, **compile_arguments)
     parameters = model.count_params()
     say(
         f"device: {device} | seed: {seed} | parameters: {parameters:,} | "
@@ -233,8 +238,12 @@ def train_keras(
         "device": device,
         "parameters": parameters,
     }
+    # Transfer learning's fine-tuning phase continues the same run after trainer.epochs.
+    fine_tune_epochs, unfreeze_top, fine_tune_rate = fine_tune_settings(cfg.get("fine_tune"))
+    total_epochs = trainer.epochs + fine_tune_epochs
+    resumed_after = saved.epochs_completed
     recorder = RunRecorder(
-        run, checkpointer, saved, trainer.epochs, trainer.checkpoint_every, base_metrics
+        run, checkpointer, saved, total_epochs, trainer.checkpoint_every, base_metrics
     )
     callbacks: list[keras.callbacks.Callback] = [SetEpoch(train_data), recorder]
     callbacks += _instantiate_callbacks(cfg.get("callbacks"))
@@ -253,6 +262,28 @@ def train_keras(
             validation_data=validation_data,
             callbacks=callbacks,
             shuffle=False,  # the pipeline shuffles, keyed by (seed, epoch)
+            verbose=verbosity(trainer.verbose),
+        )
+    if fine_tune_epochs and recorder.diverged_at is None:
+        with strategy.scope():
+            unfrozen = unfreeze_top_layers(model, unfreeze_top)
+            if resumed_after < trainer.epochs:  # else the checkpoint holds the phase-2 optimizer
+                model.compile(
+                    optimizer=phase_two_optimizer(model, fine_tune_rate), **compile_arguments
+                )
+            else:
+                model.compile(optimizer=model.optimizer, **compile_arguments)
+        say(
+            f"Fine-tuning: {unfrozen} layers of the pretrained base unfrozen, learning rate "
+            f"{fine_tune_rate:g}, epochs {trainer.epochs + 1}-{total_epochs}."
+        )
+        model.fit(
+            train_data.dataset,
+            epochs=total_epochs,
+            initial_epoch=max(recorder.state.epochs_completed, trainer.epochs),
+            validation_data=validation_data,
+            callbacks=callbacks,
+            shuffle=False,
             verbose=verbosity(trainer.verbose),
         )
     history = recorder.state.history

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
@@ -29,7 +29,11 @@ def build_schedule(
     learning_rate: float, schedule: Mapping[str, Any]
 ) -> keras.optimizers.schedules.LearningRateSchedule:
     """A learning-rate schedule starting at `learning_rate` (the book's old `decay` is inverse_time)."""
-    arguments = dict(schedule)
+    # Plain Python values: Keras serializes the schedule into every checkpoint (no ListConfig there).
+    arguments = {
+        key: list(value) if isinstance(value, Sequence) and not isinstance(value, str) else value
+        for key, value in schedule.items()
+    }
     name = arguments.pop("name", None)
     if name not in SCHEDULES:
         raise ConfigError(

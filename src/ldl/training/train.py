@@ -134,6 +134,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     try:
         if cfg.model.name in CLASSIC_MODELS:
             metrics = {"experiment": title, **run_classic(cfg, say), "status": "completed"}
+        elif cfg.data.get("task") == "image_inference":  # c8e1: a pretrained network, no training
+            from ldl.predict import run_image_inference
+
+            metrics = {"experiment": title, **run_image_inference(cfg, say), "status": "completed"}
         else:
             from ldl.training.keras_training import train_keras
 

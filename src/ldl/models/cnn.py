@@ -1,0 +1,207 @@
+"""Convolutional networks of chapter 7 written as a compact layer list, one token per layer.
+
+Each row of the book's CIFAR-10 tables is one line of config, e.g. c7e2 is
+`[C64-k5-s2-relu, C64-k3-s2-relu]` followed by the output layer (spec 5.6). Tokens:
+
+- `C<filters>[-k<kernel>][-s<stride>][-<activation>][-same|-valid][-bn]`: Conv2D (kernel 3, stride 1,
+  padding same, the model's activation by default; `-bn` adds batch norm between conv and activation)
+- `P<size>[-s<stride>]` max pooling, `A<size>[-s<stride>]` average pooling (stride = size by
+  default), `G` global average pooling
+- `D<rate>`: dropout; `BN`: batch normalization; `FLAT`: flatten
+- `F<units>[-<activation>]`: Dense; a Flatten is inserted before the first Dense of an image
+
+The output Dense layer (the dataset's number of outputs, `output_activation`) is always added last and
+computes in float32, so mixed precision never rounds the softmax.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+from keras import layers
+
+from ldl.errors import ConfigError
+from ldl.models.initializers import make_initializer
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "leaky_relu", "softplus", "linear", "gelu")
+_TOKEN = re.compile(r"^(C|P|A|G|D|BN|FLAT|F)(\d+(?:\.\d+)?)?((?:-[A-Za-z0-9_.]+)*)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One parsed token: its kind ("conv", "max_pool", ...), its number and its options."""
+
+    kind: str
+    size: float | None = None
+    kernel: int = 3
+    stride: int | None = None
+    activation: str | None = None
+    padding: str = "same"
+    batch_norm: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+_KINDS = {
+    "C": "conv",
+    "P": "max_pool",
+    "A": "average_pool",
+    "G": "global_average_pool",
+    "D": "dropout",
+    "BN": "batch_norm",
+    "FLAT": "flatten",
+    "F": "dense",
+}
+_NEEDS_SIZE = {"conv", "max_pool", "average_pool", "dropout", "dense"}
+
+
+def parse_layer(token: str, default_activation: str = "relu") -> LayerSpec:
+    """Parse one layer token; a malformed token is a ConfigError that shows the syntax."""
+    help_text = (
+        "Write layers like C64-k5-s2-relu (conv), P2 (max pool), A2 (average pool), G (global "
+        "average pool), D0.2 (dropout), BN, FLAT, F64-relu (dense)."
+    )
+    match = _TOKEN.match(str(token).strip())
+    if not match:
+        raise ConfigError(f"model.layers: cannot read the layer {token!r}. {help_text}")
+    letter, number, suffix = match.group(1).upper(), match.group(2), match.group(3)
+    kind = _KINDS[letter]
+    if (kind in _NEEDS_SIZE) != (number is not None):
+        raise ConfigError(
+            f"model.layers: {token!r} needs {'a' if kind in _NEEDS_SIZE else 'no'} number. {help_text}"
+        )
+    size = float(number) if number is not None else None
+    if kind == "dropout" and not 0.0 <= size < 1.0:
+        raise ConfigError(f"model.layers: dropout rate in {token!r} must lie in [0, 1).")
+    if kind in ("conv", "dense", "max_pool", "average_pool") and (size != int(size) or size < 1):
+        raise ConfigError(f"model.layers: {token!r} needs a whole number >= 1.")
+    kernel, stride, padding, batch_norm = 3, None, "same", False
+    activation = default_activation if kind in ("conv", "dense") else None
+    for option in filter(None, suffix.split("-")):
+        lowered = option.lower()
+        if re.fullmatch(r"k\d+", lowered) and kind == "conv":
+            kernel = int(lowered[1:])
+        elif re.fullmatch(r"s\d+", lowered) and kind in ("conv", "max_pool", "average_pool"):
+            stride = int(lowered[1:])
+        elif lowered in ("same", "valid") and kind in ("conv", "max_pool", "average_pool"):
+            padding = lowered
+        elif lowered == "bn" and kind == "conv":
+            batch_norm = True
+        elif lowered in ACTIVATIONS and kind in ("conv", "dense"):
+            activation = lowered
+        else:
+            raise ConfigError(
+                f"model.layers: option {option!r} of {token!r} is not known for this layer. {help_text} "
+                f"Activations: {', '.join(ACTIVATIONS)}."
+            )
+    if kernel < 1 or (stride is not None and stride < 1):
+        raise ConfigError(f"model.layers: kernel and stride in {token!r} must be >= 1.")
+    return LayerSpec(kind, size, kernel, stride, activation, padding, batch_norm)
+
+
+def build_cnn(
+    input_shape: Sequence[int],
+    num_outputs: int,
+    layer_tokens: Sequence[str],
+    activation: str = "relu",
+    output_activation: str = "softmax",
+    kernel_initializer: Mapping[str, Any] | str = "glorot_uniform",
+    output_kernel_initializer: Mapping[str, Any] | str = "glorot_uniform",
+    bias_initializer: Mapping[str, Any] | str = "zeros",
+    l2_kernel: float = 0.0,
+    name: str = "cnn",
+) -> keras.Model:
+    """Build the layer list with the Functional API, then the float32 output Dense layer.
+
+    Images of shape (H, W) get a channel axis, so MNIST runs through the same convolutions.
+    """
+    if activation not in ACTIVATIONS:
+        raise ConfigError(
+            f"model.activation={activation!r} is not known; use one of {', '.join(ACTIVATIONS)}."
+        )
+    if output_activation not in (*ACTIVATIONS, "softmax"):
+        raise ConfigError(f"model.output_activation={output_activation!r} is not known.")
+    if l2_kernel < 0:
+        raise ConfigError(f"model.l2_kernel must be >= 0, got {l2_kernel}.")
+    if isinstance(layer_tokens, str):
+        raise ConfigError(
+            "model.layers must be a list of layer tokens, e.g. [C64-k5-s2-relu, C64-k3-s2-relu]."
+        )
+    specs = [parse_layer(token, activation) for token in layer_tokens]
+
+    def regularizer() -> keras.regularizers.Regularizer | None:
+        return keras.regularizers.L2(l2_kernel) if l2_kernel > 0 else None
+
+    inputs = keras.Input(shape=tuple(input_shape), name="inputs")
+    x = (
+        layers.Reshape((*input_shape, 1), name="add_channel")(inputs)
+        if len(input_shape) == 2
+        else inputs
+    )
+    counts: dict[str, int] = {}
+
+    def label(kind: str) -> str:
+        counts[kind] = counts.get(kind, 0) + 1
+        return f"{kind}_{counts[kind]}"
+
+    for spec in specs:
+        if spec.kind == "conv":
+            if len(x.shape) != 4:
+                raise ConfigError(
+                    "model.layers: a convolution cannot follow a Dense or Flatten layer."
+                )
+            conv_name = label("conv")
+            x = layers.Conv2D(
+                int(spec.size),
+                spec.kernel,
+                strides=spec.stride or 1,
+                padding=spec.padding,
+                activation=None if spec.batch_norm else spec.activation,
+                kernel_initializer=make_initializer(kernel_initializer),
+                bias_initializer=make_initializer(bias_initializer),
+                kernel_regularizer=regularizer(),
+                name=conv_name,
+            )(x)
+            if spec.batch_norm:
+                x = layers.BatchNormalization(name=f"{conv_name}_bn")(x)
+                x = layers.Activation(spec.activation, name=f"{conv_name}_{spec.activation}")(x)
+        elif spec.kind in ("max_pool", "average_pool"):
+            pool = layers.MaxPooling2D if spec.kind == "max_pool" else layers.AveragePooling2D
+            size = int(spec.size)
+            x = pool(
+                size, strides=spec.stride or size, padding=spec.padding, name=label(spec.kind)
+            )(x)
+        elif spec.kind == "global_average_pool":
+            x = layers.GlobalAveragePooling2D(name=label(spec.kind))(x)
+        elif spec.kind == "dropout":
+            x = layers.Dropout(spec.size, name=label("dropout"))(x)
+        elif spec.kind == "batch_norm":
+            x = layers.BatchNormalization(name=label("batch_norm"))(x)
+        elif spec.kind == "flatten":
+            x = layers.Flatten(name=label("flatten"))(x)
+        else:  # dense
+            if len(x.shape) > 2:
+                x = layers.Flatten(name=label("flatten"))(x)
+            x = layers.Dense(
+                int(spec.size),
+                activation=spec.activation,
+                kernel_initializer=make_initializer(kernel_initializer),
+                bias_initializer=make_initializer(bias_initializer),
+                kernel_regularizer=regularizer(),
+                name=label("dense"),
+            )(x)
+    if len(x.shape) > 2:
+        x = layers.Flatten(name=label("flatten"))(x)
+    outputs = layers.Dense(
+        num_outputs,
+        activation=output_activation,
+        kernel_initializer=make_initializer(output_kernel_initializer),
+        bias_initializer=make_initializer(bias_initializer),
+        kernel_regularizer=regularizer(),
+        name="output",
+        dtype="float32",
+    )(x)
+    return keras.Model(inputs, outputs, name=name)
