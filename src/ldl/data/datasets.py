@@ -27,6 +27,7 @@ PREPARED_DATASETS = {
     "book_sales": "ldl.data.book_sales:prepare_book_sales",
     "frankenstein_chars": "ldl.data.frankenstein:prepare_characters",
     "frankenstein_words": "ldl.data.frankenstein:prepare_words",
+    "anki_fra_eng": "ldl.data.anki:prepare_anki_fra_eng",
 }
 
 
