@@ -37,6 +37,9 @@ EXPECTED_PARAMETERS = {
     "c11e1_no_rdo": 240_579,
     "c12e1": 2_555_344,
     "c12e1_no_rdo": 2_555_344,
+    # Chapters 14-15 (spec 5.13, 5.14): 10,000-word vocabularies on both sides.
+    "c14e1": 6_969_104,
+    "c15_transformer": 4_512_528,
 }
 # (input shape, outputs) per dataset, or a function of the data config where options change them.
 INPUT_SHAPES = {
@@ -45,6 +48,8 @@ INPUT_SHAPES = {
     "book_sales": lambda data: ((270 if data.history == "full" else data.lookback, 1), 1),
     "frankenstein_chars": lambda data: ((data.window_length, 67), 67),
     "frankenstein_words": lambda data: ((data.window_length,), data.max_words),
+    # Two inputs (source ids, decoder input ids) of any length; outputs: the target vocabulary.
+    "anki_fra_eng": lambda data: (((None,), (None,)), data.max_words),
 }
 CHAPTERS_1_TO_6 = {"c1e1", "c3e1", *(e for e in EXPECTED_PARAMETERS if e.startswith(("c5", "c6")))}
 

@@ -21,6 +21,7 @@ COMMANDS = {
     "generate": 'complete text with a text model\'s run: ldl generate run=<run folder> prompt="the body "',
     "embeddings": "nearest words in a run's learned embedding or in GloVe: "
     "ldl embeddings run=<run folder> nearest=monster",
+    "translate": 'translate French with a c14e1/c15_transformer run: ldl translate run=<run folder> "je suis fatigué ."',
 }
 
 
@@ -35,6 +36,7 @@ HANDLERS = {
     "retrain-best": "ldl.cli.summarize_command:run_retrain_best",
     "generate": "ldl.cli.generate_command:run_generate",
     "embeddings": "ldl.cli.embeddings_command:run_embeddings",
+    "translate": "ldl.cli.translate_command:run_translate",
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import keras
 
 from ldl.errors import ConfigError
+from ldl.models import transformer as _transformer_layers  # noqa: F401  registers custom layers for loading
 
 
 def _fully_connected(
