@@ -368,3 +368,15 @@ def test_ldl_translate_needs_a_sentence_and_a_translation_run(translation_runs, 
     run, _ = translation_runs["c14e1"]
     assert main(["translate", f"run={run}"]) == 2
     assert "what should be translated" in capsys.readouterr().err
+
+
+def test_a_holdout_validation_split_keeps_the_inputs_together(tmp_path):
+    from ldl.data.datasets import prepare_data
+
+    write_fra_txt(tmp_path, count=50)
+    data = prepare_data(data_config(), tmp_path, validation="holdout", validation_fraction=0.25)
+    (source, decoder_input), (val_source, val_decoder_input) = data.x_train, data.x_val
+    assert len(source) == len(decoder_input) == len(data.y_train) == 30
+    assert len(val_source) == len(val_decoder_input) == len(data.y_val) == 10
+    assert (data.y_val[:, :-1] == val_decoder_input[:, 1:]).all()  # rows still belong together
+    assert len(data.y_test) == 10
