@@ -380,3 +380,14 @@ def test_a_holdout_validation_split_keeps_the_inputs_together(tmp_path):
     assert len(val_source) == len(val_decoder_input) == len(data.y_val) == 10
     assert (data.y_val[:, :-1] == val_decoder_input[:, 1:]).all()  # rows still belong together
     assert len(data.y_test) == 10
+
+
+@pytest.mark.real_data
+def test_the_real_pairs_give_the_books_lengths(real_data_dir):
+    """The book prints a source length of 14 and a destination length of 10 (spec 5.13)."""
+    if not (real_data_dir / "fra.txt").exists():
+        pytest.skip("fra.txt is not in the real data folder")
+    data = prepare_anki_fra_eng(data_config(max_words=10000), real_data_dir)
+    assert data.metadata["source_length"] == 14 and data.metadata["target_length"] == 10
+    assert (data.statistics["train_pairs"], data.statistics["test_pairs"]) == (48000, 12000)
+    assert data.metadata["target_vocabulary"][9998:] == ["START", "STOP"]

@@ -73,7 +73,7 @@ class TranslationVocabulary:
             words = text_to_word_sequence(sentence) if isinstance(sentence, str) else sentence
             ids = [index.get(word, 1) for word in words[: self.max_length]]
             sequences.append(ids[::-1] if self.reverse_source else ids)
-        length = max(self.source_length, *(len(s) for s in sequences))
+        length = max([self.source_length, *(len(s) for s in sequences)])
         return pad_sequences(sequences, maxlen=length, padding=self.src_padding)
 
     def target_words(self, ids: Sequence[int]) -> list[str]:
