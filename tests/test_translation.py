@@ -391,3 +391,26 @@ def test_the_real_pairs_give_the_books_lengths(real_data_dir):
     assert data.metadata["source_length"] == 14 and data.metadata["target_length"] == 10
     assert (data.statistics["train_pairs"], data.statistics["test_pairs"]) == (48000, 12000)
     assert data.metadata["target_vocabulary"][9998:] == ["START", "STOP"]
+
+
+def test_a_crashed_transformer_run_resumes_to_the_uninterrupted_result(make_config, tmp_path):
+    """The checkpoint holds the custom Transformer layers; resuming reloads them."""
+    data = tmp_path / "data"
+    write_fra_txt(data, count=60)
+    overrides = (
+        "experiment=c15_transformer",
+        f"data_dir={data}",
+        *QUICK,
+        *SIZES["c15_transformer"],
+        "trainer.epochs=2",
+        "callbacks.sample_translations=null",
+        "data.report.examples=0",
+    )
+    whole = train(make_config(*overrides, run_dir=tmp_path / "whole"))
+    crash = "+callbacks.crash={_target_: crash_callbacks.CrashAfterEpoch, epoch: 1}"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(make_config(*overrides, crash, run_dir=tmp_path / "crashed"))
+    resumed = train(make_config(*overrides, crash, run_dir=tmp_path / "crashed"))
+    assert resumed["epochs_completed"] == 2
+    for key in ("test/loss", "test/token_accuracy", "test/bleu"):
+        assert resumed[key] == pytest.approx(whole[key], abs=1e-6), key
