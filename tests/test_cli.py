@@ -117,7 +117,7 @@ def test_eval_reproduces_the_training_metrics(trained_run):
         (("trainer.batchsize=3",), ("trainer.batchsize",)),
         (("trainer.batch_size=abc",), ("trainer.batch_size must be an integer", "'abc'")),
         (("trainer.batch_size=0",), ("trainer.batch_size must be an integer >= 1",)),
-        (("trainer.epochs=-1",), ("trainer.epochs must be an integer >= 1",)),
+        (("trainer.epochs=-1",), ("trainer.epochs must be an integer >= 0",)),
         (
             ("data.download=false",),
             ("Cannot load the MNIST dataset", "train-images-idx3-ubyte", "data_dir="),

@@ -55,6 +55,9 @@ EXPECTED_PARAMETERS = {
     "c8e1": 25_636_712,
     # MobileNetV2 base (2,257,984) + Dense 10 head on its 1,280 pooled features.
     "c8_transfer_cifar10": 2_270_794,
+    # Chapters 14-15 (spec 5.13, 5.14): 10,000-word vocabularies on both sides.
+    "c14e1": 6_969_104,
+    "c15_transformer": 4_512_528,
 }
 # (input shape, outputs) per dataset, or a function of the data config where options change them.
 INPUT_SHAPES = {
@@ -65,6 +68,8 @@ INPUT_SHAPES = {
     "frankenstein_words": lambda data: ((data.window_length,), data.max_words),
     "cifar10": ((32, 32, 3), 10),
     "images": ((224, 224, 3), 1000),
+    # Two inputs (source ids, decoder input ids) of any length; outputs: the target vocabulary.
+    "anki_fra_eng": lambda data: (((None,), (None,)), data.max_words),
 }
 CHAPTERS_1_TO_6 = {"c1e1", "c3e1", *(e for e in EXPECTED_PARAMETERS if e.startswith(("c5", "c6")))}
 

@@ -43,6 +43,7 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None) -> dic
         validation_seed=cfg.trainer.validation_seed,
         cv=cfg.get("cv"),
     )
+    import ldl.models  # noqa: F401  registers the custom layers saved models may use
     from ldl.training.pipeline import evaluation_dataset
 
     model = keras.saving.load_model(run.model_path)

@@ -83,6 +83,8 @@ def load_run_model(run_dir: str) -> tuple[RunFolder, Any, dict[str, Any]]:
     tf_setup.import_tensorflow()
     import keras
 
+    import ldl.models  # noqa: F401  registers the custom layers saved models may use
+
     return run, keras.saving.load_model(model_path), read_json(data_json)
 
 

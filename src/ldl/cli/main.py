@@ -23,6 +23,7 @@ COMMANDS = {
     "ldl embeddings run=<run folder> nearest=monster",
     "predict": "top-5 ImageNet classes of image files with a pretrained network (c8e1): "
     "ldl predict images=dog.jpg",
+    "translate": 'translate French with a c14e1/c15_transformer run: ldl translate run=<run folder> "je suis fatigué ."',
 }
 
 
@@ -38,6 +39,7 @@ HANDLERS = {
     "generate": "ldl.cli.generate_command:run_generate",
     "embeddings": "ldl.cli.embeddings_command:run_embeddings",
     "predict": "ldl.cli.predict_command:run_predict",
+    "translate": "ldl.cli.translate_command:run_translate",
 }
 
 

@@ -28,6 +28,7 @@ PREPARED_DATASETS = {
     "cifar10": "ldl.data.cifar10:prepare_cifar10",
     "frankenstein_chars": "ldl.data.frankenstein:prepare_characters",
     "frankenstein_words": "ldl.data.frankenstein:prepare_words",
+    "anki_fra_eng": "ldl.data.anki:prepare_anki_fra_eng",
 }
 
 
@@ -163,6 +164,18 @@ def _prepared_dataset(
     data = getattr(importlib.import_module(module), function)(data_config, data_dir)
     if validation in ("test", "none"):
         return data
+    if isinstance(data.x_train, tuple):  # several input arrays (e.g. source, decoder input)
+        rows = np.arange(len(data.y_train))
+        train, _, val, _ = split_validation(
+            rows, rows, validation, validation_fraction, validation_seed, cv
+        )
+        return replace(
+            data,
+            x_train=tuple(array[train] for array in data.x_train),
+            y_train=data.y_train[train],
+            x_val=tuple(array[val] for array in data.x_train),
+            y_val=data.y_train[val],
+        )
     x, y, x_val, y_val = split_validation(
         data.x_train, data.y_train, validation, validation_fraction, validation_seed, cv
     )

@@ -12,6 +12,7 @@ from typing import Any
 import keras
 
 from ldl.errors import ConfigError
+from ldl.models import transformer as _transformer_layers  # noqa: F401  registers custom layers for loading
 
 
 def _fully_connected(
@@ -126,12 +127,59 @@ def _last_value(
     return build_last_value(input_shape)
 
 
+def _seq2seq(
+    model_config: Mapping[str, Any],
+    initializer_config: Mapping[str, Any],
+    input_shape: Sequence[Any],
+    num_outputs: int,
+) -> keras.Model:
+    """c14e1's LSTM encoder-decoder; both vocabularies default to the data's output size."""
+    from ldl.models.seq2seq import build_seq2seq
+
+    return build_seq2seq(
+        source_vocabulary=model_config.get("source_vocabulary") or num_outputs,
+        target_vocabulary=num_outputs,
+        embedding_dim=model_config["embedding_dim"],
+        layer_size=model_config["layer_size"],
+        num_layers=model_config["num_layers"],
+    )
+
+
+def _transformer(
+    model_config: Mapping[str, Any],
+    initializer_config: Mapping[str, Any],
+    input_shape: Sequence[Any],
+    num_outputs: int,
+) -> keras.Model:
+    """c15_transformer's encoder-decoder Transformer (Keras default initializers, as the book)."""
+    from ldl.models.transformer import build_transformer
+
+    return build_transformer(
+        source_vocabulary=model_config.get("source_vocabulary") or num_outputs,
+        target_vocabulary=num_outputs,
+        num_encoder_blocks=model_config["num_encoder_blocks"],
+        num_decoder_blocks=model_config["num_decoder_blocks"],
+        d_model=model_config["d_model"],
+        num_heads=model_config["num_heads"],
+        ffn_dim=model_config["ffn_dim"],
+        dropout=float(model_config["dropout"]),
+        max_positions=model_config["max_positions"],
+        padding_mask=bool(model_config["padding_mask"]),
+        positional_encoding=model_config["positional_encoding"],
+        scale_embeddings=bool(model_config["scale_embeddings"]),
+        norm_position=model_config["norm_position"],
+        epsilon=float(model_config["epsilon"]),
+    )
+
+
 MODEL_FAMILIES: dict[str, Callable[..., keras.Model]] = {
     "fc": _fully_connected,
     "rnn": _recurrent,
     "cnn": _convolutional,
     "resnet": _resnet,
     "last_value": _last_value,
+    "seq2seq": _seq2seq,
+    "transformer": _transformer,
 }
 
 

@@ -31,7 +31,12 @@ from ldl.training.fine_tuning import (  # noqa: E402
     unfreeze_top_layers,
 )
 from ldl.training.optimizers import build_optimizer  # noqa: E402
-from ldl.training.pipeline import EpochShuffledDataset, SetEpoch, evaluation_dataset  # noqa: E402
+from ldl.training.pipeline import (  # noqa: E402
+    EpochShuffledDataset,
+    SetEpoch,
+    evaluation_dataset,
+    num_examples,
+)
 from ldl.training.train import draw_seed, hparams_of, is_finite_logs, verbosity  # noqa: E402
 
 MAX_STEPS_PER_EXECUTION = 1000
@@ -124,11 +129,15 @@ def _write_hparams(log_dir: str, hparams: dict[str, Any], run_name: str) -> None
         hp.hparams(hparams, trial_id=run_name)
 
 
-def _write_model_graph(log_dir: str, model: keras.Model, input_shape: tuple[int, ...]) -> None:
+def _write_model_graph(log_dir: str, model: keras.Model, input_shape: tuple[Any, ...]) -> None:
     """The op-level graph of the forward pass (Keras's callback adds the conceptual Keras graph)."""
     forward = tf.function(lambda inputs: model(inputs, training=False))
-    dtype = model.inputs[0].dtype if model.inputs else tf.float32  # token ids are integers
-    concrete = forward.get_concrete_function(tf.TensorSpec((None, *input_shape), dtype))
+    if len(model.inputs) > 1:  # several inputs (e.g. source and decoder input): their own specs
+        spec: Any = [tf.TensorSpec(tensor.shape, tensor.dtype) for tensor in model.inputs]
+    else:
+        dtype = model.inputs[0].dtype if model.inputs else tf.float32  # token ids are integers
+        spec = tf.TensorSpec((None, *input_shape), dtype)
+    concrete = forward.get_concrete_function(spec)
     with tf.summary.create_file_writer(log_dir).as_default():
         tf.summary.graph(concrete.graph)
 
@@ -228,9 +237,9 @@ def train_keras(
     parameters = model.count_params()
     say(
         f"device: {device} | seed: {seed} | parameters: {parameters:,} | "
-        f"train/validation/test examples: {len(data.x_train)}/"
-        f"{len(data.x_val) if data.x_val is not None else (len(data.x_test) if validation_data is not None else 0)}"
-        f"/{len(data.x_test)}"
+        f"train/validation/test examples: {num_examples(data.x_train)}/"
+        f"{num_examples(data.x_val) if data.x_val is not None else (num_examples(data.x_test) if validation_data is not None else 0)}"
+        f"/{num_examples(data.x_test)}"
     )
     base_metrics = {
         "experiment": cfg.experiment_id,

@@ -29,6 +29,12 @@ def _with_transform(dataset: Any, transform: BatchTransform | None) -> Any:
     return dataset if transform is None else dataset.map(transform)
 
 
+def num_examples(x: Any) -> int:
+    """Examples in `x`: one array, or a tuple/dict of arrays with one row per example each (the inputs
+    of a multi-input model, e.g. a translator's source and decoder input)."""
+    return len(tf.nest.flatten(x)[0])
+
+
 class EpochShuffledDataset:
     """Training batches in an order that depends only on (seed, epoch).
 
@@ -45,11 +51,11 @@ class EpochShuffledDataset:
         shuffle: bool = True,
         transform: BatchTransform | None = None,
     ) -> None:
-        self.num_examples = len(x)
+        self.num_examples = num_examples(x)
         self.batch_size = batch_size
         self.steps_per_epoch = math.ceil(self.num_examples / batch_size)
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
-        features = tf.constant(x)
+        features = tf.nest.map_structure(tf.constant, x)
         targets = tf.constant(y)
         seed_value = tf.constant(seed, dtype=tf.int64)
         count = self.num_examples
@@ -63,7 +69,8 @@ class EpochShuffledDataset:
             return tf.data.Dataset.from_tensor_slices(indices).batch(batch_size)
 
         def gather(batch_indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            return tf.gather(features, batch_indices), tf.gather(targets, batch_indices)
+            batch = tf.nest.map_structure(lambda array: tf.gather(array, batch_indices), features)
+            return batch, tf.gather(targets, batch_indices)
 
         batches = tf.data.Dataset.from_tensors(0).flat_map(epoch_indices).map(gather)
         self.dataset = (
