@@ -5,7 +5,7 @@ What runs, each case in its own subprocess (this script re-invokes itself with `
 invocation so that every number comes from the same machine state:
 
 - `matmul`: GFLOP/s of a large square matmul (default 4096), float32 and bfloat16, best of several
-  repeats after a warm-up: the machine's practical peak for each precision (AMX units do bf16).
+  repeats after a warm-up: the machine's practical peak for each precision (bf16 units where the CPU has them).
 - `keras-c7_conf5`, `keras-resnet20[-bf16]`: the book's way: NumPy arrays into `model.fit(batch_size=...)`,
   c7_conf5 as the book's Sequential listing, ResNet-20 as the same network ldl builds, with Keras's
   in-model augmentation layers (random flip, 4-pixel zero pad + random crop) where ldl augments.
