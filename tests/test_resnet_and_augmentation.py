@@ -200,6 +200,27 @@ def test_augmentation_is_seeded():
     np.testing.assert_array_equal(*results)
 
 
+def test_augmentation_draws_depend_only_on_the_epoch_so_resumed_runs_match():
+    """A run resumed at epoch 2 must see the uninterrupted run's augmentations (set_epoch re-seeds),
+    also when the transform runs inside a tf.data map, as in training."""
+    import random
+
+    random.seed(7)
+    augment = build_augmentation(
+        {"flip": "horizontal", "pad_crop": 2, "translation": 0.1, "rotation": 0.05, "zoom": 0.1}
+    )
+    batches = tf.data.Dataset.from_tensors((tf.constant(_batch()), tf.zeros(16))).map(augment)
+
+    def epoch_images(epoch):
+        augment.set_epoch(epoch)
+        return [images.numpy() for images, _ in batches]
+
+    first_pass = {epoch: epoch_images(epoch) for epoch in range(3)}
+    np.testing.assert_array_equal(epoch_images(2)[0], first_pass[2][0])  # "resumed" at epoch 2
+    np.testing.assert_array_equal(epoch_images(0)[0], first_pass[0][0])
+    assert not np.array_equal(first_pass[0][0], first_pass[1][0])  # epochs differ
+
+
 def test_augmentation_runs_on_training_batches_only(tmp_path: Path):
     """The training pipeline's batches differ from the stored images; evaluation's do not."""
     from ldl.data.datasets import prepare_data

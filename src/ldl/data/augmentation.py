@@ -6,10 +6,11 @@ dataset is ever stored. Only label-preserving transforms belong here (spec 5.7: 
 digits). Pad-and-crop pads with zeros, which after standardization is the mean pixel, as in the ResNet
 paper's CIFAR recipe (4-pixel padding, random 32x32 crop, horizontal flip).
 
-Randomness: every transform draws from its own generator seeded from Python's `random` module when the
-pipeline is built; `keras.utils.set_random_seed(trainer seed)` runs before that, so a run's augmentations
-are a function of its seed. A resumed run continues with fresh draws (the generators' positions are not
-checkpointed), so its later epochs see different augmentations than an uninterrupted run would.
+Randomness: every transform owns a generator with a base seed drawn from Python's `random` module when
+the pipeline is built (`keras.utils.set_random_seed(trainer seed)` runs before that). At the start of
+every epoch the trainer calls `set_epoch`, which re-seeds each generator from (base seed, epoch), so the
+draws of an epoch depend only on the run's seed and the epoch number: a run resumed after a crash sees
+exactly the augmentations of the uninterrupted run, as its shuffle order does (training/pipeline.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ FLIPS = ("horizontal", "vertical", "horizontal_and_vertical")
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 KNOWN_KEYS = ("flip", "pad_crop", "translation", "rotation", "zoom", "fill_mode")
 
-BatchTransform = Callable[[Any, Any], tuple[Any, Any]]
 
 
 def is_active(config: Mapping[str, Any] | None) -> bool:
@@ -85,7 +85,7 @@ def random_flip(images: Any, mode: str, generator: Any) -> Any:
     return images
 
 
-def build_augmentation(config: Mapping[str, Any] | None) -> BatchTransform | None:
+def build_augmentation(config: Mapping[str, Any] | None) -> Augmentation | None:
     """The training-batch transform an augmentation config describes, or None when it asks for none.
 
     Keys: flip (horizontal | vertical | horizontal_and_vertical), pad_crop (pixels), translation,
@@ -119,34 +119,72 @@ def build_augmentation(config: Mapping[str, Any] | None) -> BatchTransform | Non
     rotation = _number(config, "rotation", 0.0, 1.0)
     zoom = _number(config, "zoom", 0.0, 1.0)
 
-    steps: list[Callable[[Any], Any]] = []
+    augmentation = Augmentation()
     if flip:
-        flip_generator = tf.random.Generator.from_seed(_fresh_seed())
-        steps.append(lambda images: random_flip(images, flip, flip_generator))
+        flip_generator = augmentation.generator()
+        augmentation.steps.append(lambda images: random_flip(images, flip, flip_generator))
     if padding:
-        generator = tf.random.Generator.from_seed(_fresh_seed())
-        steps.append(lambda images: pad_and_crop(images, padding, generator))
+        crop_generator = augmentation.generator()
+        augmentation.steps.append(lambda images: pad_and_crop(images, padding, crop_generator))
     if translation:
-        translate = keras.layers.RandomTranslation(
-            translation, translation, fill_mode=fill_mode, seed=_fresh_seed()
+        translate = augmentation.keras_layer(
+            keras.layers.RandomTranslation(translation, translation, fill_mode=fill_mode, seed=0)
         )
-        steps.append(lambda images: translate(images, training=True))
+        augmentation.steps.append(lambda images: translate(images, training=True))
     if rotation:
-        rotate = keras.layers.RandomRotation(rotation, fill_mode=fill_mode, seed=_fresh_seed())
-        steps.append(lambda images: rotate(images, training=True))
+        rotate = augmentation.keras_layer(
+            keras.layers.RandomRotation(rotation, fill_mode=fill_mode, seed=0)
+        )
+        augmentation.steps.append(lambda images: rotate(images, training=True))
     if zoom:
-        zoom_layer = keras.layers.RandomZoom(zoom, fill_mode=fill_mode, seed=_fresh_seed())
-        steps.append(lambda images: zoom_layer(images, training=True))
+        zoom_layer = augmentation.keras_layer(
+            keras.layers.RandomZoom(zoom, fill_mode=fill_mode, seed=0)
+        )
+        augmentation.steps.append(lambda images: zoom_layer(images, training=True))
+    augmentation.set_epoch(0)
+    return augmentation
 
-    def augment(features: Any, targets: Any) -> tuple[Any, Any]:
+
+def _epoch_seed(base_seed: int, epoch: int) -> int:
+    """A seed for (base seed, epoch); distinct epochs of one generator get distinct seeds."""
+    return (base_seed * 1_000_003 + epoch) % (2**31 - 1)
+
+
+class Augmentation:
+    """The training-batch transform: `(images, labels) -> (augmented images, labels)`, whose random
+    draws in an epoch depend only on the generators' base seeds and the epoch (`set_epoch`)."""
+
+    def __init__(self) -> None:
+        self.steps: list[Callable[[Any], Any]] = []
+        self._generators: list[tuple[int, Any]] = []
+        self._keras_layers: list[tuple[int, Any]] = []
+
+    def generator(self) -> Any:
+        """A new tf.random.Generator, re-seeded every epoch."""
+        base_seed = _fresh_seed()
+        generator = tf.random.Generator.from_seed(base_seed)
+        self._generators.append((base_seed, generator))
+        return generator
+
+    def keras_layer(self, layer: Any) -> Any:
+        """A Keras random image layer whose seed generator is re-seeded every epoch."""
+        self._keras_layers.append((_fresh_seed(), layer))
+        return layer
+
+    def set_epoch(self, epoch: int) -> None:
+        for base_seed, generator in self._generators:
+            generator.reset_from_seed(_epoch_seed(base_seed, epoch))
+        for base_seed, layer in self._keras_layers:
+            state = layer.generator.state
+            state.assign(tf.constant([_epoch_seed(base_seed, epoch), 0], dtype=state.dtype))
+
+    def __call__(self, features: Any, targets: Any) -> tuple[Any, Any]:
         images = features
         greyscale = images.shape.rank == 3  # (B, H, W): give the image layers a channel axis
         if greyscale:
             images = images[..., None]
-        for step in steps:
+        for step in self.steps:
             images = step(images)
         if greyscale:
             images = images[..., 0]
         return tf.cast(images, features.dtype), targets
-
-    return augment

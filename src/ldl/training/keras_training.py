@@ -254,7 +254,10 @@ def train_keras(
     recorder = RunRecorder(
         run, checkpointer, saved, total_epochs, trainer.checkpoint_every, base_metrics
     )
-    callbacks: list[keras.callbacks.Callback] = [SetEpoch(train_data), recorder]
+    callbacks: list[keras.callbacks.Callback] = [
+        SetEpoch(train_data, data.train_transform),
+        recorder,
+    ]
     callbacks += _instantiate_callbacks(cfg.get("callbacks"))
     loggers = _instantiate_callbacks(cfg.get("logger"))
     callbacks += loggers

@@ -84,14 +84,21 @@ class EpochShuffledDataset:
 
 
 class SetEpoch(keras.callbacks.Callback):
-    """Tell the training pipeline which epoch begins, before Keras opens its iterator."""
+    """Tell the training pipeline which epoch begins, before Keras opens its iterator.
 
-    def __init__(self, data: EpochShuffledDataset) -> None:
+    Other objects with a `set_epoch(epoch)` method (a data augmentation's random generators) follow,
+    so everything random in an epoch's batches is a function of (seed, epoch) and resumes exactly.
+    """
+
+    def __init__(self, data: EpochShuffledDataset, *followers: Any) -> None:
         super().__init__()
         self.data = data
+        self.followers = [f for f in followers if hasattr(f, "set_epoch")]
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.data.set_epoch(epoch)
+        for follower in self.followers:
+            follower.set_epoch(epoch)
 
 
 def evaluation_dataset(
