@@ -107,20 +107,25 @@ class Completion:
         return math.exp(self.log_probability)
 
 
-def _log(probability: float) -> float:
+def safe_log(probability: float) -> float:
+    """ln p, with -inf for p = 0 (a beam that takes an impossible token sinks instead of failing)."""
     return math.log(probability) if probability > 0 else -math.inf
 
 
-def _top_k(probabilities: np.ndarray, k: int) -> np.ndarray:
+def top_k(probabilities: np.ndarray, k: int) -> np.ndarray:
     """The k most probable ids in descending probability, ties to the lower id (repeated argmax)."""
     return np.argsort(-np.asarray(probabilities, dtype=np.float64), kind="stable")[:k]
+
+
+def check_beam_width(width: int) -> None:
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ConfigError(f"beam_width must be a whole number >= 1, got {width!r}.")
 
 
 def _check_steps(steps: int, width: int = 1) -> None:
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ConfigError(f"length must be a whole number of tokens >= 1, got {steps!r}.")
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ConfigError(f"beam_width must be a whole number >= 1, got {width!r}.")
+    check_beam_width(width)
 
 
 def beam_search(
@@ -135,9 +140,11 @@ def beam_search(
         distributions = predict([sequence for _, sequence in beams])
         candidates = []
         for (score, sequence), distribution in zip(beams, distributions, strict=True):
-            for token in _top_k(distribution, beam_width):
+            for token in top_k(distribution, beam_width):
                 token = int(token)
-                candidates.append((score + _log(float(distribution[token])), [*sequence, token]))
+                candidates.append(
+                    (score + safe_log(float(distribution[token])), [*sequence, token])
+                )
         candidates.sort(key=lambda candidate: candidate[0], reverse=True)  # stable
         beams = candidates[:beam_width]
     start = len(prompt)
@@ -150,8 +157,8 @@ def greedy_search(predict: Predict, prompt: Sequence[int], steps: int) -> Comple
     sequence, score = list(prompt), 0.0
     for _ in range(steps):
         distribution = predict([sequence])[0]
-        token = int(_top_k(distribution, 1)[0])
-        score += _log(float(distribution[token]))
+        token = int(top_k(distribution, 1)[0])
+        score += safe_log(float(distribution[token]))
         sequence.append(token)
     return Completion(tuple(sequence[len(prompt) :]), score)
 
@@ -175,7 +182,7 @@ def temperature_sample(
     for _ in range(steps):
         distribution = np.asarray(predict([sequence])[0], dtype=np.float64)
         token = int(rng.choice(len(distribution), p=tempered(distribution, temperature)))
-        score += _log(float(distribution[token]))
+        score += safe_log(float(distribution[token]))
         sequence.append(token)
     return Completion(tuple(sequence[len(prompt) :]), score)
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from ldl.data.text import pad_sequences, text_to_word_sequence
 from ldl.errors import ConfigError
+from ldl.generation import check_beam_width, safe_log, top_k
 
 DECODINGS = ("greedy", "beam")
 TRANSLATIONS_FILE = "translations.txt"
@@ -204,8 +205,7 @@ def beam_decode(
     stepper: Any, source: np.ndarray, start: int, stop: int, max_steps: int, beam_width: int
 ) -> list[Hypothesis]:
     """Beam search for one source row (1, length); hypotheses best first."""
-    if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
-        raise ConfigError(f"beam_width must be a whole number >= 1, got {beam_width!r}.")
+    check_beam_width(beam_width)
     state = stepper.start(np.asarray(source)[None, :] if np.ndim(source) == 1 else source)
     live: list[tuple[float, list[int]]] = [(0.0, [])]
     finished: list[Hypothesis] = []
@@ -216,10 +216,8 @@ def beam_decode(
         for parent, ((score, ids), distribution) in enumerate(
             zip(live, probabilities, strict=True)
         ):
-            ranked = np.argsort(-distribution.astype(np.float64), kind="stable")[:beam_width]
-            for token in ranked:
-                p = float(distribution[token])
-                log_p = math.log(p) if p > 0 else -math.inf
+            for token in top_k(distribution, beam_width):
+                log_p = safe_log(float(distribution[token]))
                 candidates.append((score + log_p, int(token), parent, ids))
         candidates.sort(key=lambda candidate: candidate[0], reverse=True)  # stable
         next_live, parents = [], []
