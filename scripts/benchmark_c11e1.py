@@ -27,30 +27,22 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-RESULT_PREFIX = "BENCHMARK_RESULT "
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmark_support import default_data_dir, print_result, run_child
+
 SIDES = ("baseline", "ldl")
 VARIANTS = ("c11e1", "c11e1_no_rdo")
 WINDOW_LENGTH, WINDOW_STEP, BATCH_SIZE = 40, 3, 256
-
-
-def default_data_dir() -> Path:
-    """$LDL_DATA_DIR if set, else `../shared/data` next to the repository root (this script's ../..)."""
-    from_env = os.environ.get("LDL_DATA_DIR")
-    if from_env:
-        return Path(from_env)
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -245,32 +237,6 @@ def run_ldl(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def run_side(side: str, variant: str, argv: list[str], label: str) -> dict[str, Any]:
-    """Run one side in a fresh Python process, echo its output, and return its JSON result."""
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        *argv,
-        "--side",
-        side,
-        "--variant",
-        variant,
-    ]
-    print(f"--- {label} ---", flush=True)
-    result: dict[str, Any] | None = None
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, bufsize=1) as process:
-        if process.stdout is None:
-            raise SystemExit("could not read the side's output")
-        for line in process.stdout:
-            if line.startswith(RESULT_PREFIX):
-                result = json.loads(line[len(RESULT_PREFIX) :])
-            else:
-                print(f"[{variant} {side}] {line}", end="", flush=True)
-    if process.returncode != 0 or result is None:
-        raise SystemExit(f"The {variant} {side} side failed (exit status {process.returncode}).")
-    return result
-
-
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians over repeated runs of one side (all values are per-run numbers)."""
     return {
@@ -330,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.side is not None:
         result = run_baseline(args) if args.side == "baseline" else run_ldl(args)
-        print(RESULT_PREFIX + json.dumps(result), flush=True)
+        print_result(result)
         return 0
     if hasattr(os, "getloadavg") and os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
         print(
@@ -347,7 +313,13 @@ def main(argv: list[str] | None = None) -> int:
                 label = f"{variant}: {side}" + (
                     f" ({repeat}/{args.repeats})" if args.repeats > 1 else ""
                 )
-                runs[variant][side].append(run_side(side, variant, argv, label))
+                print(f"--- {label} ---", flush=True)
+                child_argv = [*argv, "--side", side, "--variant", variant]
+                runs[variant][side].append(
+                    run_child(
+                        __file__, child_argv, tag=f"{variant} {side}", name=f"{variant} {side} side"
+                    )
+                )
     report(args, runs)
     return 0
 

@@ -32,11 +32,9 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,18 +43,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-# The line a side prints last, followed by its results as JSON.
-RESULT_PREFIX = "BENCHMARK_RESULT "
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmark_support import default_data_dir, print_result, run_child
+
 SIDES = ("baseline", "ldl")
 TARGET_SPEEDUP = 5.0
-
-
-def default_data_dir() -> Path:
-    """$LDL_DATA_DIR if set, else `../shared/data` next to the repository root (this script's ../..)."""
-    from_env = os.environ.get("LDL_DATA_DIR")
-    if from_env:
-        return Path(from_env)
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -260,23 +251,6 @@ def run_ldl(args: argparse.Namespace) -> dict[str, Any]:
 # The parent: run both sides, then compare.
 
 
-def run_side(side: str, argv: list[str], label: str) -> dict[str, Any]:
-    """Run one side in a fresh Python process, echo its output, and return its JSON result."""
-    command = [sys.executable, str(Path(__file__).resolve()), *argv, "--side", side]
-    print(f"--- {label} ---", flush=True)
-    result: dict[str, Any] | None = None
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, bufsize=1) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith(RESULT_PREFIX):
-                result = json.loads(line[len(RESULT_PREFIX) :])
-            else:
-                print(f"[{side}] {line}", end="", flush=True)
-    if process.returncode != 0 or result is None:
-        raise SystemExit(f"The {side} side failed (exit status {process.returncode}).")
-    return result
-
-
 def summarize(runs: list[dict[str, Any]], epochs: int) -> dict[str, float]:
     """Medians over the repeats: seconds per epoch (each kind of span) and test accuracy."""
     return {
@@ -351,14 +325,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.side is not None:
         result = run_baseline(args) if args.side == "baseline" else run_ldl(args)
-        print(RESULT_PREFIX + json.dumps(result), flush=True)
+        print_result(result)
         return 0
     warn_if_busy()
     runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     for repeat in range(1, args.repeats + 1):
         for side in SIDES:
             label = f"{side} ({repeat}/{args.repeats})" if args.repeats > 1 else side
-            runs[side].append(run_side(side, argv, label))
+            print(f"--- {label} ---", flush=True)
+            runs[side].append(
+                run_child(__file__, [*argv, "--side", side], tag=side, name=f"{side} side")
+            )
     report(args, runs["baseline"], runs["ldl"])
     return 0
 

@@ -24,24 +24,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmark_support import default_data_dir
+
 MODELS = ("c14e1", "c15_transformer")
 LEARNING_RATES = {"c14e1": 0.01, "c15_transformer": 0.001}
 BATCH_SIZE = 128
-
-
-def default_data_dir() -> Path:
-    """$LDL_DATA_DIR if set, else `../shared/data` next to the repository root (this script's ../..)."""
-    from_env = os.environ.get("LDL_DATA_DIR")
-    if from_env:
-        return Path(from_env)
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -26,10 +26,8 @@ counted from the model's layer shapes. Peak memory is each process's maximum res
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark_c5e1 import default_data_dir, hydra_value, warn_if_busy
+from benchmark_c5e1 import hydra_value, warn_if_busy
+from benchmark_support import default_data_dir, print_result, run_child
 
-RESULT_PREFIX = "BENCHMARK_RESULT "
 CASES = (
     "matmul",
     "keras-c7_conf5",
@@ -296,22 +294,6 @@ def run_case(args: argparse.Namespace) -> dict[str, Any]:
 # --- the parent -----------------------------------------------------------------------------------
 
 
-def spawn(case: str, argv: list[str]) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), *argv, "--case", case]
-    print(f"--- {case} ---", flush=True)
-    result = None
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, bufsize=1) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith(RESULT_PREFIX):
-                result = json.loads(line[len(RESULT_PREFIX) :])
-            else:
-                print(f"[{case}] {line}", end="", flush=True)
-    if process.returncode != 0 or result is None:
-        raise SystemExit(f"The {case} case failed (exit status {process.returncode}).")
-    return result
-
-
 def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print()
@@ -351,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     if args.case is not None:
-        print(RESULT_PREFIX + json.dumps(run_case(args)), flush=True)
+        print_result(run_case(args))
         return 0
     warn_if_busy()
     child_argv = []
@@ -364,7 +346,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             skipping = False
             child_argv.append(argument)
-    results = {case: spawn(case, child_argv) for case in args.cases}
+    results = {}
+    for case in args.cases:
+        print(f"--- {case} ---", flush=True)
+        results[case] = run_child(
+            __file__, [*child_argv, "--case", case], tag=case, name=f"{case} case"
+        )
     report(args, results)
     return 0
 
