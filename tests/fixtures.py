@@ -68,6 +68,19 @@ def write_mnist_idx(
     return splits
 
 
+def write_splits_npz(path: Path, splits: ArraySplits) -> ArraySplits:
+    """Save splits as a Keras-layout npz (x_train, y_train, x_test, y_test) at `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        path,
+        x_train=splits.x_train,
+        y_train=splits.y_train,
+        x_test=splits.x_test,
+        y_test=splits.y_test,
+    )
+    return splits
+
+
 def write_mnist_npz(
     directory: Path,
     n_train: int = 200,
@@ -77,15 +90,7 @@ def write_mnist_npz(
 ) -> ArraySplits:
     """Write a Keras-layout `mnist.npz` (x_train, y_train, x_test, y_test) into `directory`."""
     splits = make_mnist_arrays(n_train, n_test, seed)
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    np.savez(
-        Path(directory) / filename,
-        x_train=splits.x_train,
-        y_train=splits.y_train,
-        x_test=splits.x_test,
-        y_test=splits.y_test,
-    )
-    return splits
+    return write_splits_npz(Path(directory) / filename, splits)
 
 
 # Per column of housing.data: printf format (the UCI file's widths), mean, std, low, high.
@@ -227,12 +232,4 @@ def write_cifar10_npz(
 ) -> ArraySplits:
     """Write a Keras-layout CIFAR-10 npz (x_train, y_train, x_test, y_test) into `directory`."""
     splits = make_cifar10_arrays(n_train, n_test, seed)
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    np.savez(
-        Path(directory) / filename,
-        x_train=splits.x_train,
-        y_train=splits.y_train,
-        x_test=splits.x_test,
-        y_test=splits.y_test,
-    )
-    return splits
+    return write_splits_npz(Path(directory) / filename, splits)
