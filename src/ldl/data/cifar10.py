@@ -245,8 +245,7 @@ def prepare_cifar10(data_config: Mapping[str, Any], data_dir: str | Path) -> Any
     memory; the numbers are the same as standardizing the arrays up front. Augmentation
     (`data.augmentation`) runs after it, on training batches only.
     """
-    from ldl.data.augmentation import build_augmentation, is_active
-    from ldl.data.datasets import PreparedData
+    from ldl.data.datasets import PreparedData, training_augmentation
     from ldl.errors import ConfigError
 
     raw = load_cifar10(
@@ -267,7 +266,6 @@ def prepare_cifar10(data_config: Mapping[str, Any], data_dir: str | Path) -> Any
     num_classes = int(data_config.get("num_classes", len(CLASS_NAMES)))
     one_hot = bool(data_config.get("one_hot", True))
     transform = _batch_transform(mean, std, num_classes, one_hot)
-    augmentation = data_config.get("augmentation")
     return PreparedData(
         x_train=raw.x_train,
         y_train=raw.y_train,
@@ -279,7 +277,7 @@ def prepare_cifar10(data_config: Mapping[str, Any], data_dir: str | Path) -> Any
         num_outputs=num_classes,
         statistics=statistics,
         transform=transform,
-        train_transform=build_augmentation(dict(augmentation)) if is_active(augmentation) else None,
+        train_transform=training_augmentation(data_config),
         metadata={"class_names": list(CLASS_NAMES), **statistics},
         model_input_shape=IMAGE_SHAPE,
     )

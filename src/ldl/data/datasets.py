@@ -243,12 +243,13 @@ def prepare_data(
         task=task,
         num_outputs=num_outputs,
         statistics=statistics,
-        train_transform=_augmentation(data_config),
+        train_transform=training_augmentation(data_config),
     )
 
 
-def _augmentation(data_config: Mapping[str, Any]) -> Any:
-    """The training-batch augmentation of `data.augmentation` (None when absent or all off)."""
+def training_augmentation(data_config: Mapping[str, Any]) -> Any:
+    """The training-batch augmentation of `data.augmentation` (None when absent or all off); the
+    TensorFlow-backed module is imported only when a transform is asked for."""
     from ldl.data.augmentation import build_augmentation, is_active
 
     config = data_config.get("augmentation")
