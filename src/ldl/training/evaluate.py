@@ -12,7 +12,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from ldl import tf_setup
-from ldl.data.datasets import prepare_data
+from ldl.data.datasets import PreparedData, prepare_data
 from ldl.errors import RunFolderError
 from ldl.runs.run_folder import RunFolder
 from ldl.runs.saved_model import load_run_model
@@ -43,11 +43,17 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None) -> dic
         validation_seed=cfg.trainer.validation_seed,
         cv=cfg.get("cv"),
     )
+    model = load_run_model(run.path, allow_checkpoint=False).model
+    return measure_test_metrics(model, data, cfg.trainer.eval_batch_size)
+
+
+def measure_test_metrics(model: Any, data: PreparedData, batch_size: int) -> dict[str, float]:
+    """`test/<metric>` of a model on the prepared test set, plus `test/error` where there is accuracy
+    (the same numbers at the end of training and in `ldl eval`)."""
     from ldl.training.pipeline import evaluation_dataset
 
-    model = load_run_model(run.path, allow_checkpoint=False).model
     logs = model.evaluate(
-        evaluation_dataset(data.x_test, data.y_test, cfg.trainer.eval_batch_size, data.transform),
+        evaluation_dataset(data.x_test, data.y_test, batch_size, data.transform),
         verbose=0,
         return_dict=True,
     )

@@ -38,6 +38,7 @@ from ldl.models import build_model  # noqa: E402
 from ldl.training import tensorboard_logs  # noqa: E402
 from ldl.training.checkpoint import Checkpointer, CheckpointState  # noqa: E402
 from ldl.training.distribution import distribution_strategy  # noqa: E402
+from ldl.training.evaluate import measure_test_metrics  # noqa: E402
 from ldl.training.fine_tuning import (  # noqa: E402
     fine_tune_settings,
     phase_two_optimizer,
@@ -377,14 +378,7 @@ def save_artifacts(
 
 def _test_metrics(cfg: DictConfig, model: keras.Model, data: PreparedData) -> dict[str, float]:
     """`test/<metric>` for the trained model (plus `test/error` for accuracy), all finite."""
-    test_logs = model.evaluate(
-        evaluation_dataset(data.x_test, data.y_test, cfg.trainer.eval_batch_size, data.transform),
-        verbose=0,
-        return_dict=True,
-    )
-    metrics = {f"test/{k}": float(v) for k, v in test_logs.items()}
-    if "test/accuracy" in metrics:
-        metrics["test/error"] = 1.0 - metrics["test/accuracy"]
+    metrics = measure_test_metrics(model, data, cfg.trainer.eval_batch_size)
     if not all(math.isfinite(v) for v in metrics.values()):
         raise TrainingDivergedError(
             f"The trained model gives non-finite test metrics {metrics}; the run is marked failed. "
