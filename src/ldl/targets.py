@@ -70,7 +70,9 @@ def call_target(config: Mapping[str, Any], group: str, **runtime: Any) -> Any:
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     unknown = [key for key in options if key not in parameters and not takes_any]
     if unknown:
-        known = [name for name in parameters if name not in runtime]
+        known = [
+            name for name in parameters if name not in runtime and name not in DESCRIPTIVE_KEYS
+        ]
         raise ConfigError(
             f"{group}.{unknown[0]} is not an option of {group}={config.get('name', '?')} "
             f"({config['_target_']}); its options are: {', '.join(known)}."
