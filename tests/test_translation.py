@@ -79,7 +79,7 @@ def test_pairs_are_tokenized_numbered_and_padded_as_the_book_does(tmp_path):
     for row in source:
         first = np.flatnonzero(row)[0]
         assert (row[:first] == 0).all() and (row[first:] != 0).all()
-    # French is the source: the narrow no-break space before "!" stays glued to the word (spec 3.4)
+    # French is the source: the narrow no-break space before "!" stays glued to the word (docs/book-conventions.md, text utilities)
     assert any(word.endswith("\u202f") for word in data.metadata["source_vocabulary"])
     assert data.statistics["pairs"] == len(pairs) == 50
     assert data.statistics["test_pairs"] == 10 and len(data.y_train) == 40
@@ -253,7 +253,7 @@ OVERFIT_TARGET = np.concatenate([OVERFIT_INPUT[:, 1:], np.zeros((4, 1), "int32")
     ("family", "learning_rate", "epochs"), [("seq2seq", 0.01, 15), ("transformer", 0.003, 15)]
 )
 def test_a_handful_of_pairs_is_learned_to_full_token_accuracy(family, learning_rate, epochs):
-    """The book's debugging advice (spec 5.13): first overfit four short sentences (150 steps:
+    """The book's debugging advice (chapter 14): first overfit four short sentences (150 steps:
     the four pairs are repeated 10 times per epoch, which saves fit()'s per-epoch overhead)."""
     model = MODELS[family](seed=1)
     model.compile(
@@ -376,7 +376,7 @@ def test_a_holdout_validation_split_keeps_the_inputs_together(tmp_path):
 
 @pytest.mark.real_data
 def test_the_real_pairs_give_the_books_lengths(real_data_dir):
-    """The book prints a source length of 14 and a destination length of 10 (spec 5.13)."""
+    """The book prints a source length of 14 and a destination length of 10 (chapter 14)."""
     if not (real_data_dir / "fra.txt").exists():
         pytest.skip("fra.txt is not in the real data folder")
     data = prepare_anki_fra_eng(data_config(max_words=10000), real_data_dir)

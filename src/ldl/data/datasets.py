@@ -1,7 +1,7 @@
 """From a `data` config to standardized arrays ready for training.
 
 Every split decision is made on raw arrays and every statistic is fitted on the training part only, so a
-held-out validation split never leaks into the standardization (spec 3.2).
+held-out validation split never leaks into the standardization (docs/book-conventions.md, standardization).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def holdout_split(
 def last_fraction_split(
     x: np.ndarray, y: np.ndarray, fraction: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Keras's `validation_split`: the last examples validate, cut before any shuffling (spec 3.4)."""
+    """Keras's `validation_split`: the last examples validate, cut before any shuffling (docs/book-conventions.md, text utilities)."""
     if not 0.0 < fraction < 1.0:
         raise ConfigError(
             f"trainer.validation_fraction must lie strictly between 0 and 1, got {fraction}."

@@ -2,7 +2,7 @@
 
 Chapter 4 reads the four original IDX files and chapter 5 uses `keras.datasets.mnist`; both hold
 the same images, so either copy serves every experiment. The arrays are returned raw (uint8) so
-that each experiment applies its own preprocessing (spec 5.3, 5.4).
+that each experiment applies its own preprocessing (chapters 4 and 5).
 """
 
 from __future__ import annotations

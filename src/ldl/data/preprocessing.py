@@ -1,4 +1,4 @@
-"""Standardization and one-hot encoding as the book does them (spec 3.2).
+"""Standardization and one-hot encoding as the book does them (docs/book-conventions.md, standardization).
 
 Statistics always come from the training data only and are applied unchanged to the test data, so
 no information about the test set leaks into training. The standard deviation is the population one

@@ -1,7 +1,7 @@
 """Convolutional networks of chapter 7 written as a compact layer list, one token per layer.
 
 Each row of the book's CIFAR-10 tables is one line of config, e.g. c7e2 is
-`[C64-k5-s2-relu, C64-k3-s2-relu]` followed by the output layer (spec 5.6). Tokens:
+`[C64-k5-s2-relu, C64-k3-s2-relu]` followed by the output layer (chapter 7). Tokens:
 
 - `C<filters>[-k<kernel>][-s<stride>][-<activation>][-same|-valid][-bn]`: Conv2D (kernel 3, stride 1,
   padding same, the model's activation by default; `-bn` adds batch norm between conv and activation)

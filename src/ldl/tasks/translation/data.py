@@ -1,8 +1,8 @@
-"""Anki/Tatoeba French -> English sentence pairs for c14e1 and c15_transformer (spec 5.13, 5.14).
+"""Anki/Tatoeba French -> English sentence pairs for c14e1 and c15_transformer (chapters 14 and 15).
 
 `fra.txt` holds one pair per line: English, TAB, French, and in newer releases a TAB and an attribution
 column (ignored). The book reads the first 60,000 lines (the shortest sentences: the file is sorted by
-length), tokenizes each side with Keras's `text_to_word_sequence` (spec 3.4), fits one tokenizer per
+length), tokenizes each side with Keras's `text_to_word_sequence` (docs/book-conventions.md, text utilities), fits one tokenizer per
 language with 9,998 words (0 = PAD, 1 = UNK) and appends START = 9,998 and STOP = 9,999.
 
 The test rows are a seeded permutation's first 20 % (the book draws them with unseeded `random.sample`):

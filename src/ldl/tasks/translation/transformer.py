@@ -1,4 +1,4 @@
-"""c15_transformer (spec 5.14): an encoder-decoder Transformer from Keras layers.
+"""c15_transformer (chapter 15): an encoder-decoder Transformer from Keras layers.
 
 Token embeddings (scaled by sqrt(d_model)) plus a fixed sinusoidal positional encoding feed
 `num_encoder_blocks` encoder blocks (self-attention, feed-forward) and `num_decoder_blocks` decoder

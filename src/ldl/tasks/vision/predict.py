@@ -1,4 +1,4 @@
-"""Classify image files with a pretrained ImageNet network, as chapter 8 does (c8e1, spec 5.7).
+"""Classify image files with a pretrained ImageNet network, as chapter 8 does (c8e1, chapter 8).
 
 The book's steps: load the photo resized straight to 224x224 (nearest neighbour, aspect ratio not
 kept), make it a float32 batch of one, apply the network's own preprocessing (ResNet-50: "caffe",
