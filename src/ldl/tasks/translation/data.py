@@ -197,6 +197,35 @@ def _select_rows(
     return train_rows, test_rows, samples
 
 
+def _metadata(
+    data_config: Mapping[str, Any],
+    pairs: Any,
+    source_tokenizer: Tokenizer,
+    destination_tokenizer: Tokenizer,
+    source: np.ndarray,
+    decoder_input: np.ndarray,
+    sample_rows: list[int],
+) -> dict[str, Any]:
+    """What `ldl translate` and the per-epoch samples need: vocabularies, lengths, padding, samples."""
+    max_words = int(data_config["max_words"])
+    return {
+        "dataset": "anki_fra_eng",
+        "source_language": "French",
+        "target_language": "English",
+        "source_vocabulary": vocabulary_of(source_tokenizer, max_words),
+        "target_vocabulary": vocabulary_of(destination_tokenizer, max_words),
+        "source_length": int(source.shape[1]),
+        "target_length": int(decoder_input.shape[1]),
+        "max_length": int(data_config["max_length"]),
+        "src_padding": data_config["src_padding"],
+        "reverse_source": bool(data_config["reverse_source"]),
+        "samples": [
+            {"source": " ".join(pairs.source[row]), "target": " ".join(pairs.destination[row])}
+            for row in sample_rows
+        ],
+    }
+
+
 def prepare_anki_fra_eng(
     data_config: Mapping[str, Any],
     data_dir: Path | str,
@@ -211,25 +240,10 @@ def prepare_anki_fra_eng(
         pairs, source_tokenizer, destination_tokenizer, data_config
     )
     train_rows, test_rows, samples = _select_rows(data_config, len(source))
-    metadata = {
-        "dataset": "anki_fra_eng",
-        "source_language": "French",
-        "target_language": "English",
-        "source_vocabulary": vocabulary_of(source_tokenizer, max_words),
-        "target_vocabulary": vocabulary_of(destination_tokenizer, max_words),
-        "source_length": int(source.shape[1]),
-        "target_length": int(decoder_input.shape[1]),
-        "max_length": int(data_config["max_length"]),
-        "src_padding": data_config["src_padding"],
-        "reverse_source": bool(data_config["reverse_source"]),
-        "samples": [
-            {
-                "source": " ".join(pairs.source[test_rows[i]]),
-                "target": " ".join(pairs.destination[test_rows[i]]),
-            }
-            for i in samples
-        ],
-    }
+    metadata = _metadata(
+        data_config, pairs, source_tokenizer, destination_tokenizer, source, decoder_input,
+        [test_rows[i] for i in samples],
+    )  # fmt: skip
     references = [pairs.destination[row] for row in test_rows]
     report_options = dict(data_config["report"] or {})
 
