@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import compose_config
 from omegaconf import OmegaConf
 
 from ldl.config import config_dir, experiment_ids, validate_config
@@ -249,16 +250,11 @@ def test_every_ready_sweep_composes(search, make_config):
 
 @pytest.mark.parametrize("launcher", ["parallel", "isolated", "slurm", "ray_cluster"])
 def test_launcher_configs_compose(launcher, tmp_path):
-    from hydra import compose, initialize_config_dir
-
     if launcher == "ray_cluster":
         pytest.importorskip(
             "hydra_plugins.hydra_ray_launcher", reason="hydra-ray-launcher not installed"
         )
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[f"hydra/launcher={launcher}", f"run_dir={tmp_path}"],
-            return_hydra_config=True,
-        )
+    cfg = compose_config(
+        f"hydra/launcher={launcher}", f"run_dir={tmp_path}", return_hydra_config=True
+    )
     assert "_target_" in cfg.hydra.launcher

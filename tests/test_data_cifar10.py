@@ -181,6 +181,7 @@ def test_fixture_images_are_learnable() -> None:
     assert (distances.argmin(axis=1) == data.y_test[:, 0]).mean() > 0.95
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_real_cifar10_inspection_facts(real_data_dir: Path) -> None:
     """c7e1 (chapter 7). The real copy is rebuilt from JPEGs, so pixels are close, not exact."""
