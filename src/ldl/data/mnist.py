@@ -119,8 +119,9 @@ def _find_idx(directory: Path, name: str) -> Path | None:
 
 def _load_idx_set(directory: Path) -> ArraySplits | None:
     """Load the four IDX files from `directory`, or return None if any of them is absent."""
-    paths = {name: _find_idx(directory, name) for pair in IDX_FILES.values() for name in pair}
-    if any(path is None for path in paths.values()):
+    found = {name: _find_idx(directory, name) for pair in IDX_FILES.values() for name in pair}
+    paths = {name: path for name, path in found.items() if path is not None}
+    if len(paths) < len(found):
         return None
     splits = {}
     for split, (image_name, label_name) in IDX_FILES.items():

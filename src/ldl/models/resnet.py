@@ -216,7 +216,7 @@ def build_application(
     num_outputs: int,
     weights: str | None = None,
     include_top: bool = False,
-    pooling: str = "avg",
+    pooling: str | None = "avg",
     input_size: int | None = None,
     preprocessing: str = "auto",
     dropout: float = 0.0,

@@ -284,6 +284,8 @@ class StatefulPredictor:
             self.reset()
         for token in sequence[len(self._seen) :]:
             self.step(token)
+        if self._last is None:
+            raise ValueError("the stateful predictor has read no token")
         return self._last[None, :]
 
 

@@ -158,7 +158,12 @@ def top_k(
     results = []
     for row in probabilities:
         best = np.argsort(row, kind="stable")[::-1][:k]
-        results.append([(*class_index[str(i)][:2], float(row[i])) for i in best])
+        results.append(
+            [
+                (str(class_index[str(i)][0]), str(class_index[str(i)][1]), float(row[i]))
+                for i in best
+            ]
+        )
     return results
 
 
