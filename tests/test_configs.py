@@ -16,6 +16,11 @@ from ldl.tasks.classic.xor_network import XorNetwork
 
 # Parameter counts of the book's networks (chapters 5 and 6).
 EXPECTED_PARAMETERS = {
+    # Chapter 17.
+    "c17e1": 101_200,
+    "c17e2": 20_533,
+    "c17e2_const_text": 20_533,
+    "c17e3": 20_559,
     "c5e1": 19_885,
     "c5_conf1": 19_885,
     "c5_conf2": 19_885,
@@ -71,6 +76,10 @@ INPUT_SHAPES = {
     "images": ((224, 224, 3), 1000),
     # Two inputs (source ids, decoder input ids) of any length; outputs: the target vocabulary.
     "anki_fra_eng": lambda data: (((None,), (None,)), data.max_words),
+    "mnist_autoencoder": ((28, 28), 784),
+    # Two named inputs (image, two word ids); outputs: the digit classes.
+    "mnist_multimodal": (((28, 28), (2,)), 10),
+    "mnist_multitask": (((28, 28), (2,)), 10),
 }
 CHAPTERS_1_TO_6 = {"c1e1", "c3e1", *(e for e in EXPECTED_PARAMETERS if e.startswith(("c5", "c6")))}
 

@@ -33,7 +33,7 @@ def build(cfg, input_shape, outputs):
 def test_c9e1_and_its_feed_forward_comparison(make_config):
     cfg = make_config("experiment=c9e1")
     validate_config(cfg)
-    assert (cfg.data.name, cfg.data.end_date, cfg.data.train_fraction) == (
+    assert (cfg.data.name, cfg.data.end_date, cfg.data.train_months_fraction) == (
         "book_sales",
         "2020-03",
         0.8,

@@ -80,6 +80,20 @@ def _require_choice(cfg: Mapping[str, Any], key: str, prefix: str, choices: tupl
         )
 
 
+def _validate_data(data: DictConfig) -> None:
+    """The options every dataset has: example counts and the training subset."""
+    for key in ("max_train_examples", "max_test_examples", "overfit_subset"):
+        _require_optional_int(data, key, "data", minimum=1)
+    fraction = data.get("train_fraction")
+    if fraction is not None and (
+        isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1
+    ):
+        raise ConfigError(
+            f"data.train_fraction must be a number in (0, 1], got {_describe(fraction)}, "
+            "e.g. data.train_fraction=0.5."
+        )
+
+
 def validate_config(cfg: DictConfig) -> None:
     """Raise ConfigError for the first value of the wrong type or out of range."""
     trainer = cfg.trainer
@@ -110,9 +124,7 @@ def validate_config(cfg: DictConfig) -> None:
         _require_optional_int(cv, "fold", "cv", minimum=0)
         if cv.fold is not None and cv.fold >= cv.k:
             raise ConfigError(f"cv.fold must be below cv.k={cv.k}, got {cv.fold}.")
-    data = cfg.data
-    for key in ("max_train_examples", "max_test_examples"):
-        _require_optional_int(data, key, "data", minimum=1)
+    _validate_data(cfg.data)
     learning_rate = cfg.optimizer.get("learning_rate")
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, int | float):
         raise ConfigError(

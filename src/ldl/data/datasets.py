@@ -21,14 +21,33 @@ from ldl.targets import target_of
 
 # What the loss and the output layer mean; the runner (fit, a NumPy program, inference) is chosen
 # separately, by the `runner` config group.
-Task = Literal["classification", "regression", "truth_table", "lookup"]
+Task = Literal["classification", "regression", "reconstruction", "truth_table", "lookup"]
 # Where validation data come from: the test set (the book's convention), a seeded holdout, Keras's
 # last-fraction split, a k-fold fold, or none.
 Validation = Literal["test", "holdout", "last_fraction", "kfold", "none"]
 
 
-# Model inputs: one array, or a tuple of arrays for a model with several inputs (one row per example).
+# Model inputs or targets: one array, or a tuple or dict of arrays for a model with several inputs or
+# outputs (one row per example in each).
 Features = Any
+
+
+def take_rows(arrays: Features, rows: np.ndarray) -> Features:
+    """The given rows of one array, or of every array in a tuple or dict (the rows stay together)."""
+    if isinstance(arrays, dict):
+        return {name: take_rows(array, rows) for name, array in arrays.items()}
+    if isinstance(arrays, tuple):
+        return tuple(take_rows(array, rows) for array in arrays)
+    return arrays[rows]
+
+
+def row_count(arrays: Features) -> int:
+    """Examples in one array, or in a tuple or dict of arrays."""
+    if isinstance(arrays, dict):
+        return row_count(next(iter(arrays.values())))
+    if isinstance(arrays, tuple):
+        return row_count(arrays[0])
+    return len(arrays)
 
 
 @dataclass(frozen=True)
@@ -36,11 +55,11 @@ class PreparedData:
     """Training-ready arrays plus what a model needs to know about them."""
 
     x_train: Features
-    y_train: np.ndarray
+    y_train: Features
     x_val: Features | None
-    y_val: np.ndarray | None
+    y_val: Features | None
     x_test: Features
-    y_test: np.ndarray
+    y_test: Features
     task: Task
     num_outputs: int
     # Statistics of the standardization, fitted on the training data (recorded in the run folder).
@@ -147,18 +166,21 @@ class ValidationSplit:
         come from the whole training part, as with Keras's validation_split)."""
         if self.validation in ("test", "none"):
             return data
-        if isinstance(data.x_train, tuple):  # several input arrays (e.g. source, decoder input)
-            rows = np.arange(len(data.y_train))
-            train, _, val, _ = self.split(rows, rows)
-            return replace(
-                data,
-                x_train=tuple(array[train] for array in data.x_train),
-                y_train=data.y_train[train],
-                x_val=tuple(array[val] for array in data.x_train),
-                y_val=data.y_train[val],
-            )
-        x, y, x_val, y_val = self.split(data.x_train, data.y_train)
-        return replace(data, x_train=x, y_train=y, x_val=x_val, y_val=y_val)
+        if isinstance(data.x_train, np.ndarray) and isinstance(data.y_train, np.ndarray):
+            x, y, x_val, y_val = self.split(data.x_train, data.y_train)
+            return replace(data, x_train=x, y_train=y, x_val=x_val, y_val=y_val)
+        # Several named inputs or outputs: split the row numbers, then take those rows of each.
+        rows = np.arange(row_count(data.y_train))
+        train, _, val, _ = self.split(rows, rows)
+        if val is None:  # every validation kind that gets here carves some rows out
+            return data
+        return replace(
+            data,
+            x_train=take_rows(data.x_train, train),
+            y_train=take_rows(data.y_train, train),
+            x_val=take_rows(data.x_train, val),
+            y_val=take_rows(data.y_train, val),
+        )
 
 
 # The book's convention: the test set is the validation data, nothing is carved out.
@@ -190,7 +212,30 @@ def prepare_data(
         resolve_validation(validation, cv), validation_fraction, validation_seed, cv
     )
     dataset: Dataset = target_of(data_config, "data")
-    return dataset(data_config, data_dir, split)
+    return training_subset(dataset(data_config, data_dir, split), data_config)
+
+
+def training_subset(data: PreparedData, data_config: Mapping[str, Any]) -> PreparedData:
+    """Train on part of the training examples (chapter 17's tuning workflow), drawn with
+    `data.subset_seed`: `data.overfit_subset=N` examples (can the model learn them perfectly?) or a
+    `data.train_fraction` of them (would more data help?). Validation and test data stay whole."""
+    overfit, fraction = data_config.get("overfit_subset"), data_config.get("train_fraction")
+    if overfit is None and fraction is None:
+        return data
+    if overfit is not None and fraction is not None:
+        raise ConfigError(
+            "data.overfit_subset and data.train_fraction both choose a training subset; set one."
+        )
+    total = row_count(data.y_train)
+    keep = int(overfit) if overfit is not None else max(1, round(total * float(fraction or 1.0)))
+    if keep > total:
+        raise ConfigError(
+            f"data.overfit_subset={keep} asks for more examples than the {total} training examples."
+        )
+    rows = np.sort(np.random.default_rng(int(data_config["subset_seed"])).permutation(total)[:keep])
+    return replace(
+        data, x_train=take_rows(data.x_train, rows), y_train=take_rows(data.y_train, rows)
+    )
 
 
 def prepare_arrays(
@@ -210,19 +255,29 @@ def prepare_arrays(
     elif standardize == "per_feature":
         x_train, x_test, mean, std = standardize_per_feature(x_train, raw.x_test)
         statistics = {"mean": np.asarray(mean).tolist(), "std": np.asarray(std).tolist()}
+    elif standardize == "divide_255":  # pixels to [0, 1], e.g. for a sigmoid output (chapter 17)
+        x_train, x_test = (
+            (x_train / 255.0).astype("float32"),
+            (raw.x_test / 255.0).astype("float32"),
+        )
+        mean, std, statistics = 0.0, 255.0, {"scale": 255.0}
     elif standardize == "none":
         x_train, x_test = x_train.astype("float32"), raw.x_test.astype("float32")
         mean, std, statistics = 0.0, 1.0, {}
     else:
         raise ConfigError(
-            f"data.standardize={standardize!r} is not known; use global, per_feature or none."
+            f"data.standardize={standardize!r} is not known; use global, per_feature, divide_255 "
+            "or none."
         )
     if x_val is not None:
         x_val = ((x_val - mean) / std).astype("float32")
 
     task = data_config["task"]
     y_test = raw.y_test
-    if task == "classification":
+    if task == "reconstruction":  # an autoencoder: every target is its own input; labels unused
+        y_train, y_val, y_test = x_train, x_val, x_test
+        num_outputs = int(np.prod(x_train.shape[1:]))
+    elif task == "classification":
         num_outputs = int(data_config["num_classes"])
         if data_config["one_hot"]:
             y_train, y_test = one_hot(y_train, num_outputs), one_hot(y_test, num_outputs)

@@ -37,6 +37,8 @@ def compare_with_book(
         return []
     rows = []
     for metric, reported in book["metrics"].items():
+        if reported is None:  # an experiment that extends another drops one of its book numbers
+            continue
         ours = metrics.get(metric)
         rows.append(
             BookComparison(
@@ -55,11 +57,12 @@ def format_book_table(rows: list[BookComparison], source: str | None = None) -> 
     if not rows:
         return ""
     lines = [f"Compared with the book ({source}):" if source else "Compared with the book:"]
-    lines.append(f"  {'metric':<16}{'ldl':>12}{'book':>12}  {'book range':<22}verdict")
+    width = max(16, *(len(row.metric) + 2 for row in rows))
+    lines.append(f"  {'metric':<{width}}{'ldl':>12}{'book':>12}  {'book range':<22}verdict")
     for row in rows:
         ours = "-" if row.ours is None else f"{row.ours:.6g}"
         span = "-" if row.low is None else f"{row.low:.6g} .. {row.high:.6g}"
-        lines.append(f"  {row.metric:<16}{ours:>12}{row.book:>12.6g}  {span:<22}{row.verdict}")
+        lines.append(f"  {row.metric:<{width}}{ours:>12}{row.book:>12.6g}  {span:<22}{row.verdict}")
     return "\n".join(lines)
 
 

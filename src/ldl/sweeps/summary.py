@@ -19,6 +19,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from ldl.runs.files import atomic_write_text, read_json
+from ldl.sweeps.size_curve import write_size_curve
 
 # Overrides that repeat a configuration rather than define a new one.
 REPEAT_KEYS = ("cv.fold", "trainer.seed")
@@ -237,3 +238,5 @@ def write_summary(summary: SweepSummary) -> None:
     """summary.csv (one row per job) and summary.md (the readable table) in the sweep folder."""
     jobs_frame(summary).to_csv(summary.folder / "summary.csv", index=False)
     atomic_write_text(summary.folder / "summary.md", format_summary(summary))
+    completed = [job.metrics for job in summary.jobs if job.status == "completed"]
+    write_size_curve(summary.folder, completed)

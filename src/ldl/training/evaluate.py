@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from ldl import tf_setup
 from ldl.data.datasets import PreparedData, prepare_data
 from ldl.errors import RunFolderError
+from ldl.runs.report import with_errors
 from ldl.runs.run_folder import RunFolder
 from ldl.runs.saved_model import load_run_model
 
@@ -57,7 +58,4 @@ def measure_test_metrics(model: Any, data: PreparedData, batch_size: int) -> dic
         verbose=0,
         return_dict=True,
     )
-    metrics = {f"test/{key}": float(value) for key, value in logs.items()}
-    if "test/accuracy" in metrics:
-        metrics["test/error"] = 1.0 - metrics["test/accuracy"]
-    return metrics
+    return with_errors(logs, "test")

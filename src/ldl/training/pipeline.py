@@ -56,7 +56,7 @@ class EpochShuffledDataset:
         self.steps_per_epoch = math.ceil(self.num_examples / batch_size)
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
         features = tf.nest.map_structure(tf.constant, x)
-        targets = tf.constant(y)
+        targets = tf.nest.map_structure(tf.constant, y)
         seed_value = tf.constant(seed, dtype=tf.int64)
         count = self.num_examples
 
@@ -70,7 +70,8 @@ class EpochShuffledDataset:
 
         def gather(batch_indices: Any) -> tuple[Any, Any]:
             batch = tf.nest.map_structure(lambda array: tf.gather(array, batch_indices), features)
-            return batch, tf.gather(targets, batch_indices)
+            labels = tf.nest.map_structure(lambda array: tf.gather(array, batch_indices), targets)
+            return batch, labels
 
         batches = tf.data.Dataset.from_tensors(0).flat_map(epoch_indices).map(gather)
         self.dataset = (

@@ -28,6 +28,7 @@ from ldl.runs.report import plot_learning_curve, write_history
 from ldl.runs.reporter import Say
 from ldl.runs.run_folder import RunFolder
 from ldl.runs.selection import RunMode
+from ldl.targets import plain
 
 tf = tf_setup.import_tensorflow()
 
@@ -91,6 +92,7 @@ def train_keras(cfg: DictConfig, run: RunFolder, mode: RunMode, say: Say) -> dic
         "seed": runtime.seed,
         "device": runtime.device,
         "parameters": model.count_params(),
+        "train_examples": num_examples(datasets.data.x_train),
     }
     fine_tune_epochs = fine_tune_settings(cfg.get("fine_tune"))[0]
     recorder = RunRecorder(
@@ -207,14 +209,15 @@ def build_or_restore(
             optimizer = build_optimizer(cfg.optimizer)
             state = CheckpointState(epochs_completed=0, seed=runtime.seed, train_seconds=0.0)
         compile_arguments = {
-            "loss": cfg.loss,
-            "metrics": list(cfg.metrics),
+            **loss_and_metrics(cfg),
             "steps_per_execution": _steps_per_execution(
                 cfg.trainer.steps_per_execution, datasets.train.steps_per_epoch
             ),
             "jit_compile": cfg.trainer.jit_compile,
         }
         model.compile(optimizer=optimizer, **compile_arguments)
+    if cfg.trainer.print_summary:
+        model.summary(print_fn=lambda line, **_: say(line))
     validating = num_examples(data.x_val) if data.x_val is not None else 0
     if datasets.validation == "test":
         validating = num_examples(data.x_test)
@@ -224,6 +227,17 @@ def build_or_restore(
         f"/{num_examples(data.x_test)}"
     )
     return model, state, compile_arguments
+
+
+def loss_and_metrics(cfg: DictConfig) -> dict[str, Any]:
+    """compile()'s loss, metrics and loss weights: one of each, or a mapping by output name for a
+    model with several outputs (e.g. chapter 17's digit and answer heads)."""
+    metrics = plain(cfg.metrics)
+    return {
+        "loss": plain(cfg.loss),
+        "metrics": metrics if isinstance(metrics, dict) else list(metrics),
+        "loss_weights": plain(cfg.get("loss_weights")),
+    }
 
 
 def _instantiate_callbacks(group: DictConfig | None) -> list[keras.callbacks.Callback]:
@@ -339,6 +353,8 @@ def evaluate_and_save(
 
     save_artifacts(cfg, run, model, datasets.validation, recorder.state.history, test_metrics)
     history = recorder.state.history
+    if cfg.data.get("overfit_subset") and history:
+        test_metrics.update(overfitting_check(history[-1], base_metrics["train_examples"], say))
     return {
         **base_metrics,
         "status": "completed",
@@ -376,6 +392,25 @@ def save_artifacts(
         )
     if OmegaConf.select(cfg, "trainer.keep_checkpoint", default=False) is False:
         shutil.rmtree(run.checkpoint_dir, ignore_errors=True)
+
+
+def overfitting_check(last_epoch: dict[str, Any], examples: int, say: Say) -> dict[str, Any]:
+    """Chapter 17's first debugging step: a model that cannot fit a handful of examples perfectly
+    has a bug or too little capacity. Reached when every head's training accuracy is >= 99 %."""
+    accuracies = {k: v for k, v in last_epoch.items() if k.startswith("train/") and "accuracy" in k}
+    if not accuracies:
+        say(
+            f"Overfitting check on {examples} examples: final training loss {last_epoch['train/loss']:.4g}."
+        )
+        return {}
+    reached = all(value >= 0.99 for value in accuracies.values())
+    shown = ", ".join(f"{k} {v:.1%}" for k, v in accuracies.items())
+    say(
+        f"Overfitting check on {examples} examples: {shown} - "
+        + ("reached ~100 %, the model can fit them." if reached else "NOT ~100 %: train longer, "
+           "raise the learning rate or the capacity, or look for a bug.")
+    )  # fmt: skip
+    return {"overfit/reached": reached}
 
 
 def _test_metrics(cfg: DictConfig, model: keras.Model, data: PreparedData) -> dict[str, float]:

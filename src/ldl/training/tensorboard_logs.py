@@ -21,8 +21,10 @@ def write_hparams(log_dir: str, hparams: dict[str, Any], run_name: str) -> None:
 def write_model_graph(log_dir: str, model: keras.Model, input_shape: tuple[Any, ...]) -> None:
     """The op-level graph of the forward pass (Keras's callback adds the conceptual Keras graph)."""
     forward = tf.function(lambda inputs: model(inputs, training=False))
-    if len(model.inputs) > 1:  # several inputs (e.g. source and decoder input): their own specs
-        spec: Any = [tf.TensorSpec(tensor.shape, tensor.dtype) for tensor in model.inputs]
+    if len(model.inputs) > 1:  # several inputs (source and decoder input; image and text): as built
+        spec: Any = tf.nest.map_structure(
+            lambda tensor: tf.TensorSpec(tensor.shape, tensor.dtype), model.input
+        )
     else:
         dtype = model.inputs[0].dtype if model.inputs else tf.float32  # token ids are integers
         spec = tf.TensorSpec((None, *input_shape), dtype)

@@ -166,7 +166,7 @@ def split_chronologically(
     """The first `int(n * train_fraction)` months train, the rest test; never shuffled (chapter 9)."""
     if not 0.0 < train_fraction < 1.0:
         raise ConfigError(
-            f"data.train_fraction must lie strictly between 0 and 1, got {train_fraction}."
+            f"data.train_months_fraction must lie strictly between 0 and 1, got {train_fraction}."
         )
     split = int(len(values) * train_fraction)
     return values[:split], values[split:]
@@ -209,7 +209,7 @@ def make_windows(
     if count < 1:
         raise ConfigError(
             f"A split of {len(series)} months gives no example with data.min_history={min_history}; "
-            "use more months (data.end_date, data.train_fraction) or a shorter min_history."
+            "use more months (data.end_date, data.train_months_fraction) or a shorter min_history."
         )
     width = len(series) - 1 if history == "full" else lookback
     x = np.zeros((count, width, 1), dtype=np.float32)
@@ -234,7 +234,7 @@ def prepare_book_sales(
 ) -> PreparedData:
     """Windows, statistics and the after-training report (naive baseline, plot) as PreparedData."""
     series = load_book_sales(data_dir, data_config["end_date"])
-    train, test = split_chronologically(series.values, float(data_config["train_fraction"]))
+    train, test = split_chronologically(series.values, float(data_config["train_months_fraction"]))
     train_scaled, test_scaled, mean, scale = scale_series(train, test, str(data_config["scale_by"]))
     options = {
         "min_history": data_config["min_history"],
