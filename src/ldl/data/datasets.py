@@ -29,6 +29,8 @@ PREPARED_DATASETS = {
     "frankenstein_chars": "ldl.data.frankenstein:prepare_characters",
     "frankenstein_words": "ldl.data.frankenstein:prepare_words",
     "anki_fra_eng": "ldl.data.anki:prepare_anki_fra_eng",
+    "coco_captions": "ldl.tasks.captioning.data:prepare_coco_captions",
+    "shapes_captions": "ldl.tasks.captioning.data:prepare_shapes_captions",
 }
 
 
@@ -57,6 +59,11 @@ class PreparedData:
     # Dataset-specific results after training, (model, run folder) -> {"test/...": value}, e.g. a
     # forecaster's naive baseline and plot; they join metrics.json.
     test_report: Callable[[Any, Path], dict[str, Any]] | None = None
+    # Lazily loaded batches instead of in-memory arrays (captioning's cached features):
+    # (split "train" | "validation" | "test", batch size, seed, shuffle) -> a keras PyDataset with
+    # set_epoch / steps_per_epoch, or None when the split is empty. The arrays above then only
+    # count the examples.
+    batches: Callable[[str, int, int, bool], Any] | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

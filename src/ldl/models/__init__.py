@@ -172,6 +172,25 @@ def _transformer(
     )
 
 
+def _captioning(
+    model_config: Mapping[str, Any],
+    initializer_config: Mapping[str, Any],
+    input_shape: Sequence[Any],
+    num_outputs: int,
+) -> keras.Model:
+    """Chapter 16's attention decoder over (rows, columns, depth) image features."""
+    from ldl.tasks.captioning.model import build_captioning_model
+
+    return build_captioning_model(
+        vocabulary_size=num_outputs,
+        feature_shape=tuple(input_shape[0]),
+        embedding_dim=model_config["embedding_dim"],
+        lstm_units=model_config["lstm_units"],
+        query_units=model_config.get("query_units"),
+        attention=model_config["attention"],
+    )
+
+
 MODEL_FAMILIES: dict[str, Callable[..., keras.Model]] = {
     "fc": _fully_connected,
     "rnn": _recurrent,
@@ -180,6 +199,7 @@ MODEL_FAMILIES: dict[str, Callable[..., keras.Model]] = {
     "last_value": _last_value,
     "seq2seq": _seq2seq,
     "transformer": _transformer,
+    "captioning": _captioning,
 }
 
 

@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ldl import tf_setup
 from ldl.data.datasets import prepare_data, resolve_validation
-from ldl.errors import TrainingDivergedError
+from ldl.errors import ConfigError, TrainingDivergedError
 from ldl.runs.files import write_json
 from ldl.runs.report import keras_logs_to_row, plot_learning_curve, write_history
 from ldl.runs.run_folder import RunFolder
@@ -116,6 +116,20 @@ def _steps_per_execution(setting: int, steps_per_epoch: int) -> int:
     return max(1, min(MAX_STEPS_PER_EXECUTION, steps_per_epoch))
 
 
+def _lazy_batches(data: Any, validation: str, trainer: Any, seed: int) -> tuple[Any, Any, Any]:
+    """(train, validation, test) PyDatasets of a dataset that loads its batches lazily."""
+    if validation not in ("test", "none"):
+        raise ConfigError(
+            f"trainer.validation={validation} cannot be carved from this dataset's lazily loaded "
+            "batches; use test (its held-out images are the validation data) or none."
+        )
+    train = data.batches("train", trainer.batch_size, seed, trainer.shuffle)
+    if train is None:
+        raise ConfigError("The dataset has no training examples; lower data.test_fraction.")
+    test = data.batches("test", trainer.eval_batch_size, seed, False)
+    return train, test if validation == "test" else None, test
+
+
 def _instantiate_callbacks(group: DictConfig | None) -> list[keras.callbacks.Callback]:
     if not group:
         return []
@@ -195,24 +209,28 @@ def train_keras(
         cv=cfg.get("cv"),
     )
     validation = resolve_validation(trainer.validation, cfg.get("cv"))
-    train_data = EpochShuffledDataset(
-        data.x_train,
-        data.y_train,
-        trainer.batch_size,
-        seed=seed,
-        shuffle=trainer.shuffle,
-        transform=_chain(data.transform, data.train_transform),
-    )
-    if validation == "test":
-        validation_data = evaluation_dataset(
-            data.x_test, data.y_test, trainer.eval_batch_size, data.transform
-        )
-    elif data.x_val is not None:  # holdout, last_fraction
-        validation_data = evaluation_dataset(
-            data.x_val, data.y_val, trainer.eval_batch_size, data.transform
-        )
+    test_data = None
+    if data.batches is not None:
+        train_data, validation_data, test_data = _lazy_batches(data, validation, trainer, seed)
     else:
-        validation_data = None
+        train_data = EpochShuffledDataset(
+            data.x_train,
+            data.y_train,
+            trainer.batch_size,
+            seed=seed,
+            shuffle=trainer.shuffle,
+            transform=_chain(data.transform, data.train_transform),
+        )
+        if validation == "test":
+            validation_data = evaluation_dataset(
+                data.x_test, data.y_test, trainer.eval_batch_size, data.transform
+            )
+        elif data.x_val is not None:  # holdout, last_fraction
+            validation_data = evaluation_dataset(
+                data.x_val, data.y_val, trainer.eval_batch_size, data.transform
+            )
+        else:
+            validation_data = None
     if data.metadata:
         write_json(run.path / "data.json", data.metadata)
 
@@ -307,13 +325,19 @@ def train_keras(
             f"{run.checkpoint_dir}."
         )
 
-    if validation == "kfold":
+    if data.batches is not None and test_data is None:  # nothing held out (e.g. the book's c16e2)
+        test_metrics: dict[str, float] = {}
+    elif validation == "kfold":
         # Cross-validation chooses configurations; the test set is measured once, on the final model
         # (ldl retrain-best), never by the runs that take part in the choice (spec section 4).
-        test_metrics: dict[str, float] = {}
+        test_metrics = {}
     else:
         test_logs = model.evaluate(
-            evaluation_dataset(data.x_test, data.y_test, trainer.eval_batch_size, data.transform),
+            test_data
+            if test_data is not None
+            else evaluation_dataset(
+                data.x_test, data.y_test, trainer.eval_batch_size, data.transform
+            ),
             verbose=0,
             return_dict=True,
         )

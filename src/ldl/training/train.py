@@ -138,6 +138,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             from ldl.predict import run_image_inference
 
             metrics = {"experiment": title, **run_image_inference(cfg, say), "status": "completed"}
+        elif (
+            cfg.data.get("task") == "feature_extraction"
+        ):  # c16e1: cache image features, no training
+            from ldl.tasks.captioning.extraction import run_feature_extraction
+
+            metrics = {
+                "experiment": title,
+                **run_feature_extraction(cfg, say),
+                "status": "completed",
+            }
         else:
             from ldl.training.keras_training import train_keras
 

@@ -1,0 +1,69 @@
+"""Photos to network inputs as the book prepares them (chapter 16).
+
+1. Resize so that the shorter side is 256; the longer side becomes int(long / short * 256).
+2. Take the central 224 x 224 crop; the offsets are int((side - 224) / 2).
+3. The extractor's own preprocessing (VGG19: "caffe", RGB -> BGR minus the ImageNet channel means).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ldl.errors import ConfigError, DataError
+
+Preprocessing = Literal["caffe", "tf", "torch", "none"]
+PREPROCESSINGS = ("caffe", "tf", "torch", "none")
+
+
+def resized_size(width: int, height: int, shorter_side: int = 256) -> tuple[int, int]:
+    """(width, height) after scaling the shorter side to `shorter_side` (the other side truncated)."""
+    if width <= 0 or height <= 0:
+        raise DataError(f"An image of {width} x {height} pixels cannot be resized.")
+    if width < height:
+        return shorter_side, int(height / width * shorter_side)
+    return int(width / height * shorter_side), shorter_side
+
+
+def crop_box(width: int, height: int, crop: int = 224) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the central `crop` square of a width x height image."""
+    if width < crop or height < crop:
+        raise ConfigError(
+            f"A {crop} x {crop} crop does not fit a {width} x {height} image; the shorter side must "
+            f"be resized to at least {crop}."
+        )
+    left, top = int((width - crop) / 2), int((height - crop) / 2)
+    return left, top, left + crop, top + crop
+
+
+def load_cropped(path: Path | str, shorter_side: int = 256, crop: int = 224) -> np.ndarray:
+    """An image file -> float32 RGB (crop, crop, 3) in 0..255, resized and centre-cropped."""
+    from PIL import Image
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"The image file '{path}' does not exist.")
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            size = resized_size(image.width, image.height, shorter_side)
+            # PIL's bilinear filter, as keras.utils.load_img(target_size=...) uses by default.
+            image = image.resize(size, Image.BILINEAR).crop(crop_box(*size, crop))
+            return np.asarray(image, dtype=np.float32)
+    except OSError as error:
+        raise DataError(f"Cannot read the image '{path}' ({error}).") from None
+
+
+def preprocess(images: np.ndarray, mode: str) -> np.ndarray:
+    """The network's own input scaling (keras.applications' preprocess_input), on a copy."""
+    if mode not in PREPROCESSINGS:
+        raise ConfigError(
+            f"preprocessing={mode!r} is not known; use one of {', '.join(PREPROCESSINGS)}."
+        )
+    if mode == "none":
+        return np.array(images, dtype=np.float32)
+    from keras.applications import imagenet_utils
+
+    return imagenet_utils.preprocess_input(np.array(images, dtype=np.float32), mode=mode)
