@@ -273,3 +273,14 @@ def test_attention_figure_highlights_the_top_regions_and_is_written(tmp_path):
     attention = np.stack([weights, weights[::-1]])
     path = attention_figure(image, ["red", "circle"], attention, tmp_path / "figure.png", top_k=3)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stretch_policy_keeps_the_whole_image(tmp_path):
+    from PIL import Image
+
+    pixels = np.zeros((384, 512, 3), dtype=np.uint8)
+    pixels[:, :8] = 255  # a white stripe at the left border, cut off by the book's crop
+    Image.fromarray(pixels).save(tmp_path / "stripe.png")
+    assert load_cropped(tmp_path / "stripe.png")[:, 0].max() < 10
+    stretched = load_cropped(tmp_path / "stripe.png", resize="stretch")
+    assert stretched.shape == (224, 224, 3) and stretched[:, 0].min() > 245

@@ -36,6 +36,7 @@ def run_caption(arguments: list[str]) -> int:
             "extractor); use a run of c16e2 or captioning_shapes."
         )
     from ldl.tasks.captioning.decoding import caption_ids, greedy_captions
+    from ldl.tasks.captioning.extractors import ExtractorSpec
     from ldl.tasks.captioning.photos import photo_features
     from ldl.tasks.captioning.report import caption_figures
     from ldl.tasks.captioning.vocabulary import CaptionVocabulary
@@ -68,8 +69,7 @@ def run_caption(arguments: list[str]) -> int:
         images,
         folder,
         "caption_",
-        int(spec["shorter_side"]),
-        int(spec["image_size"]),
+        ExtractorSpec.from_mapping(spec),
         (int(shape[0]), int(shape[1])),
         values.get("top_k", 9),
     )

@@ -22,7 +22,7 @@ import numpy as np
 from ldl.errors import ConfigError, DataError
 from ldl.tasks.captioning.coco import CaptionedImage, image_path
 from ldl.tasks.captioning.extractors import ExtractorSpec, build_extractor
-from ldl.tasks.captioning.images import load_cropped, preprocess
+from ldl.tasks.captioning.images import preprocess
 
 FEATURE_SUFFIX = ".pickle.gzip"
 CAPTIONS_FILE = "captions.json"
@@ -107,12 +107,7 @@ def extract_features(
         bar = keras.utils.Progbar(len(missing), unit_name="image") if progress else None
         for first in range(0, len(missing), batch_size):
             chunk = missing[first : first + batch_size]
-            images = np.stack(
-                [
-                    load_cropped(image_path(dataset_dir, e), spec.shorter_side, spec.image_size)
-                    for e in chunk
-                ]
-            )
+            images = np.stack([spec.load_image(image_path(dataset_dir, e)) for e in chunk])
             features = extractor(preprocess(images, spec.preprocessing))
             for entry, array in zip(chunk, features, strict=True):
                 save_features(feature_path(cache_dir, entry), array)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ldl.runs.files import read_json
 from ldl.tasks.captioning.decoding import greedy_captions
+from ldl.tasks.captioning.extractors import ExtractorSpec
 from ldl.tasks.captioning.report import (
     FIGURES_FOLDER,
     caption_figures,
@@ -80,7 +81,6 @@ class SampleCaptions(keras.callbacks.Callback):
         )
         paths = []
         if self.figures:
-            extractor = metadata["extractor"]
             side = int(metadata["feature_shape"][0])
             paths = caption_figures(
                 captions,
@@ -88,8 +88,7 @@ class SampleCaptions(keras.callbacks.Callback):
                 images,
                 self.run_dir / FIGURES_FOLDER,
                 f"epoch_{epoch:03d}_",
-                int(extractor["shorter_side"]),
-                int(extractor["image_size"]),
+                ExtractorSpec.from_mapping(metadata["extractor"]),
                 (side, int(metadata["feature_shape"][1])),
                 self.top_k,
             )

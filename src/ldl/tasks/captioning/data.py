@@ -178,8 +178,7 @@ def prepare_captions(
             run_dir,
             objects=test_objects,
             shape_words=shape_words,
-            shorter_side=spec.shorter_side,
-            image_size=spec.image_size,
+            spec=spec,
             grid=(feature_shape[0], feature_shape[1]),
             **report_options,
         )

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -40,6 +41,7 @@ class ExtractorSpec:
     preprocessing: str = "caffe"
     image_size: int = 224
     shorter_side: int = 256
+    resize: str = "crop"  # crop (the book) or stretch, see ldl.tasks.captioning.images
     channels: int = 118  # shapes_grid only: content channels (plus POSITION_CHANNELS)
     seed: int = 0  # shapes_grid only: its fixed random weights
 
@@ -52,6 +54,12 @@ class ExtractorSpec:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def load_image(self, path: Path | str) -> np.ndarray:
+        """The photo as this extractor sees it: (image_size, image_size, 3) RGB in 0..255."""
+        from ldl.tasks.captioning.images import load_cropped
+
+        return load_cropped(path, self.shorter_side, self.image_size, self.resize)  # type: ignore[arg-type]
 
 
 class Extractor(Protocol):

@@ -16,6 +16,10 @@ from ldl.errors import ConfigError, DataError
 
 Preprocessing = Literal["caffe", "tf", "torch", "none"]
 PREPROCESSINGS = ("caffe", "tf", "torch", "none")
+# crop: the book's shorter side to 256, then the central crop; stretch: straight to 224 x 224, the
+# aspect ratio not kept (chapter 8's load_img), so nothing at the borders is cut off.
+Resize = Literal["crop", "stretch"]
+RESIZES = ("crop", "stretch")
 
 
 def resized_size(width: int, height: int, shorter_side: int = 256) -> tuple[int, int]:
@@ -38,16 +42,23 @@ def crop_box(width: int, height: int, crop: int = 224) -> tuple[int, int, int, i
     return left, top, left + crop, top + crop
 
 
-def load_cropped(path: Path | str, shorter_side: int = 256, crop: int = 224) -> np.ndarray:
-    """An image file -> float32 RGB (crop, crop, 3) in 0..255, resized and centre-cropped."""
+def load_cropped(
+    path: Path | str, shorter_side: int = 256, crop: int = 224, resize: Resize = "crop"
+) -> np.ndarray:
+    """An image file -> float32 RGB (crop, crop, 3) in 0..255, resized and centre-cropped (or
+    stretched to crop x crop with resize="stretch")."""
     from PIL import Image
 
+    if resize not in RESIZES:
+        raise ConfigError(f"resize={resize!r} is not known; use one of {', '.join(RESIZES)}.")
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataError(f"The image file '{path}' does not exist.")
     try:
         with Image.open(path) as image:
             image = image.convert("RGB")
+            if resize == "stretch":
+                return np.asarray(image.resize((crop, crop), Image.BILINEAR), dtype=np.float32)
             size = resized_size(image.width, image.height, shorter_side)
             # PIL's bilinear filter, as keras.utils.load_img(target_size=...) uses by default.
             image = image.resize(size, Image.BILINEAR).crop(crop_box(*size, crop))

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 
 from ldl.tasks.captioning.extractors import ExtractorSpec, build_extractor
-from ldl.tasks.captioning.images import load_cropped, preprocess
+from ldl.tasks.captioning.images import preprocess
 
 
 def photo_features(paths: Sequence[str], extractor: Mapping[str, Any]) -> np.ndarray:
     spec = ExtractorSpec.from_mapping(dict(extractor))
-    images = np.stack([load_cropped(path, spec.shorter_side, spec.image_size) for path in paths])
+    images = np.stack([spec.load_image(path) for path in paths])
     return build_extractor(spec)(preprocess(images, spec.preprocessing))

@@ -15,8 +15,8 @@ import numpy as np
 
 from ldl.tasks.captioning.cache import load_features
 from ldl.tasks.captioning.decoding import Caption, caption_ids, greedy_captions
+from ldl.tasks.captioning.extractors import ExtractorSpec
 from ldl.tasks.captioning.figures import attention_figure, top_regions
-from ldl.tasks.captioning.images import load_cropped
 from ldl.tasks.captioning.vocabulary import CaptionVocabulary
 
 CAPTIONS_FILE = "captions.txt"
@@ -104,14 +104,13 @@ def caption_figures(
     image_files: Sequence[str],
     folder: Path,
     prefix: str,
-    shorter_side: int,
-    image_size: int,
+    spec: ExtractorSpec,
     grid: tuple[int, int],
     top_k: int,
 ) -> list[Path]:
     paths = []
     for caption, image_file in zip(captions, image_files, strict=True):
-        image = load_cropped(image_file, shorter_side, image_size)
+        image = spec.load_image(image_file)
         paths.append(
             attention_figure(
                 image,
@@ -140,8 +139,7 @@ def caption_report(
     examples: int = 10,
     figures: int = 4,
     top_k: int = 9,
-    shorter_side: int = 256,
-    image_size: int = 224,
+    spec: ExtractorSpec | None = None,
     grid: tuple[int, int] = (14, 14),
     chunk: int = 256,
 ) -> dict[str, Any]:
@@ -189,8 +187,7 @@ def caption_report(
         image_files[:figures],
         Path(run_dir) / FIGURES_FOLDER,
         "test_",
-        shorter_side,
-        image_size,
+        spec or ExtractorSpec(),
         grid,
         top_k,
     )
