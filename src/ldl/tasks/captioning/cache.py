@@ -13,6 +13,7 @@ import gzip
 import json
 import os
 import pickle
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -104,7 +105,13 @@ def extract_features(
         import keras
 
         extractor = build_extractor(spec)
-        bar = keras.utils.Progbar(len(missing), unit_name="image") if progress else None
+        # A live bar on a terminal; in a log file, one line when the extraction is done.
+        verbose = 1 if sys.stdout.isatty() else 2
+        bar = (
+            keras.utils.Progbar(len(missing), verbose=verbose, unit_name="image")
+            if progress
+            else None
+        )
         for first in range(0, len(missing), batch_size):
             chunk = missing[first : first + batch_size]
             images = np.stack([spec.load_image(image_path(dataset_dir, e)) for e in chunk])

@@ -35,9 +35,10 @@ def attention_on_target(
     top_k: int = 9,
 ) -> dict[str, float]:
     """For every generated shape word whose object exists (the colour word before it and the shape
-    match an object of the scene): is the most attended region one of the object's regions, and
-    what share of the top-k regions is; chance is the object's share of all regions."""
-    hits, top_share, chance, count = 0, 0.0, 0.0, 0
+    match an object of the scene): is the most attended region one of the object's regions, what
+    share of the top-k regions is, and what share of the attention weight falls on them; chance
+    (attention spread evenly, or a region drawn at random) is the object's share of all regions."""
+    hits, top_share, mass, chance, count = 0, 0.0, 0.0, 0.0, 0
     for caption, scene in zip(captions, objects, strict=True):
         words = vocabulary.words(caption.ids)
         regions_total = caption.attention.shape[1] if len(caption.ids) else 196
@@ -52,6 +53,7 @@ def attention_on_target(
             count += 1
             hits += int(int(np.argmax(weights)) in regions)
             top_share += len(regions & set(top_regions(weights, top_k).tolist())) / top_k
+            mass += float(np.sum(weights[sorted(regions)]))
             chance += len(regions) / regions_total
     if count == 0:
         return {"test/attention_words": 0}
@@ -59,6 +61,7 @@ def attention_on_target(
         "test/attention_words": count,
         "test/attention_on_target": hits / count,
         f"test/attention_top{top_k}_on_target": top_share / count,
+        "test/attention_mass_on_target": mass / count,
         "test/attention_chance": chance / count,
     }
 
