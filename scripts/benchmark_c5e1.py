@@ -13,7 +13,7 @@ Both sides run on the same machine, in the same invocation, one after the other,
 `--train-examples` / `--test-examples` MNIST examples, each in its own subprocess (this script
 re-invokes itself with `--side`) so that neither inherits the other's TensorFlow state.
 
-What is timed, on both sides, is the span ldl records as `train_seconds` (keras_training.RunRecorder):
+What is timed, on both sides, is the span ldl records as `train_seconds` (training.recorder.RunRecorder):
 from fit()'s `on_train_begin` to the last `on_epoch_end`, i.e. every epoch's training steps and its
 validation pass over the test examples (the book's run does that each epoch), excluding data loading,
 preprocessing, model building and the final `evaluate`. The baseline measures exactly that span with a

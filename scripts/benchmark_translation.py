@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def load_pairs(data_dir: Path, pairs: int) -> Any:
-    from ldl.data.anki import prepare_anki_fra_eng
+    from ldl.tasks.translation.data import prepare_anki_fra_eng
 
     config = {
         "name": "anki_fra_eng",
@@ -80,10 +80,10 @@ def load_pairs(data_dir: Path, pairs: int) -> Any:
 
 def build(name: str) -> Any:
     if name == "c14e1":
-        from ldl.models.seq2seq import build_seq2seq
+        from ldl.tasks.translation.seq2seq import build_seq2seq
 
         return build_seq2seq(10000, 10000)
-    from ldl.models.transformer import build_transformer
+    from ldl.tasks.translation.transformer import build_transformer
 
     return build_transformer(10000, 10000)
 
@@ -92,8 +92,8 @@ def measure(name: str, data: Any, epochs: int, seed: int) -> dict[str, Any]:
     import keras
     import numpy as np
 
-    from ldl.training.keras_training import _steps_per_execution
     from ldl.training.pipeline import EpochShuffledDataset, SetEpoch
+    from ldl.training.recipe import _steps_per_execution
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)

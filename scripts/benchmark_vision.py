@@ -233,7 +233,7 @@ def run_ldl(args: argparse.Namespace, network: str, precision: str) -> dict[str,
     import_tensorflow()
     import keras
 
-    from ldl.training import keras_training
+    from ldl.training import recipe as keras_training
     from ldl.training.train import train
 
     epochs: list[float] = []

@@ -233,3 +233,13 @@ def write_cifar10_npz(
     """Write a Keras-layout CIFAR-10 npz (x_train, y_train, x_test, y_test) into `directory`."""
     splits = make_cifar10_arrays(n_train, n_test, seed)
     return write_splits_npz(Path(directory) / filename, splits)
+
+
+def data_config(name: str, **overrides: object) -> dict:
+    """The `data=<name>` config file as a plain dict, with `overrides` applied on top."""
+    from omegaconf import OmegaConf
+
+    from ldl.config import config_dir
+
+    config = OmegaConf.to_container(OmegaConf.load(config_dir() / "data" / f"{name}.yaml"))
+    return {**config, **overrides}

@@ -117,7 +117,7 @@ def _tiny_model(vocabulary_size: int = 12, seed: int = 1):
 
     keras.utils.set_random_seed(seed)
     return build_captioning_model(
-        vocabulary_size, feature_shape=(4, 4, 8), embedding_dim=4, lstm_units=6
+        vocabulary_size, input_shape=((4, 4, 8), (None,)), embedding_dim=4, lstm_units=6
     )
 
 

@@ -7,15 +7,15 @@ import random
 import numpy as np
 import pytest
 
-from ldl.classic.perceptron import Perceptron, format_weights, train_perceptron
-from ldl.classic.xor_network import (
+from ldl.tasks.classic.perceptron import Perceptron, format_weights, train_perceptron
+from ldl.tasks.classic.truth_tables import truth_table
+from ldl.tasks.classic.xor_network import (
     XorNetwork,
     XorResult,
     backprop_step_example,
     single_neuron_chain_step,
     train_xor_network,
 )
-from ldl.data.truth_tables import truth_table
 
 # --- truth tables ------------------------------------------------------------------------------
 

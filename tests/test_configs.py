@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from ldl.classic.perceptron import Perceptron
-from ldl.classic.xor_network import XorNetwork
 from ldl.config import config_dir, experiment_ids, validate_config
 from ldl.errors import ConfigError
+from ldl.tasks.classic.perceptron import Perceptron
+from ldl.tasks.classic.xor_network import XorNetwork
 
 # Parameter counts derived in the spec (5.4, 5.5).
 EXPECTED_PARAMETERS = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures import make_cifar10_arrays, write_cifar10_batches, write_cifar10_npz
+from fixtures import data_config, make_cifar10_arrays, write_cifar10_batches, write_cifar10_npz
 
 from ldl.data import cifar10
 from ldl.data.arrays import ArraySplits
@@ -147,14 +147,7 @@ def test_official_source_matches_keras() -> None:
 @pytest.mark.parametrize("one_hot", [True, False])
 def test_prepare_standardizes_globally_with_training_statistics(tmp_path: Path, one_hot: bool):
     written = write_cifar10_batches(tmp_path, n_train=50, n_test=20)
-    config = {
-        "name": "cifar10",
-        "task": "classification",
-        "num_classes": 10,
-        "standardize": "global",
-        "one_hot": one_hot,
-        "download": False,
-    }
+    config = data_config("cifar10", standardize="global", one_hot=one_hot, download=False)
     data = prepare_data(config, tmp_path)
     mean = written.x_train.astype(np.float64).mean()
     std = written.x_train.astype(np.float64).std()

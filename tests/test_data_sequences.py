@@ -8,7 +8,9 @@ from omegaconf import OmegaConf
 from sequence_fixtures import gutenberg_text, write_book_sales_csv, write_frankenstein
 
 from ldl.config import config_dir
-from ldl.data.book_sales import (
+from ldl.data.datasets import prepare_data
+from ldl.errors import ConfigError, DataError
+from ldl.tasks.forecasting.data import (
     load_book_sales,
     make_windows,
     naive_forecast,
@@ -16,16 +18,14 @@ from ldl.data.book_sales import (
     scale_series,
     split_chronologically,
 )
-from ldl.data.datasets import prepare_data
-from ldl.data.frankenstein import (
+from ldl.tasks.text.data import (
     character_vocabulary,
     preprocess_characters,
     strip_gutenberg_boilerplate,
 )
-from ldl.data.frankenstein import (
+from ldl.tasks.text.data import (
     make_windows as token_windows,
 )
-from ldl.errors import ConfigError, DataError
 
 
 def data_config(name: str, **overrides) -> dict:

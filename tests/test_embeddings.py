@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from sequence_fixtures import write_glove
 
-from ldl.data.frankenstein import index_to_word
 from ldl.data.text import UNUSED_TOKEN, Tokenizer
-from ldl.embeddings import (
+from ldl.errors import ConfigError, DataError
+from ldl.tasks.text.data import index_to_word
+from ldl.tasks.text.embeddings import (
     WordVectors,
     distances_to,
     nearest,
@@ -18,7 +19,6 @@ from ldl.embeddings import (
     rank_of,
     read_glove,
 )
-from ldl.errors import ConfigError, DataError
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ldl.errors import ConfigError
-from ldl.generation import (
+from ldl.tasks.text.generation import (
     StatefulPredictor,
     Vocabulary,
     beam_search,

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from ldl.errors import ConfigError, DataError
-from ldl.predict import (
+from ldl.tasks.vision.predict import (
     CLASS_INDEX_FILE,
     classify,
     format_predictions,
@@ -118,7 +118,7 @@ def test_cli_offline_without_class_index_names_file_and_folder(tmp_path: Path, p
 
 
 def test_cli_rejects_unknown_options():
-    from ldl.cli.predict_command import parse
+    from ldl.tasks.vision.command import parse
 
     with pytest.raises(ConfigError, match="unexpected argument"):
         parse(["images=a.jpg", "colour=red"])

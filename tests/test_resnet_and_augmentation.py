@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from fixtures import write_cifar10_batches
+from fixtures import data_config, write_cifar10_batches
 
 from ldl.data.augmentation import build_augmentation, pad_and_crop
 from ldl.errors import ConfigError
@@ -224,19 +224,17 @@ def test_augmentation_draws_depend_only_on_the_epoch_so_resumed_runs_match():
 def test_augmentation_runs_on_training_batches_only(tmp_path: Path):
     """The training pipeline's batches differ from the stored images; evaluation's do not."""
     from ldl.data.datasets import prepare_data
-    from ldl.training.keras_training import _chain
     from ldl.training.pipeline import EpochShuffledDataset, evaluation_dataset
+    from ldl.training.recipe import _chain
 
     write_cifar10_batches(tmp_path, n_train=50, n_test=20)
-    config = {
-        "name": "cifar10",
-        "task": "classification",
-        "num_classes": 10,
-        "standardize": "global",
-        "one_hot": True,
-        "download": False,
-        "augmentation": {"flip": "horizontal", "pad_crop": 4},
-    }
+    config = data_config(
+        "cifar10",
+        standardize="global",
+        one_hot=True,
+        download=False,
+        augmentation={"flip": "horizontal", "pad_crop": 4},
+    )
     data = prepare_data(config, tmp_path)
     assert data.train_transform is not None
     training = EpochShuffledDataset(

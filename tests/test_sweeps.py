@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures import data_config
 
 from ldl.data.datasets import prepare_data
 from ldl.data.kfold import fold_indices, kfold_split
@@ -41,12 +42,7 @@ def test_kfold_split_trains_on_the_other_folds():
 
 
 def test_cross_validation_never_touches_the_test_set(boston_dir):
-    data = {
-        "name": "boston_housing",
-        "task": "regression",
-        "standardize": "per_feature",
-        "download": False,
-    }
+    data = data_config("boston_housing", standardize="per_feature", download=False)
     plain = prepare_data(data, boston_dir, validation="test")
     seen_validation = []
     for fold in range(4):

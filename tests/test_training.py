@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ldl.errors import RunFolderError, TrainingDivergedError
-from ldl.evaluate import evaluate_run
+from ldl.training.evaluate import evaluate_run
 from ldl.training.train import RunInterruptedError, train
 
 NON_NUMERIC = ("train_seconds",)

@@ -11,17 +11,17 @@ import json
 import keras
 import numpy as np
 import pytest
+from fixtures import data_config as anki_config_of
 from hydra import compose, initialize_config_dir
 from translation_fixtures import write_fra_txt
 
 from ldl.cli.main import main
 from ldl.config import config_dir
-from ldl.data.anki import prepare_anki_fra_eng, split_rows
 from ldl.errors import ConfigError, DataError
-from ldl.models.seq2seq import build_seq2seq
-from ldl.models.transformer import build_transformer, sinusoidal_table
-from ldl.training.train import train
-from ldl.translation import (
+from ldl.tasks.translation.data import prepare_anki_fra_eng, split_rows
+from ldl.tasks.translation.seq2seq import build_seq2seq
+from ldl.tasks.translation.transformer import build_transformer, sinusoidal_table
+from ldl.tasks.translation.translate import (
     TranslationVocabulary,
     beam_decode,
     corpus_bleu,
@@ -29,27 +29,19 @@ from ldl.translation import (
     stepper_for,
     translate,
 )
+from ldl.training.train import train
 
 VOCABULARY = 40  # ids 0 PAD, 1 UNK, 2..37 words, 38 START, 39 STOP
 START, STOP = VOCABULARY - 2, VOCABULARY - 1
 
 
 def data_config(**overrides):
-    config = {
-        "name": "anki_fra_eng",
-        "file": "fra.txt",
-        "read_lines": 60000,
-        "max_words": VOCABULARY,
-        "max_length": 60,
-        "src_padding": "pre",
-        "reverse_source": False,
-        "test_fraction": 0.2,
-        "split_seed": 0,
-        "sample_size": 5,
-        "download": True,
-        "download_sha256": None,
-        "report": {"decoding": "greedy", "bleu_examples": None, "examples": 3},
-    }
+    config = anki_config_of(
+        "anki_fra_eng",
+        max_words=VOCABULARY,
+        sample_size=5,
+        report={"decoding": "greedy", "beam_width": 4, "bleu_examples": None, "examples": 3},
+    )
     return {**config, **overrides}
 
 

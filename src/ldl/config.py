@@ -1,4 +1,4 @@
-"""Finding the config tree, checking config values, and flattening configs for logs.
+"""Finding the config tree, checking config values, and flattening configs for logs and HParams.
 
 Hydra catches unknown keys and unknown group options; `validate_config` catches what it cannot: wrong
 types and out-of-range values, each reported with the key, the value and how to fix it.
@@ -150,3 +150,23 @@ def flatten(config: Mapping[str, Any] | DictConfig, prefix: str = "") -> dict[st
         else:
             flat[name] = value
     return flat
+
+
+def resolved_config(cfg: DictConfig) -> dict[str, Any]:
+    """The config with every interpolation resolved, as plain dicts and lists (what config.yaml holds)."""
+    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+
+
+# HParams: what identifies a run, not where it lives or how fast it goes.
+_HPARAM_GROUPS = ("data.", "model.", "optimizer.", "initializer.", "trainer.", "cv.", "loss")
+_NOT_HPARAMS = ("trainer.verbose", "trainer.resume", "trainer.threads", "data.download")
+
+
+def hparams_of(cfg: DictConfig) -> dict[str, Any]:
+    """The hyperparameters shown in TensorBoard's HParams dashboard (what identifies a run)."""
+    values = {}
+    for key, value in flatten(resolved_config(cfg)).items():
+        if key.startswith(_HPARAM_GROUPS) and not key.startswith(_NOT_HPARAMS):
+            values[key] = value if isinstance(value, bool | int | float | str) else str(value)
+    values["experiment"] = cfg.experiment_id
+    return values

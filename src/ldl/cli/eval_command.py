@@ -4,32 +4,17 @@ from __future__ import annotations
 
 import math
 
-from ldl.errors import ConfigError
+from ldl.cli.arguments import parse_arguments
 from ldl.runs.run_folder import RunFolder
 
 USAGE = "usage: ldl eval run=<run folder> [data_dir=<path>]"
 
 
-def parse_key_values(
-    arguments: list[str], allowed: tuple[str, ...], usage: str = USAGE
-) -> dict[str, str]:
-    """`key=value` arguments of the small commands, checked against the keys they accept."""
-    values = {}
-    for argument in arguments:
-        if argument in ("-h", "--help"):
-            raise SystemExit(print(usage) or 0)
-        key, separator, value = argument.partition("=")
-        if not separator or key not in allowed:
-            raise ConfigError(f"unexpected argument {argument!r}. {usage}")
-        values[key] = value
-    return values
-
-
 def run_eval(arguments: list[str]) -> int:
-    values = parse_key_values(arguments, ("run", "data_dir"))
-    if "run" not in values:
-        raise ConfigError(f"which run? {USAGE}")
-    from ldl.evaluate import evaluate_run
+    values = parse_arguments(
+        arguments, {"run": str, "data_dir": str}, USAGE, required=["run"]
+    ).values
+    from ldl.training.evaluate import evaluate_run
 
     metrics = evaluate_run(values["run"], values.get("data_dir"))
     recorded = RunFolder(values["run"]).read_metrics()

@@ -38,11 +38,11 @@ HANDLERS = {
     "report": "ldl.cli.report_command:run_report",
     "summarize": "ldl.cli.summarize_command:run_summarize",
     "retrain-best": "ldl.cli.summarize_command:run_retrain_best",
-    "generate": "ldl.cli.generate_command:run_generate",
-    "embeddings": "ldl.cli.embeddings_command:run_embeddings",
-    "predict": "ldl.cli.predict_command:run_predict",
-    "translate": "ldl.cli.translate_command:run_translate",
-    "caption": "ldl.cli.caption_command:run_caption",
+    "generate": "ldl.tasks.text.generate_command:run_generate",
+    "embeddings": "ldl.tasks.text.embeddings_command:run_embeddings",
+    "predict": "ldl.tasks.vision.command:run_predict",
+    "translate": "ldl.tasks.translation.command:run_translate",
+    "caption": "ldl.tasks.captioning.command:run_caption",
 }
 
 

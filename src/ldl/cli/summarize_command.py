@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ldl.cli.eval_command import parse_key_values
+from ldl.cli.arguments import boolean, parse_arguments
 from ldl.errors import ConfigError
 
+SUMMARY_OPTIONS = {"metric": str, "higher_is_better": boolean}
 USAGE = "usage: ldl summarize <sweep folder> [metric=val/accuracy] [higher_is_better=true|false]"
 
 
@@ -16,7 +17,7 @@ def run_summarize(arguments: list[str]) -> int:
         return 0 if arguments else 2
     folder, options = (
         Path(arguments[0]),
-        parse_key_values(arguments[1:], ("metric", "higher_is_better"), USAGE),
+        parse_arguments(arguments[1:], SUMMARY_OPTIONS, USAGE).values,
     )
     if not folder.is_dir():
         raise ConfigError(
@@ -25,12 +26,7 @@ def run_summarize(arguments: list[str]) -> int:
     from ldl.sweeps.hparams import write_sweep_hparams
     from ldl.sweeps.summary import format_summary, summarize_sweep, write_summary
 
-    higher = options.get("higher_is_better")
-    summary = summarize_sweep(
-        folder,
-        options.get("metric"),
-        None if higher is None else higher.lower() in ("true", "1", "yes"),
-    )
+    summary = summarize_sweep(folder, options.get("metric"), options.get("higher_is_better"))
     if not summary.jobs:
         raise ConfigError(
             f"{folder} holds no sweep jobs (no job folders with .hydra/ or metrics.json)."
@@ -50,18 +46,13 @@ def run_retrain_best(arguments: list[str]) -> int:
         print(RETRAIN_USAGE)
         return 0 if arguments else 2
     folder = Path(arguments[0])
-    options = parse_key_values(arguments[1:], ("metric", "higher_is_better"), RETRAIN_USAGE)
+    options = parse_arguments(arguments[1:], SUMMARY_OPTIONS, RETRAIN_USAGE).values
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder. {RETRAIN_USAGE}")
     from ldl.cli.train_command import run_train
     from ldl.sweeps.summary import REPEAT_KEYS, RETRAINED_FOLDER, summarize_sweep
 
-    higher = options.get("higher_is_better")
-    summary = summarize_sweep(
-        folder,
-        options.get("metric"),
-        None if higher is None else higher.lower() in ("true", "1", "yes"),
-    )
+    summary = summarize_sweep(folder, options.get("metric"), options.get("higher_is_better"))
     best_job = summary.best_job()
     if best_job is None:
         raise ConfigError(

@@ -49,7 +49,8 @@ def _record_failed_job(run_dir: str, error: BaseException) -> None:
 
 
 def _task(cfg: DictConfig) -> float | None:
-    from ldl.training.train import discard_unstarted_run, train
+    from ldl.runs.selection import discard_unstarted_run
+    from ldl.training.train import train
 
     hydra_config = HydraConfig.get()
     if hydra_config.mode != RunMode.MULTIRUN:

@@ -31,7 +31,6 @@ FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 KNOWN_KEYS = ("flip", "pad_crop", "translation", "rotation", "zoom", "fill_mode")
 
 
-
 def is_active(config: Mapping[str, Any] | None) -> bool:
     """Whether an augmentation config asks for any transform at all."""
     if not config:

@@ -6,11 +6,14 @@ here for both accepted files: Keras's `boston_housing.npz` and the original UCI 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ldl.data.arrays import ArraySplits, read_npz
+from ldl.data.datasets import TEST_AS_VALIDATION, PreparedData, ValidationSplit, prepare_arrays
 from ldl.data.download import fetch, missing_files_error
 from ldl.errors import ConfigError, DataError
 
@@ -120,3 +123,18 @@ def load_boston_housing(
     else:
         x, y = _check(*read_housing_data(text_path), text_path)
     return split_like_keras(x, y, test_split, seed)
+
+
+def prepare_boston_housing(
+    data_config: Mapping[str, Any],
+    data_dir: str | Path,
+    split: ValidationSplit = TEST_AS_VALIDATION,
+) -> PreparedData:
+    """The `data=boston_housing` dataset: read the files, then split and standardize as the config says."""
+    raw = load_boston_housing(
+        data_dir,
+        download=bool(data_config["download"]),
+        test_split=float(data_config["test_split"]),
+        seed=int(data_config["split_seed"]),
+    )
+    return prepare_arrays(raw, data_config, split)

@@ -22,6 +22,12 @@ from typing import IO, Any
 import numpy as np
 
 from ldl.data.arrays import ArraySplits, read_npz
+from ldl.data.datasets import (
+    TEST_AS_VALIDATION,
+    PreparedData,
+    ValidationSplit,
+    training_augmentation,
+)
 from ldl.data.download import fetch, missing_files_error
 from ldl.errors import DataError
 
@@ -226,7 +232,9 @@ def _chunked_mean_std(images: np.ndarray, chunk: int = 2048) -> tuple[float, flo
     count = images.size
     if count == 0:
         raise ValueError("x_train is empty; standardization statistics need training data.")
-    total = sum(float(images[i : i + chunk].sum(dtype=np.float64)) for i in range(0, len(images), chunk))
+    total = sum(
+        float(images[i : i + chunk].sum(dtype=np.float64)) for i in range(0, len(images), chunk)
+    )
     mean = total / count
     squares = sum(
         float(np.square(images[i : i + chunk].astype(np.float64) - mean).sum())
@@ -236,7 +244,11 @@ def _chunked_mean_std(images: np.ndarray, chunk: int = 2048) -> tuple[float, flo
     return mean, std if std > 0 else 1.0
 
 
-def prepare_cifar10(data_config: Mapping[str, Any], data_dir: str | Path) -> Any:
+def prepare_cifar10(
+    data_config: Mapping[str, Any],
+    data_dir: str | Path,
+    split: ValidationSplit = TEST_AS_VALIDATION,
+) -> PreparedData:
     """CIFAR-10 ready for training, kept as uint8 in memory and standardized batch by batch.
 
     Global standardization (spec 3.2: one mean and one population std over every training value) and
@@ -245,15 +257,14 @@ def prepare_cifar10(data_config: Mapping[str, Any], data_dir: str | Path) -> Any
     memory; the numbers are the same as standardizing the arrays up front. Augmentation
     (`data.augmentation`) runs after it, on training batches only.
     """
-    from ldl.data.datasets import PreparedData, training_augmentation
     from ldl.errors import ConfigError
 
     raw = load_cifar10(
         data_dir,
-        download=bool(data_config.get("download", True)),
-        npz_file=data_config.get("npz_file"),
-    ).head(data_config.get("max_train_examples"), data_config.get("max_test_examples"))
-    standardize = data_config.get("standardize", "global")
+        download=bool(data_config["download"]),
+        npz_file=data_config["npz_file"],
+    ).head(data_config["max_train_examples"], data_config["max_test_examples"])
+    standardize = data_config["standardize"]
     if standardize == "global":
         mean, std = _chunked_mean_std(raw.x_train)
         statistics: dict[str, Any] = {"mean": mean, "std": std}
@@ -263,23 +274,25 @@ def prepare_cifar10(data_config: Mapping[str, Any], data_dir: str | Path) -> Any
         raise ConfigError(
             f"data.standardize={standardize!r} is not known for CIFAR-10; use global or none."
         )
-    num_classes = int(data_config.get("num_classes", len(CLASS_NAMES)))
-    one_hot = bool(data_config.get("one_hot", True))
+    num_classes = int(data_config["num_classes"])
+    one_hot = bool(data_config["one_hot"])
     transform = _batch_transform(mean, std, num_classes, one_hot)
-    return PreparedData(
-        x_train=raw.x_train,
-        y_train=raw.y_train,
-        x_val=None,
-        y_val=None,
-        x_test=raw.x_test,
-        y_test=raw.y_test,
-        task="classification",
-        num_outputs=num_classes,
-        statistics=statistics,
-        transform=transform,
-        train_transform=training_augmentation(data_config),
-        metadata={"class_names": list(CLASS_NAMES), **statistics},
-        model_input_shape=IMAGE_SHAPE,
+    return split.carve(
+        PreparedData(
+            x_train=raw.x_train,
+            y_train=raw.y_train,
+            x_val=None,
+            y_val=None,
+            x_test=raw.x_test,
+            y_test=raw.y_test,
+            task="classification",
+            num_outputs=num_classes,
+            statistics=statistics,
+            transform=transform,
+            train_transform=training_augmentation(data_config),
+            metadata={"class_names": list(CLASS_NAMES), **statistics},
+            model_input_shape=IMAGE_SHAPE,
+        )
     )
 
 

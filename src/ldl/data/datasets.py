@@ -6,32 +6,25 @@ held-out validation split never leaks into the standardization (spec 3.2).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 
 from ldl.data.arrays import ArraySplits
-from ldl.data.boston_housing import load_boston_housing
 from ldl.data.kfold import kfold_split
-from ldl.data.mnist import load_mnist
 from ldl.data.preprocessing import one_hot, standardize_global, standardize_per_feature
 from ldl.errors import ConfigError
+from ldl.targets import target_of
 
-DATASETS = ("mnist", "boston_housing")
-# Datasets whose own module builds the PreparedData (windows, vocabularies, batch transforms, reports).
-PREPARED_DATASETS = {
-    "book_sales": "ldl.data.book_sales:prepare_book_sales",
-    "cifar10": "ldl.data.cifar10:prepare_cifar10",
-    "frankenstein_chars": "ldl.data.frankenstein:prepare_characters",
-    "frankenstein_words": "ldl.data.frankenstein:prepare_words",
-    "anki_fra_eng": "ldl.data.anki:prepare_anki_fra_eng",
-    "coco_captions": "ldl.tasks.captioning.data:prepare_coco_captions",
-    "shapes_captions": "ldl.tasks.captioning.data:prepare_shapes_captions",
-}
+# What the loss and the output layer mean; the runner (fit, a NumPy program, inference) is chosen
+# separately, by the `runner` config group.
+Task = Literal["classification", "regression", "truth_table", "lookup"]
+# Where validation data come from: the test set (the book's convention), a seeded holdout, Keras's
+# last-fraction split, a k-fold fold, or none.
+Validation = Literal["test", "holdout", "last_fraction", "kfold", "none"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +37,7 @@ class PreparedData:
     y_val: np.ndarray | None
     x_test: np.ndarray
     y_test: np.ndarray
-    task: str
+    task: Task
     num_outputs: int
     # Statistics of the standardization, fitted on the training data (recorded in the run folder).
     statistics: dict[str, Any]
@@ -59,10 +52,10 @@ class PreparedData:
     # Dataset-specific results after training, (model, run folder) -> {"test/...": value}, e.g. a
     # forecaster's naive baseline and plot; they join metrics.json.
     test_report: Callable[[Any, Path], dict[str, Any]] | None = None
-    # Lazily loaded batches instead of in-memory arrays (captioning's cached features):
-    # (split "train" | "validation" | "test", batch size, seed, shuffle) -> a keras PyDataset with
-    # set_epoch / steps_per_epoch, or None when the split is empty. The arrays above then only
-    # count the examples.
+    # Batches loaded lazily instead of held in memory (e.g. captioning's cached image features):
+    # (split "train" | "test", batch size, seed, shuffle) -> a keras PyDataset with `set_epoch` and
+    # `steps_per_epoch` (its order a function of seed and epoch), or None for an empty split. The
+    # arrays above then hold what is small (ids, captions) and count the examples.
     batches: Callable[[str, int, int, bool], Any] | None = None
 
     @property
@@ -70,27 +63,6 @@ class PreparedData:
         if self.model_input_shape is not None:
             return tuple(self.model_input_shape)
         return tuple(self.x_train.shape[1:])
-
-
-def load_raw(data_config: Mapping[str, Any], data_dir: str | Path) -> ArraySplits:
-    """Read a dataset's raw arrays from `data_dir` (or download them), cut to the configured sizes."""
-    name = data_config["name"]
-    download = bool(data_config.get("download", True))
-    if name == "mnist":
-        raw = load_mnist(data_dir, download=download)
-    elif name == "boston_housing":
-        raw = load_boston_housing(
-            data_dir,
-            download=download,
-            test_split=float(data_config.get("test_split", 0.2)),
-            seed=int(data_config.get("split_seed", 113)),
-        )
-    else:
-        raise ConfigError(
-            f"data={name} cannot be trained with Keras models; choose one of "
-            f"{', '.join((*DATASETS, *PREPARED_DATASETS))}."
-        )
-    return raw.head(data_config.get("max_train_examples"), data_config.get("max_test_examples"))
 
 
 def holdout_split(
@@ -119,7 +91,7 @@ def last_fraction_split(
     return x[:cut], y[:cut], x[cut:], y[cut:]
 
 
-VALIDATIONS = ("test", "holdout", "last_fraction", "kfold", "none")
+VALIDATIONS: tuple[Validation, ...] = ("test", "holdout", "last_fraction", "kfold", "none")
 
 
 def split_validation(
@@ -144,7 +116,7 @@ def split_validation(
     return x, y, None, None
 
 
-def resolve_validation(validation: str, cv: Mapping[str, Any] | None) -> str:
+def resolve_validation(validation: str, cv: Mapping[str, Any] | None) -> Validation:
     """Choosing a cross-validation fold (cv.fold) turns k-fold validation on."""
     if cv and cv.get("fold") is not None:
         return "kfold"
@@ -153,40 +125,53 @@ def resolve_validation(validation: str, cv: Mapping[str, Any] | None) -> str:
             f"trainer.validation={validation!r} is not known; use one of {', '.join(VALIDATIONS)} "
             "(test is the book's convention; kfold is chosen by setting cv.fold)."
         )
-    return validation
+    return cast(Validation, validation)
 
 
-def _prepared_dataset(
-    data_config: Mapping[str, Any],
-    data_dir: str | Path,
-    validation: str,
-    validation_fraction: float,
-    validation_seed: int,
-    cv: Mapping[str, Any] | None = None,
-) -> PreparedData:
-    """Build a PREPARED_DATASETS entry, then carve its validation part from the prepared examples
-    (their statistics and vocabulary come from the whole training part, as with Keras's
-    validation_split)."""
-    module, _, function = PREPARED_DATASETS[data_config["name"]].partition(":")
-    data = getattr(importlib.import_module(module), function)(data_config, data_dir)
-    if validation in ("test", "none"):
-        return data
-    if isinstance(data.x_train, tuple):  # several input arrays (e.g. source, decoder input)
-        rows = np.arange(len(data.y_train))
-        train, _, val, _ = split_validation(
-            rows, rows, validation, validation_fraction, validation_seed, cv
-        )
-        return replace(
-            data,
-            x_train=tuple(array[train] for array in data.x_train),
-            y_train=data.y_train[train],
-            x_val=tuple(array[val] for array in data.x_train),
-            y_val=data.y_train[val],
-        )
-    x, y, x_val, y_val = split_validation(
-        data.x_train, data.y_train, validation, validation_fraction, validation_seed, cv
-    )
-    return replace(data, x_train=x, y_train=y, x_val=x_val, y_val=y_val)
+@dataclass(frozen=True)
+class ValidationSplit:
+    """How a dataset carves its validation examples out of its training examples."""
+
+    validation: Validation
+    fraction: float = 0.2
+    seed: int = 0
+    cv: Mapping[str, Any] | None = None
+
+    def split(
+        self, x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Raw training arrays -> (x_train, y_train, x_val, y_val), before any statistic is fitted."""
+        return split_validation(x, y, self.validation, self.fraction, self.seed, self.cv)
+
+    def carve(self, data: PreparedData) -> PreparedData:
+        """Carve the validation part from already prepared examples (their statistics and vocabulary
+        come from the whole training part, as with Keras's validation_split)."""
+        if self.validation in ("test", "none"):
+            return data
+        if isinstance(data.x_train, tuple):  # several input arrays (e.g. source, decoder input)
+            rows = np.arange(len(data.y_train))
+            train, _, val, _ = self.split(rows, rows)
+            return replace(
+                data,
+                x_train=tuple(array[train] for array in data.x_train),
+                y_train=data.y_train[train],
+                x_val=tuple(array[val] for array in data.x_train),
+                y_val=data.y_train[val],
+            )
+        x, y, x_val, y_val = self.split(data.x_train, data.y_train)
+        return replace(data, x_train=x, y_train=y, x_val=x_val, y_val=y_val)
+
+
+# The book's convention: the test set is the validation data, nothing is carved out.
+TEST_AS_VALIDATION = ValidationSplit("test")
+
+
+class Dataset(Protocol):
+    """What a `data` config's `_target_` names: read, split and prepare one dataset."""
+
+    def __call__(
+        self, data_config: Mapping[str, Any], data_dir: str | Path, split: ValidationSplit
+    ) -> PreparedData: ...
 
 
 def prepare_data(
@@ -197,22 +182,27 @@ def prepare_data(
     validation_seed: int = 0,
     cv: Mapping[str, Any] | None = None,
 ) -> PreparedData:
-    """Load, split and standardize a dataset as its config and the spec say.
+    """Load, split and prepare the dataset a `data` config names (its `_target_`).
 
     `cv` is the k-fold config (`k`, `fold`, `seed`); a fold other than null makes `fold` the
     validation part and the other folds the training part (the test set is never split).
     """
-    validation = resolve_validation(validation, cv)
-    if data_config["name"] in PREPARED_DATASETS:
-        return _prepared_dataset(
-            data_config, data_dir, validation, validation_fraction, validation_seed, cv
-        )
-    raw = load_raw(data_config, data_dir)
-    x_train, y_train, x_val, y_val = split_validation(
-        raw.x_train, raw.y_train, validation, validation_fraction, validation_seed, cv
+    split = ValidationSplit(
+        resolve_validation(validation, cv), validation_fraction, validation_seed, cv
     )
+    dataset: Dataset = target_of(data_config, "data")
+    return dataset(data_config, data_dir, split)
 
-    standardize = data_config.get("standardize", "none")
+
+def prepare_arrays(
+    raw: ArraySplits, data_config: Mapping[str, Any], split: ValidationSplit
+) -> PreparedData:
+    """The array datasets (MNIST, Boston Housing): cut to the configured sizes, split, standardize
+    with training statistics only, encode the targets as `data.task` says."""
+    raw = raw.head(data_config["max_train_examples"], data_config["max_test_examples"])
+    x_train, y_train, x_val, y_val = split.split(raw.x_train, raw.y_train)
+
+    standardize = data_config["standardize"]
     if standardize == "global":
         x_train, x_test, mean, std = standardize_global(x_train, raw.x_test)
         statistics: dict[str, Any] = {"mean": float(mean), "std": float(std)}
@@ -233,7 +223,7 @@ def prepare_data(
     y_test = raw.y_test
     if task == "classification":
         num_outputs = int(data_config["num_classes"])
-        if data_config.get("one_hot", True):
+        if data_config["one_hot"]:
             y_train, y_test = one_hot(y_train, num_outputs), one_hot(y_test, num_outputs)
             y_val = None if y_val is None else one_hot(y_val, num_outputs)
     else:

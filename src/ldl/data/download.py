@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from ldl.errors import DataError
@@ -53,6 +54,43 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _download_with_keras(
+    filename: str,
+    url: str,
+    sha256: str,
+    data_dir: Path,
+    subdir: str,
+    timeout_s: float,
+    failure: Callable[[str], DataError],
+) -> str:
+    """Keras's get_file (checksum-verified, resumable cache) with a bounded socket timeout; a download
+    with the wrong hash is deleted."""
+    target = (data_dir / subdir if subdir else data_dir) / filename
+    from keras.utils import get_file  # lazy: importing keras loads TensorFlow (seconds)
+
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout_s)
+    try:
+        return get_file(
+            fname=filename,
+            origin=url,
+            file_hash=sha256,
+            hash_algorithm="sha256",
+            cache_dir=str(data_dir),
+            cache_subdir=subdir,
+        )
+    except Exception as error:
+        if target.exists() and sha256_of(target) != sha256:
+            target.unlink()  # get_file leaves a download with the wrong hash in place
+            raise failure(
+                "the downloaded file's sha256 does not match the official one (corrupted or "
+                "changed download; it was deleted)"
+            ) from error
+        raise failure(f"the download failed ({error})") from error
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
 
 
 def fetch(
@@ -100,29 +138,7 @@ def fetch(
     if not os.access(target_dir, os.W_OK):
         raise failure("the folder is not writable")
 
-    from keras.utils import get_file  # lazy: importing keras loads TensorFlow (seconds)
-
-    previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout_s)
-    try:
-        path = get_file(
-            fname=filename,
-            origin=url,
-            file_hash=sha256,
-            hash_algorithm="sha256",
-            cache_dir=str(data_dir),
-            cache_subdir=subdir,
-        )
-    except Exception as error:
-        if target.exists() and sha256_of(target) != sha256:
-            target.unlink()  # get_file leaves a download with the wrong hash in place
-            raise failure(
-                "the downloaded file's sha256 does not match the official one (corrupted or "
-                "changed download; it was deleted)"
-            ) from error
-        raise failure(f"the download failed ({error})") from error
-    finally:
-        socket.setdefaulttimeout(previous_timeout)
+    path = _download_with_keras(filename, url, sha256, data_dir, subdir, timeout_s, failure)
     if Path(path).resolve() != target.resolve():
         raise failure(f"Keras saved the file at '{path}' instead")
     return target

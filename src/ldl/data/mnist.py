@@ -10,11 +10,14 @@ from __future__ import annotations
 import gzip
 import math
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ldl.data.arrays import ArraySplits, read_npz
+from ldl.data.datasets import TEST_AS_VALIDATION, PreparedData, ValidationSplit, prepare_arrays
 from ldl.data.download import fetch, missing_files_error
 from ldl.errors import DataError
 
@@ -166,3 +169,13 @@ def load_mnist(data_dir: Path | str, download: bool = True) -> ArraySplits:
             "MNIST", data_dir, expected, MNIST_URL, reason=f"Downloading {NPZ_NAME} failed: {cause}"
         ) from error
     return _load_npz(npz_path)
+
+
+def prepare_mnist(
+    data_config: Mapping[str, Any],
+    data_dir: str | Path,
+    split: ValidationSplit = TEST_AS_VALIDATION,
+) -> PreparedData:
+    """The `data=mnist` dataset: read the files, then split and standardize as the config says."""
+    raw = load_mnist(data_dir, download=bool(data_config["download"]))
+    return prepare_arrays(raw, data_config, split)

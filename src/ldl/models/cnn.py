@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import keras
-from keras import layers
 
 from ldl.errors import ConfigError
 from ldl.models.initializers import make_initializer
@@ -105,7 +104,7 @@ def parse_layer(token: str, default_activation: str = "relu") -> LayerSpec:
 def build_cnn(
     input_shape: Sequence[int],
     num_outputs: int,
-    layer_tokens: Sequence[str],
+    layers: Sequence[str],
     activation: str = "relu",
     output_activation: str = "softmax",
     kernel_initializer: Mapping[str, Any] | str = "glorot_uniform",
@@ -126,18 +125,18 @@ def build_cnn(
         raise ConfigError(f"model.output_activation={output_activation!r} is not known.")
     if l2_kernel < 0:
         raise ConfigError(f"model.l2_kernel must be >= 0, got {l2_kernel}.")
-    if isinstance(layer_tokens, str):
+    if isinstance(layers, str):
         raise ConfigError(
             "model.layers must be a list of layer tokens, e.g. [C64-k5-s2-relu, C64-k3-s2-relu]."
         )
-    specs = [parse_layer(token, activation) for token in layer_tokens]
+    specs = [parse_layer(token, activation) for token in layers]
 
     def regularizer() -> keras.regularizers.Regularizer | None:
         return keras.regularizers.L2(l2_kernel) if l2_kernel > 0 else None
 
     inputs = keras.Input(shape=tuple(input_shape), name="inputs")
     x = (
-        layers.Reshape((*input_shape, 1), name="add_channel")(inputs)
+        keras.layers.Reshape((*input_shape, 1), name="add_channel")(inputs)
         if len(input_shape) == 2
         else inputs
     )
@@ -154,7 +153,7 @@ def build_cnn(
                     "model.layers: a convolution cannot follow a Dense or Flatten layer."
                 )
             conv_name = label("conv")
-            x = layers.Conv2D(
+            x = keras.layers.Conv2D(
                 int(spec.size),
                 spec.kernel,
                 strides=spec.stride or 1,
@@ -166,26 +165,32 @@ def build_cnn(
                 name=conv_name,
             )(x)
             if spec.batch_norm:
-                x = layers.BatchNormalization(name=f"{conv_name}_bn")(x)
-                x = layers.Activation(spec.activation, name=f"{conv_name}_{spec.activation}")(x)
+                x = keras.layers.BatchNormalization(name=f"{conv_name}_bn")(x)
+                x = keras.layers.Activation(spec.activation, name=f"{conv_name}_{spec.activation}")(
+                    x
+                )
         elif spec.kind in ("max_pool", "average_pool"):
-            pool = layers.MaxPooling2D if spec.kind == "max_pool" else layers.AveragePooling2D
+            pool = (
+                keras.layers.MaxPooling2D
+                if spec.kind == "max_pool"
+                else keras.layers.AveragePooling2D
+            )
             size = int(spec.size)
             x = pool(
                 size, strides=spec.stride or size, padding=spec.padding, name=label(spec.kind)
             )(x)
         elif spec.kind == "global_average_pool":
-            x = layers.GlobalAveragePooling2D(name=label(spec.kind))(x)
+            x = keras.layers.GlobalAveragePooling2D(name=label(spec.kind))(x)
         elif spec.kind == "dropout":
-            x = layers.Dropout(spec.size, name=label("dropout"))(x)
+            x = keras.layers.Dropout(spec.size, name=label("dropout"))(x)
         elif spec.kind == "batch_norm":
-            x = layers.BatchNormalization(name=label("batch_norm"))(x)
+            x = keras.layers.BatchNormalization(name=label("batch_norm"))(x)
         elif spec.kind == "flatten":
-            x = layers.Flatten(name=label("flatten"))(x)
+            x = keras.layers.Flatten(name=label("flatten"))(x)
         else:  # dense
             if len(x.shape) > 2:
-                x = layers.Flatten(name=label("flatten"))(x)
-            x = layers.Dense(
+                x = keras.layers.Flatten(name=label("flatten"))(x)
+            x = keras.layers.Dense(
                 int(spec.size),
                 activation=spec.activation,
                 kernel_initializer=make_initializer(kernel_initializer),
@@ -194,8 +199,8 @@ def build_cnn(
                 name=label("dense"),
             )(x)
     if len(x.shape) > 2:
-        x = layers.Flatten(name=label("flatten"))(x)
-    outputs = layers.Dense(
+        x = keras.layers.Flatten(name=label("flatten"))(x)
+    outputs = keras.layers.Dense(
         num_outputs,
         activation=output_activation,
         kernel_initializer=make_initializer(output_kernel_initializer),

@@ -278,37 +278,50 @@ def build_application(
     return keras.Model(inputs, outputs, name=f"{architecture.lower()}_transfer")
 
 
-def build_from_config(
-    model_config: Mapping[str, Any],
-    initializer_config: Mapping[str, Any],
+def build_resnet(
     input_shape: Sequence[int],
     num_outputs: int,
+    architecture: str,
+    depth: int,
+    block: str,
+    shortcut: str,
+    width: int,
+    weight_decay: float,
+    weights: str | None,
+    include_top: bool,
+    pooling: str | None,
+    input_size: int | None,
+    preprocessing: str,
+    dropout: float,
+    freeze_base: bool,
+    output_activation: str,
+    kernel_initializer: Mapping[str, Any] | str = "he_normal",
 ) -> keras.Model:
-    """The `resnet` model family: architecture=cifar builds a CIFAR ResNet, any other name a
-    keras.applications network."""
-    architecture = model_config["architecture"]
+    """The `resnet` model family: architecture=cifar builds a CIFAR ResNet (depth, block, shortcut,
+    width, weight_decay), any other name a keras.applications network (weights, include_top, pooling,
+    input_size, preprocessing, dropout, freeze_base)."""
     if architecture == "cifar":
         return build_cifar_resnet(
             input_shape,
             num_outputs,
-            depth=int(model_config["depth"]),
-            block=model_config["block"],
-            shortcut=model_config["shortcut"],
-            width=int(model_config["width"]),
-            weight_decay=float(model_config["weight_decay"]),
-            output_activation=model_config["output_activation"],
-            kernel_initializer=dict(initializer_config["kernel"]),
+            depth=int(depth),
+            block=block,
+            shortcut=shortcut,
+            width=int(width),
+            weight_decay=float(weight_decay),
+            output_activation=output_activation,
+            kernel_initializer=kernel_initializer,
         )
     return build_application(
         architecture,
         input_shape,
         num_outputs,
-        weights=model_config.get("weights"),
-        include_top=bool(model_config.get("include_top", False)),
-        pooling=model_config.get("pooling", "avg"),
-        input_size=model_config.get("input_size"),
-        preprocessing=model_config.get("preprocessing", "auto"),
-        dropout=float(model_config.get("dropout", 0.0)),
-        output_activation=model_config["output_activation"],
-        freeze_base=bool(model_config.get("freeze_base", False)),
+        weights=weights,
+        include_top=bool(include_top),
+        pooling=pooling,
+        input_size=input_size,
+        preprocessing=preprocessing,
+        dropout=float(dropout),
+        output_activation=output_activation,
+        freeze_base=bool(freeze_base),
     )

@@ -17,7 +17,7 @@ from ldl.sweeps.summary import SweepSummary
 
 def varying_hyperparameters(summary: SweepSummary) -> dict[str, list[Any]]:
     """Hyperparameter keys (as the runs log them) whose values differ between jobs."""
-    from ldl.training.train import hparams_of
+    from ldl.config import hparams_of
 
     values: dict[str, set] = {}
     for job in summary.jobs:

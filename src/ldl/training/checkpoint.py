@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import keras
 import numpy as np
 
 from ldl.runs.files import atomic_write_text
+from ldl.targets import import_defining_module
 
 
 @dataclass
@@ -70,10 +72,16 @@ class Checkpointer:
             for old in (f"{old_stem}.keras", f"{old_stem}.random.npz"):
                 (self.directory / old).unlink(missing_ok=True)
 
-    def restore(self) -> tuple[keras.Model, CheckpointState]:
+    def restore(
+        self, model_config: Mapping[str, Any] | None = None
+    ) -> tuple[keras.Model, CheckpointState]:
+        """The checkpointed model (with its optimizer and random-generator states) and run state;
+        `model_config` names the builder whose module registers the model's custom layers."""
         state = self.load_state()
         if state is None:
             raise FileNotFoundError(self.state_path)
+        if model_config is not None:
+            import_defining_module(model_config)
         model = keras.saving.load_model(self.directory / state.model_file)
         stem = state.model_file.removesuffix(".keras")
         with np.load(self.directory / f"{stem}.random.npz") as saved:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ldl.data.datasets import PreparedData
+from ldl.data.datasets import TEST_AS_VALIDATION, PreparedData, ValidationSplit
 from ldl.errors import ConfigError
 from ldl.tasks.captioning.batches import CaptionBatches
 from ldl.tasks.captioning.cache import (
@@ -98,9 +98,16 @@ def split_rows(count: int, test_fraction: float, seed: int) -> tuple[np.ndarray,
 def prepare_captions(
     data_config: Mapping[str, Any],
     data_dir: Path | str,
+    split: ValidationSplit = TEST_AS_VALIDATION,
     objects: Mapping[str, Any] | None = None,
     shape_words: set[str] | None = None,
 ) -> PreparedData:
+    if split.validation not in ("test", "none"):
+        raise ConfigError(
+            f"trainer.validation={split.validation} cannot be carved from a captioning dataset, whose "
+            "batches load their features lazily; use test (the held-out images validate, ldl's "
+            "default) or none (the book)."
+        )
     entries, extraction = prepare_features(data_config, data_dir)
     dataset_dir = dataset_folder(data_config, data_dir)
     cache_dir = cache_folder(data_config, data_dir)
@@ -209,12 +216,20 @@ def prepare_captions(
     )
 
 
-def prepare_coco_captions(data_config: Mapping[str, Any], data_dir: Path | str) -> PreparedData:
+def prepare_coco_captions(
+    data_config: Mapping[str, Any],
+    data_dir: Path | str,
+    split: ValidationSplit = TEST_AS_VALIDATION,
+) -> PreparedData:
     """c16e2: COCO 2014 training images, first caption each, VGG19 block5_conv4 features."""
-    return prepare_captions(data_config, data_dir)
+    return prepare_captions(data_config, data_dir, split)
 
 
-def prepare_shapes_captions(data_config: Mapping[str, Any], data_dir: Path | str) -> PreparedData:
+def prepare_shapes_captions(
+    data_config: Mapping[str, Any],
+    data_dir: Path | str,
+    split: ValidationSplit = TEST_AS_VALIDATION,
+) -> PreparedData:
     """The generated shapes task (generated into data.folder on first use, then reused)."""
     from ldl.tasks.captioning.shapes import ensure_shapes_dataset, shape_words
 
@@ -223,4 +238,4 @@ def prepare_shapes_captions(data_config: Mapping[str, Any], data_dir: Path | str
         int(data_config["images"]),
         int(data_config["generator_seed"]),
     )
-    return prepare_captions(data_config, data_dir, objects=objects, shape_words=shape_words())
+    return prepare_captions(data_config, data_dir, split, objects, shape_words())

@@ -7,11 +7,13 @@ stopped. Memory stays bounded (one batch of images at a time).
 from __future__ import annotations
 
 import resource
-from collections.abc import Callable
 from typing import Any
 
 from omegaconf import DictConfig
 
+from ldl.runs.reporter import Say
+from ldl.runs.run_folder import RunFolder
+from ldl.runs.selection import RunMode
 from ldl.tasks.captioning.data import cache_folder, dataset_folder, prepare_features
 
 
@@ -20,7 +22,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run_feature_extraction(cfg: DictConfig, say: Callable[[str], None]) -> dict[str, Any]:
+def run_feature_extraction(
+    cfg: DictConfig, run: RunFolder, mode: RunMode, say: Say
+) -> dict[str, Any]:
+    """The `feature_extraction` runner: (cfg, run folder, mode, say) -> the run's metrics. A rerun
+    continues where an interrupted one stopped, whatever the run folder's mode."""
     data = cfg.data
     if data.name == "shapes_captions":
         from ldl.tasks.captioning.shapes import ensure_shapes_dataset

@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -123,13 +126,12 @@ class ApplicationExtractor:
         import keras
 
         from ldl.models.resnet import application_constructor
-        from ldl.predict import _with_timeout, keras_cache_dir
 
         self.spec = spec
         constructor, _ = application_constructor(spec.network)
         size = spec.image_size
         try:
-            base = _with_timeout(
+            base = _with_download_timeout(
                 lambda: constructor(
                     include_top=False, weights=spec.weights, input_shape=(size, size, 3)
                 )
@@ -160,6 +162,21 @@ class ApplicationExtractor:
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         return np.asarray(self.network(images, training=False))
+
+
+def keras_cache_dir() -> Path:
+    """Where Keras keeps downloaded weights: $KERAS_HOME or ~/.keras, then models/."""
+    return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "models"
+
+
+def _with_download_timeout(function: Callable[[], Any], seconds: float = 30.0) -> Any:
+    """Offline, a weights download fails after `seconds` instead of hanging."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        return function()
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def build_extractor(spec: ExtractorSpec) -> Extractor:

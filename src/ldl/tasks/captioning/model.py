@@ -44,19 +44,20 @@ def attention_layer(score: AttentionScore) -> layers.Attention:
 
 
 def build_captioning_model(
-    vocabulary_size: int,
-    feature_shape: Sequence[int] = (14, 14, 512),
+    num_outputs: int,
+    input_shape: Sequence[Sequence[int | None]] = ((14, 14, 512), (None,)),
     embedding_dim: int = 128,
     lstm_units: int = 256,
     query_units: int | None = None,
     attention: AttentionScore = "dot",
     name: str = "captioning",
 ) -> keras.Model:
-    """Inputs (features (rows, columns, D), decoder input ids) -> next-token probabilities."""
-    _positive("vocabulary_size", vocabulary_size)
+    """Inputs (features (rows, columns, D), decoder input ids) -> next-token probabilities over the
+    `num_outputs` tokens; `input_shape` is the data's ((rows, columns, D), (caption length,))."""
+    vocabulary_size = _positive("num_outputs", num_outputs)
     _positive("embedding_dim", embedding_dim)
     _positive("lstm_units", lstm_units)
-    rows, columns, depth = (int(size) for size in feature_shape)
+    rows, columns, depth = (int(size) for size in input_shape[0])
     query_units = depth if query_units is None else _positive("query_units", query_units)
     if query_units != depth:  # Keras's dot and concat scores both combine query and key per feature
         raise ConfigError(

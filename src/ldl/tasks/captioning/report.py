@@ -147,7 +147,7 @@ def caption_report(
     chunk: int = 256,
 ) -> dict[str, Any]:
     """BLEU and exact match of the test captions; on the shapes task, attention on target."""
-    from ldl.translation import corpus_bleu
+    from ldl.tasks.translation.translate import corpus_bleu
 
     captions: list[Caption] = []
     ids: list[list[int]] = []

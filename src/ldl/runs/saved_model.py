@@ -1,0 +1,67 @@
+"""The one place that loads a run folder's trained Keras model (or its latest checkpoint)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ldl.errors import ConfigError
+from ldl.runs.files import read_json
+from ldl.runs.run_folder import RunFolder
+from ldl.targets import import_defining_module
+
+
+@dataclass
+class LoadedRun:
+    run: RunFolder
+    model: Any  # keras.Model
+    # data.json: what the dataset saved for later commands (a vocabulary, tokenizers); {} if none.
+    metadata: dict[str, Any]
+
+
+def load_run_model(
+    run_dir: str | Path, *, needs_metadata: str | None = None, allow_checkpoint: bool = True
+) -> LoadedRun:
+    """The run folder, its trained model and its data.json, or one clear error.
+
+    `needs_metadata` names what data.json is needed for (an error when it is missing says so). An
+    unfinished run is loaded from its latest checkpoint when `allow_checkpoint` is true.
+    """
+    run = RunFolder(run_dir)
+    if not run.exists():
+        raise ConfigError(
+            f"{run.path} is not an ldl run folder (no config.yaml). Pass the folder a training run "
+            "printed as 'run folder: ...'."
+        )
+    model_path = run.model_path
+    if not model_path.exists():
+        model_path = _checkpoint_model(run, allow_checkpoint)
+    data_json = run.path / "data.json"
+    if needs_metadata and not data_json.exists():
+        raise ConfigError(f"{run.path} has no data.json, so {needs_metadata}.")
+    from ldl import tf_setup
+
+    tf_setup.import_tensorflow()
+    import keras
+
+    import_defining_module(run.read_config().get("model") or {})
+    metadata = read_json(data_json) if data_json.exists() else {}
+    return LoadedRun(run, keras.saving.load_model(model_path), metadata)
+
+
+def _checkpoint_model(run: RunFolder, allow_checkpoint: bool) -> Path:
+    from ldl.training.checkpoint import Checkpointer
+
+    state = Checkpointer(run.checkpoint_dir).load_state() if allow_checkpoint else None
+    if state is None:
+        raise ConfigError(
+            f"{run.path} has no model.keras{' and no checkpoint' if allow_checkpoint else ''}: the "
+            f"run did not complete (status: {run.status()}). Resume it first with ldl train ... "
+            "hydra.run.dir=<that folder>."
+        )
+    print(
+        f"note: {run.path.name} is unfinished (status: {run.status()}); using its checkpoint "
+        f"after epoch {state.epochs_completed}."
+    )
+    return run.checkpoint_dir / state.model_file

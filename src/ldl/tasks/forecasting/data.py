@@ -1,0 +1,272 @@
+"""US Census monthly book-store sales as forecasting examples (spec 5.8, chapter 9).
+
+The book predicts next month's sales from all earlier months. Two things make this easy to get subtly
+wrong, and both are guarded here: the split is chronological and each split is windowed separately, so
+no example ever sees a month after its target (no leakage); and the scaling statistics come from the
+training months only. The book's printed numbers were produced with a scaling bug (divide by the
+training mean instead of the std); `scale_by: mean` reproduces it, and every run also reports the naive
+"next month = this month" baseline so that scale-free ratios can be compared with the book.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ldl.data.datasets import TEST_AS_VALIDATION, PreparedData, ValidationSplit
+from ldl.data.download import missing_files_error
+from ldl.errors import ConfigError, DataError
+from ldl.tasks.forecasting.report import ForecastReport
+
+FILE_NAME = "book_store_sales.csv"
+SOURCE_URL = "https://www.census.gov/econ/currentdata/ (Monthly Retail Trade, 451211 Book stores, not seasonally adjusted)"
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_PERIOD = re.compile(r"^([A-Za-z]{3})-(\d{2}|\d{4})$")
+_MISSING_VALUES = ("", "na", "n/a", "(na)", "(s)")
+
+
+@dataclass(frozen=True, eq=False)
+class MonthlySeries:
+    """Consecutive months ("YYYY-MM") and their sales in millions of dollars."""
+
+    months: list[str]
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.months)
+
+    def until(self, end_month: str | None) -> MonthlySeries:
+        """Keep the months up to and including `end_month` ("YYYY-MM"); None keeps all."""
+        if end_month is None:
+            return self
+        end = parse_month_setting(end_month, "data.end_date")
+        keep = sum(1 for month in self.months if month <= end)
+        if keep == 0:
+            raise ConfigError(
+                f"data.end_date={end_month} lies before the first month of the series "
+                f"({self.months[0]}); choose a later month or null for the whole series."
+            )
+        return MonthlySeries(self.months[:keep], self.values[:keep])
+
+
+def parse_month_setting(value: Any, key: str) -> str:
+    """A config month such as 2020-03 (also "2020-3") in the canonical "YYYY-MM" form."""
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", str(value).strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ConfigError(f"{key}={value!r} is not a month; write it as YYYY-MM, e.g. 2020-03.")
+    return f"{match.group(1)}-{int(match.group(2)):02d}"
+
+
+def _parse_period(text: str) -> str | None:
+    """ "Jan-92" or "Jan-1992" -> "1992-01"; two-digit years 50-99 are 19xx, 00-49 are 20xx."""
+    match = _PERIOD.match(text.strip())
+    if not match or match.group(1).lower() not in MONTHS:
+        return None
+    year = int(match.group(2))
+    if len(match.group(2)) == 2:
+        year += 1900 if year >= 50 else 2000
+    return f"{year:04d}-{MONTHS.index(match.group(1).lower()) + 1:02d}"
+
+
+def _next_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:])
+    return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
+
+
+def _sales_value(text: str, where: str, fix: str) -> float | None:
+    """One month's value: None where the Census marks it missing, else a non-negative number."""
+    if text.lower() in _MISSING_VALUES:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not np.isfinite(value) or value < 0:
+        raise DataError(
+            f"{where} has the value {text!r}; sales must be non-negative numbers. {fix}"
+        )
+    return value
+
+
+def read_book_sales(path: Path | str) -> MonthlySeries:
+    """Parse the Census CSV (`Period,Value`, one `Mon-YY,value` line per month).
+
+    Trailing months without a value (a Census download ends with `NA` for months not yet published)
+    are dropped, as the book says; a missing value inside the series, a gap between months or any
+    other malformed line is an error naming the file and the line, because silently skipping it
+    would shift every later month.
+    """
+    path = Path(path)
+    fix = "The file is truncated or corrupt: replace it with the Census download."
+    try:
+        with open(path, encoding="utf-8-sig") as stream:
+            lines = stream.read().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(
+            f"Cannot read '{path}' as the book-store sales CSV ({error}). {fix}"
+        ) from None
+    if not lines or [field.strip() for field in lines[0].split(",")] != ["Period", "Value"]:
+        header = lines[0] if lines else "(empty file)"
+        raise DataError(
+            f"'{path}' does not start with the header line 'Period,Value' (found {header!r}); it is "
+            f"not the Census book-store sales CSV. {fix}"
+        )
+    months: list[str] = []
+    values: list[float | None] = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = [field.strip() for field in line.split(",")]
+        month = _parse_period(fields[0]) if len(fields) == 2 else None
+        if month is None:
+            raise DataError(
+                f"Line {number} of '{path}' is {line!r}; every line after the header must be "
+                f"'Mon-YY,value', e.g. 'Jan-92,790'. {fix}"
+            )
+        if months and month != _next_month(months[-1]):
+            raise DataError(
+                f"Line {number} of '{path}' is month {month}, but {_next_month(months[-1])} should "
+                f"follow {months[-1]}: the months must be consecutive. {fix}"
+            )
+        value = _sales_value(fields[1], f"Line {number} of '{path}'", fix)
+        months.append(month)
+        values.append(value)
+    while values and values[-1] is None:  # months not yet published
+        months.pop()
+        values.pop()
+    if None in values:
+        where = months[values.index(None)]
+        raise DataError(
+            f"'{path}' has no value for {where}, inside the series; a forecast needs every "
+            f"month. {fix}"
+        )
+    if not values:
+        raise DataError(f"'{path}' holds no monthly values. {fix}")
+    return MonthlySeries(months, np.asarray(values, dtype=np.float32))
+
+
+def load_book_sales(data_dir: Path | str, end_date: str | None = "2020-03") -> MonthlySeries:
+    """The series from `data_dir/book_store_sales.csv`, truncated at `end_date` (the book's 2020-03)."""
+    path = Path(data_dir).expanduser() / FILE_NAME
+    if not path.is_file():
+        raise missing_files_error(
+            "book-store sales", path.parent, [FILE_NAME], SOURCE_URL, reason=None
+        )
+    return read_book_sales(path).until(end_date)
+
+
+def split_chronologically(
+    values: np.ndarray, train_fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first `int(n * train_fraction)` months train, the rest test; never shuffled (spec 5.8)."""
+    if not 0.0 < train_fraction < 1.0:
+        raise ConfigError(
+            f"data.train_fraction must lie strictly between 0 and 1, got {train_fraction}."
+        )
+    split = int(len(values) * train_fraction)
+    return values[:split], values[split:]
+
+
+def scale_series(
+    train: np.ndarray, test: np.ndarray, scale_by: str = "std"
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Subtract the training mean and divide by the training std (population) or, as the book's
+    printed numbers did by mistake, by the training mean. Returns (train, test, mean, scale)."""
+    if scale_by not in ("std", "mean"):
+        raise ConfigError(f"data.scale_by={scale_by!r} is not known; use std (default) or mean.")
+    mean = float(np.mean(train, dtype=np.float64))
+    scale = float(np.std(train, dtype=np.float64)) if scale_by == "std" else mean
+    if scale == 0.0:
+        scale = 1.0
+
+    def as_scaled(values: np.ndarray) -> np.ndarray:
+        return ((values.astype(np.float64) - mean) / scale).astype(np.float32)
+
+    return as_scaled(train), as_scaled(test), mean, scale
+
+
+def make_windows(
+    series: np.ndarray, min_history: int = 12, history: str = "full", lookback: int = 12
+) -> tuple[np.ndarray, np.ndarray]:
+    """Forecasting examples from one split: X (n - min_history, width, 1), y (n - min_history, 1).
+
+    Example i predicts month t = i + min_history from the months before it, right-aligned in zeros:
+    `history="full"` gives every earlier month (width n - 1, the book's growing windows);
+    `history="fixed"` gives only the last `lookback` months (c9e1_ffn). Zero pre-padding equals the
+    training mean after scaling; no month at or after t ever enters example i.
+    """
+    if history not in ("full", "fixed"):
+        raise ConfigError(f"data.history={history!r} is not known; use full or fixed.")
+    for key, value in (("min_history", min_history), ("lookback", lookback)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"data.{key} must be an integer >= 1, got {value!r}.")
+    count = len(series) - min_history
+    if count < 1:
+        raise ConfigError(
+            f"A split of {len(series)} months gives no example with data.min_history={min_history}; "
+            "use more months (data.end_date, data.train_fraction) or a shorter min_history."
+        )
+    width = len(series) - 1 if history == "full" else lookback
+    x = np.zeros((count, width, 1), dtype=np.float32)
+    y = np.zeros((count, 1), dtype=np.float32)
+    for i in range(count):
+        target = i + min_history
+        past = series[max(0, target - width) : target]
+        x[i, width - len(past) :, 0] = past
+        y[i, 0] = series[target]
+    return x, y
+
+
+def naive_forecast(x: np.ndarray) -> np.ndarray:
+    """The baseline "next month = this month": the last input month of every example, shape (N, 1)."""
+    return x[:, -1, :1].copy()
+
+
+def prepare_book_sales(
+    data_config: Mapping[str, Any],
+    data_dir: Path | str,
+    split: ValidationSplit = TEST_AS_VALIDATION,
+) -> PreparedData:
+    """Windows, statistics and the after-training report (naive baseline, plot) as PreparedData."""
+    series = load_book_sales(data_dir, data_config["end_date"])
+    train, test = split_chronologically(series.values, float(data_config["train_fraction"]))
+    train_scaled, test_scaled, mean, scale = scale_series(train, test, str(data_config["scale_by"]))
+    options = {
+        "min_history": data_config["min_history"],
+        "history": data_config["history"],
+        "lookback": data_config["lookback"],
+    }
+    x_train, y_train = make_windows(train_scaled, **options)
+    x_test, y_test = make_windows(test_scaled, **options)
+    first_test_month = len(train)
+    min_history = int(data_config["min_history"])
+    test_months = series.months[first_test_month + min_history :]
+    statistics = {"mean": mean, "scale": scale, "scale_by": str(data_config["scale_by"])}
+    metadata = {
+        "dataset": "book_sales",
+        "months": [series.months[0], series.months[-1]],
+        "train_months": [series.months[0], series.months[first_test_month - 1]],
+        "test_months": [series.months[first_test_month], series.months[-1]],
+        "test_target_months": [test_months[0], test_months[-1]],
+        **statistics,
+    }
+    return split.carve(
+        PreparedData(
+            x_train=x_train,
+            y_train=y_train,
+            x_val=None,
+            y_val=None,
+            x_test=x_test,
+            y_test=y_test,
+            task="regression",
+            num_outputs=1,
+            statistics=statistics,
+            metadata=metadata,
+            test_report=ForecastReport(x_test, y_test, test_months, mean, scale),
+        )
+    )

@@ -1,0 +1,148 @@
+"""Keras callbacks for text models: sample completions and the embedding projector in TensorBoard.
+
+They are added by experiment configs through the `callbacks` group (a `_target_` spec each), so the
+generic trainer knows nothing about text: both read the run's vocabulary from `data.json`, which the
+trainer writes before training starts, and write into the run folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ldl import tf_setup
+
+tf = tf_setup.import_tensorflow()
+
+import keras  # noqa: E402
+
+from ldl.runs.files import read_json  # noqa: E402
+from ldl.tasks.text.embeddings import embedding_matrix  # noqa: E402
+from ldl.tasks.text.generation import Vocabulary, describe, format_completions, generate  # noqa: E402
+
+SAMPLES_FILE = "samples.txt"
+PROJECTOR_METADATA = "metadata.tsv"
+
+
+def _due(epoch: int, every_epochs: int) -> bool:
+    return every_epochs > 0 and epoch % every_epochs == 0
+
+
+class SampleCompletions(keras.callbacks.Callback):
+    """Complete prompts with the model being trained; write them to TensorBoard (text), samples.txt
+    and stdout, at the end of training and optionally every `every_epochs` epochs.
+
+    The decoding options are those of `ldl generate` (decoding, length, beam_width, temperature,
+    samples, mode, seed).
+    """
+
+    def __init__(
+        self,
+        run_dir: str,
+        prompts: Sequence[str],
+        decoding: str = "beam",
+        length: int = 11,
+        beam_width: int = 8,
+        temperature: float = 1.0,
+        samples: int = 1,
+        mode: str = "auto",
+        seed: int = 0,
+        every_epochs: int = 0,
+    ) -> None:
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.prompts = list(prompts)
+        self.options = {
+            "decoding": decoding,
+            "length": int(length),
+            "beam_width": int(beam_width),
+            "temperature": float(temperature),
+            "samples": int(samples),
+            "mode": mode,
+            "seed": seed,
+        }
+        self.every_epochs = int(every_epochs)
+        self.epochs_done = 0
+        self.written_at = -1
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.epochs_done = epoch + 1
+        if _due(self.epochs_done, self.every_epochs):
+            self.write(self.epochs_done)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.written_at != self.epochs_done:
+            self.write(self.epochs_done)
+
+    def write(self, epoch: int) -> None:
+        vocabulary = Vocabulary.from_metadata(read_json(self.run_dir / "data.json"))
+        options = self.options
+        lines = [
+            f"Sample completions after epoch {epoch} ("
+            + describe(
+                options["decoding"],
+                options["length"],
+                options["beam_width"],
+                options["temperature"],
+            )
+            + "):"
+        ]
+        for prompt in self.prompts:
+            completions = generate(self.model, vocabulary, prompt, **options)
+            lines += format_completions(vocabulary, prompt, completions)
+        print("\n".join(lines), flush=True)
+        with (self.run_dir / SAMPLES_FILE).open("a") as stream:
+            stream.write("\n".join(lines) + "\n")
+        writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
+        with writer.as_default():
+            tf.summary.text("samples/completions", "\n\n".join(f"`{x}`" for x in lines), step=epoch)
+        writer.close()
+        self.written_at = epoch
+
+
+class EmbeddingProjector(keras.callbacks.Callback):
+    """Export the model's Embedding weights, labelled with the vocabulary, for TensorBoard's projector.
+
+    Writes a TensorFlow checkpoint of the matrix, metadata.tsv (one label per row) and
+    projector_config.pbtxt into the run's tensorboard/ folder every `every_epochs` epochs and at the end
+    (the latest export replaces the previous one).
+    """
+
+    def __init__(self, run_dir: str, every_epochs: int = 1) -> None:
+        super().__init__()
+        self.log_dir = Path(run_dir) / "tensorboard"
+        self.metadata_path = Path(run_dir) / "data.json"
+        self.every_epochs = int(every_epochs)
+        self.exported_at = -1
+        self.epochs_done = 0
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.epochs_done = epoch + 1
+        if _due(self.epochs_done, self.every_epochs):
+            self.export()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.exported_at != self.epochs_done:
+            self.export()
+
+    def export(self) -> None:
+        from tensorboard.plugins import projector
+
+        matrix = embedding_matrix(self.model)
+        labels = list(read_json(self.metadata_path).get("vocabulary", []))
+        labels += [f"<row {row}>" for row in range(len(labels), len(matrix))]
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        (self.log_dir / PROJECTOR_METADATA).write_text(
+            "".join(f"{label or '<empty>'}\n" for label in labels[: len(matrix)])
+        )
+        checkpoint = tf.train.Checkpoint(embedding=tf.Variable(matrix))
+        manager = tf.train.CheckpointManager(
+            checkpoint, str(self.log_dir), max_to_keep=1, checkpoint_name="embedding.ckpt"
+        )
+        manager.save(checkpoint_number=self.epochs_done)
+        config = projector.ProjectorConfig()
+        embedding = config.embeddings.add()
+        embedding.tensor_name = "embedding/.ATTRIBUTES/VARIABLE_VALUE"
+        embedding.metadata_path = PROJECTOR_METADATA
+        projector.visualize_embeddings(str(self.log_dir), config)
+        self.exported_at = self.epochs_done

@@ -1,0 +1,36 @@
+"""`ldl translate run=<run folder> "je suis fatigué ."`: translate sentences with a c14e1 or
+c15_transformer run (greedy by default; decoding=beam beam_width=4 for beam search)."""
+
+from __future__ import annotations
+
+from ldl.cli.arguments import Converter, parse_arguments, positive_int
+from ldl.errors import ConfigError
+from ldl.runs.saved_model import load_run_model
+
+USAGE = (
+    'usage: ldl translate run=<run folder> "<sentence>" ["<sentence>" ...] '
+    "[decoding=greedy|beam] [beam_width=4]"
+)
+OPTIONS: dict[str, Converter] = {"run": str, "decoding": str, "beam_width": positive_int}
+
+
+def run_translate(arguments: list[str]) -> int:
+    parsed = parse_arguments(arguments, OPTIONS, USAGE, required=["run"], positional=True)
+    values, sentences = parsed.values, parsed.positional
+    if not sentences:
+        raise ConfigError(f'what should be translated? e.g. "je suis fatigué ." {USAGE}')
+    loaded = load_run_model(
+        values["run"], needs_metadata="it holds no tokenizers to translate with"
+    )
+    run, model, metadata = loaded.run, loaded.model, loaded.metadata
+    from ldl.tasks.translation.translate import TranslationVocabulary, translate
+
+    vocabulary = TranslationVocabulary.from_metadata(metadata)
+    decoding = values.get("decoding", "greedy")
+    beam_width = values.get("beam_width", 4)
+    translations = translate(model, vocabulary, sentences, decoding, beam_width)
+    how = f"beam search, width {beam_width}" if decoding == "beam" else "greedy"
+    print(f"{run.path.name}: {len(sentences)} sentence(s), {how}")
+    for sentence, translation in zip(sentences, translations, strict=True):
+        print(f"{sentence} -> {translation}")
+    return 0

@@ -1,0 +1,417 @@
+"""Translating with a trained c14e1 / c15_transformer model: greedy and beam decoding, BLEU, examples.
+
+Both model families decode through one small interface (`Stepper`): `start` encodes a batch of source
+rows once; `step` gives the next-token distribution after each row's prefix. The LSTM stepper feeds one
+token per step and passes the decoder states explicitly (spec 5.13); the Transformer stepper re-reads
+the whole prefix over the cached encoder output (spec 5.14, no key/value cache). Greedy decoding is
+batched; beam search keeps `beam_width` hypotheses, moves those that produce STOP to the finished list
+and stops when no live hypothesis can beat the best finished one (scores are sums of log
+probabilities, no length normalization), so width 1 is exactly greedy.
+
+The models are found in a (reloaded) training model by their layer names, so a run folder's
+`model.keras` and `data.json` are all `ldl translate` needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ldl.data.text import pad_sequences, text_to_word_sequence
+from ldl.errors import ConfigError
+from ldl.tasks.text.generation import check_beam_width, safe_log, top_k
+
+DECODINGS = ("greedy", "beam")
+TRANSLATIONS_FILE = "translations.txt"
+RESERVED = ("PAD", "UNK", "START", "STOP")
+
+
+@dataclass(frozen=True)
+class TranslationVocabulary:
+    """Both languages' id -> word lists and how the source was padded, from a run's data.json."""
+
+    source_tokens: list[str]
+    target_tokens: list[str]
+    source_length: int
+    src_padding: str = "pre"
+    reverse_source: bool = False
+    max_length: int = 60
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any]) -> TranslationVocabulary:
+        if "source_vocabulary" not in metadata or "target_vocabulary" not in metadata:
+            raise ConfigError(
+                "This run's data.json holds no source and target vocabularies, so its model does "
+                "not translate; use a c14e1 or c15_transformer run."
+            )
+        return cls(
+            source_tokens=list(metadata["source_vocabulary"]),
+            target_tokens=list(metadata["target_vocabulary"]),
+            source_length=int(metadata["source_length"]),
+            src_padding=metadata.get("src_padding", "pre"),
+            reverse_source=bool(metadata.get("reverse_source", False)),
+            max_length=int(metadata.get("max_length", 60)),
+        )
+
+    @property
+    def start(self) -> int:
+        return len(self.target_tokens) - 2
+
+    @property
+    def stop(self) -> int:
+        return len(self.target_tokens) - 1
+
+    def encode_sources(self, sentences: Sequence[str | Sequence[str]]) -> np.ndarray:
+        """Sentences (text, or token lists) -> padded source ids, as in training (unknown -> UNK)."""
+        index = {word: i for i, word in enumerate(self.source_tokens[:-2]) if i >= 2}
+        sequences = []
+        for sentence in sentences:
+            words = text_to_word_sequence(sentence) if isinstance(sentence, str) else sentence
+            ids = [index.get(word, 1) for word in words[: self.max_length]]
+            sequences.append(ids[::-1] if self.reverse_source else ids)
+        length = max([self.source_length, *(len(s) for s in sequences)])
+        return pad_sequences(sequences, maxlen=length, padding=self.src_padding)
+
+    def target_words(self, ids: Sequence[int]) -> list[str]:
+        return [self.target_tokens[int(i)] for i in ids]
+
+    def source_words(self, ids: Sequence[int]) -> list[str]:
+        return [self.source_tokens[int(i)] for i in ids]
+
+
+# --- Steppers: one decoding step of each model family --------------------------------------------
+
+
+class DecoderStepper(Protocol):
+    """Decoding a trained translator step by step, for greedy and beam search alike.
+
+    The state is the stepper's own (LSTM states, or the encoder output and source ids): opaque here.
+    """
+
+    def start(self, sources: np.ndarray) -> Any:
+        """The state after reading a batch of source sentences."""
+        ...
+
+    def step(self, state: Any, prefixes: np.ndarray) -> tuple[np.ndarray, Any]:
+        """Next-token probabilities for each row's target prefix, and the state after it."""
+        ...
+
+    def select(self, state: Any, rows: np.ndarray) -> Any:
+        """The state of the chosen rows (the beams beam search keeps)."""
+        ...
+
+
+def _layer_names(model: Any) -> set[str]:
+    return {layer.name for layer in model.layers}
+
+
+class Seq2SeqStepper:
+    """c14e1: the encoder's final states start the decoder, fed one token per step (state passing)."""
+
+    def __init__(self, model: Any) -> None:
+        from keras import ops
+
+        self.ops = ops
+        names = _layer_names(model)
+        count = sum(1 for name in names if name.startswith("encoder_lstm_"))
+        self.encoder_embedding = model.get_layer("encoder_embedding")
+        self.encoder = [model.get_layer(f"encoder_lstm_{i}") for i in range(count)]
+        self.decoder_embedding = model.get_layer("decoder_embedding")
+        self.decoder = [model.get_layer(f"decoder_lstm_{i}") for i in range(count)]
+        self.output = model.get_layer("decoder_output")
+
+    def start(self, sources: np.ndarray) -> list[Any]:
+        mask = self.ops.not_equal(sources, 0)
+        x = self.encoder_embedding(sources)
+        states = []
+        for layer in self.encoder:
+            outputs = layer(x, mask=mask, training=False)
+            x = outputs[0]
+            states.append(list(outputs[1:]))
+        return states
+
+    def step(self, states: list[Any], prefixes: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+        y = self.decoder_embedding(prefixes[:, -1:])
+        new_states = []
+        for layer, state in zip(self.decoder, states, strict=True):
+            outputs = layer(y, initial_state=state, training=False)
+            y = outputs[0]
+            new_states.append(list(outputs[1:]))
+        return np.asarray(self.output(y[:, -1, :])), new_states
+
+    def select(self, states: list[Any], rows: np.ndarray) -> list[Any]:
+        return [[self.ops.take(s, rows, axis=0) for s in layer] for layer in states]
+
+
+class TransformerStepper:
+    """c15_transformer: encode once, then re-read the whole prefix every step (the book's way)."""
+
+    def __init__(self, model: Any) -> None:
+        from keras import ops
+
+        from ldl.tasks.translation import transformer
+
+        self.ops, self.model, self.transformer = ops, model, transformer
+
+    def start(self, sources: np.ndarray) -> tuple[Any, Any]:
+        return self.transformer.encode(self.model, sources)
+
+    def step(self, state: tuple[Any, Any], prefixes: np.ndarray) -> tuple[np.ndarray, Any]:
+        encoded, source_mask = state
+        probabilities = self.transformer.decode_last(self.model, encoded, source_mask, prefixes)
+        return np.asarray(probabilities), state
+
+    def select(self, state: tuple[Any, Any], rows: np.ndarray) -> tuple[Any, Any]:
+        encoded, source_mask = state
+        take = self.ops.take
+        return take(encoded, rows, axis=0), (
+            None if source_mask is None else take(source_mask, rows, axis=0)
+        )
+
+
+def stepper_for(model: Any) -> DecoderStepper:
+    names = _layer_names(model)
+    if "encoder_embedding" in names and "encoder_lstm_0" in names:
+        return Seq2SeqStepper(model)
+    if "source_embedding" in names and "target_embedding" in names:
+        return TransformerStepper(model)
+    raise ConfigError(
+        "This model is no translation model (it has neither the seq2seq nor the Transformer "
+        "layers); use a run of c14e1 or c15_transformer."
+    )
+
+
+# --- Decoding ---------------------------------------------------------------------------------------
+
+
+def greedy_decode(
+    stepper: DecoderStepper, sources: np.ndarray, start: int, stop: int, max_steps: int
+) -> list[list[int]]:
+    """The most probable token each step (ties to the lower id) until STOP or `max_steps` tokens;
+    the returned ids exclude STOP."""
+    count = len(sources)
+    state = stepper.start(sources)
+    prefixes = np.full((count, 1), start, dtype=np.int32)
+    outputs: list[list[int]] = [[] for _ in range(count)]
+    done = np.zeros(count, dtype=bool)
+    for _ in range(max_steps):
+        probabilities, state = stepper.step(state, prefixes)
+        tokens = np.argmax(probabilities, axis=1).astype(np.int32)
+        for row in np.flatnonzero(~done):
+            if tokens[row] == stop:
+                done[row] = True
+            else:
+                outputs[row].append(int(tokens[row]))
+        if done.all():
+            break
+        prefixes = np.concatenate([prefixes, tokens[:, None]], axis=1)
+    return outputs
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    ids: tuple[int, ...]  # without START and STOP
+    log_probability: float
+    finished: bool
+
+
+def beam_decode(
+    stepper: DecoderStepper,
+    source: np.ndarray,
+    start: int,
+    stop: int,
+    max_steps: int,
+    beam_width: int,
+) -> list[Hypothesis]:
+    """Beam search for one source row (1, length); hypotheses best first."""
+    check_beam_width(beam_width)
+    state = stepper.start(np.asarray(source)[None, :] if np.ndim(source) == 1 else source)
+    live: list[tuple[float, list[int]]] = [(0.0, [])]
+    finished: list[Hypothesis] = []
+    for _ in range(max_steps):
+        prefixes = np.asarray([[start, *ids] for _, ids in live], dtype=np.int32)
+        probabilities, state = stepper.step(state, prefixes)
+        candidates = []
+        for parent, ((score, ids), distribution) in enumerate(
+            zip(live, probabilities, strict=True)
+        ):
+            for token in top_k(distribution, beam_width):
+                log_p = safe_log(float(distribution[token]))
+                candidates.append((score + log_p, int(token), parent, ids))
+        candidates.sort(key=lambda candidate: candidate[0], reverse=True)  # stable
+        next_live, parents = [], []
+        for score, token, parent, ids in candidates[:beam_width]:
+            if token == stop:
+                finished.append(Hypothesis(tuple(ids), score, True))
+            else:
+                next_live.append((score, [*ids, token]))
+                parents.append(parent)
+        best_finished = max((h.log_probability for h in finished), default=-math.inf)
+        if not next_live or len(finished) >= beam_width or next_live[0][0] <= best_finished:
+            live = next_live
+            break
+        live = next_live
+        state = stepper.select(state, np.asarray(parents, dtype=np.int32))
+    unfinished = [Hypothesis(tuple(ids), score, False) for score, ids in live]
+    ranked = sorted(finished, key=lambda h: h.log_probability, reverse=True)
+    return (ranked + sorted(unfinished, key=lambda h: h.log_probability, reverse=True))[:beam_width]
+
+
+def translate_ids(
+    model: Any,
+    vocabulary: TranslationVocabulary,
+    sources: np.ndarray,
+    decoding: str = "greedy",
+    beam_width: int = 4,
+    max_steps: int | None = None,
+    batch_size: int = 512,
+) -> list[list[int]]:
+    """Target ids (STOP excluded) for every source row."""
+    if decoding not in DECODINGS:
+        raise ConfigError(f"decoding={decoding!r} is not known; use greedy or beam.")
+    stepper = stepper_for(model)
+    steps = max_steps or vocabulary.max_length
+    start, stop = vocabulary.start, vocabulary.stop
+    results: list[list[int]] = []
+    if decoding == "greedy":
+        for first in range(0, len(sources), batch_size):
+            chunk = sources[first : first + batch_size]
+            results += greedy_decode(stepper, chunk, start, stop, steps)
+        return results
+    for row in sources:
+        best = beam_decode(stepper, row, start, stop, steps, beam_width)[0]
+        results.append(list(best.ids))
+    return results
+
+
+def translate(
+    model: Any,
+    vocabulary: TranslationVocabulary,
+    sentences: Sequence[str | Sequence[str]],
+    decoding: str = "greedy",
+    beam_width: int = 4,
+) -> list[str]:
+    """Sentences in the source language -> space-joined target words."""
+    sources = vocabulary.encode_sources(sentences)
+    translated = translate_ids(model, vocabulary, sources, decoding, beam_width)
+    return [" ".join(vocabulary.target_words(ids)) for ids in translated]
+
+
+# --- End-of-training report ----------------------------------------------------------------------
+
+
+def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> tuple[float, str]:
+    """sacrebleu's corpus BLEU (0-100) of space-joined word sequences, and its signature."""
+    import sacrebleu
+
+    metric = sacrebleu.metrics.BLEU()
+    score = metric.corpus_score(list(hypotheses), [list(references)])
+    return float(score.score), str(metric.get_signature())
+
+
+def masked_token_accuracy(
+    model: Any,
+    sources: np.ndarray,
+    decoder_inputs: np.ndarray,
+    targets: np.ndarray,
+    batch: int = 512,
+) -> float:
+    """Teacher-forced next-token accuracy over the positions whose decoder input is not PAD (the
+    c14e1 mask), whatever masks the model itself uses, so every model is scored alike."""
+    correct = total = 0
+    for first in range(0, len(sources), batch):
+        part = slice(first, first + batch)
+        predicted = np.argmax(np.asarray(model([sources[part], decoder_inputs[part]])), axis=-1)
+        mask = decoder_inputs[part] != 0
+        correct += int(((predicted == targets[part]) & mask).sum())
+        total += int(mask.sum())
+    return correct / max(total, 1)
+
+
+def format_example(source: str, target: str, prediction: str) -> list[str]:
+    return [f"source:     {source}", f"target:     {target}", f"prediction: {prediction}"]
+
+
+def write_examples(
+    run_dir: Path,
+    title: str,
+    examples: Sequence[dict[str, str]],
+    step: int,
+    tag: str = "translations/samples",
+) -> None:
+    """Append examples to translations.txt and to TensorBoard (text), and print them."""
+    lines = [title]
+    for example in examples:
+        lines += format_example(example["source"], example["target"], example["prediction"])
+        lines.append("")
+    print("\n".join(lines), flush=True)
+    with (Path(run_dir) / TRANSLATIONS_FILE).open("a") as stream:
+        stream.write("\n".join(lines) + "\n")
+    from ldl.tf_setup import import_tensorflow
+
+    tf = import_tensorflow()
+    writer = tf.summary.create_file_writer(str(Path(run_dir) / "tensorboard"))
+    with writer.as_default():
+        text = "\n\n".join(
+            f"`{e['source']}` → `{e['prediction']}` (reference: `{e['target']}`)" for e in examples
+        )
+        tf.summary.text(tag, f"**{title}**\n\n{text}", step=step)
+    writer.close()
+
+
+def translation_report(
+    model: Any,
+    metadata: dict[str, Any],
+    sources: np.ndarray,
+    references: Sequence[Sequence[str]],
+    run_dir: Path,
+    decoding: str = "greedy",
+    beam_width: int = 4,
+    bleu_examples: int | None = None,
+    examples: int = 20,
+    decoder_inputs: np.ndarray | None = None,
+    targets: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Corpus BLEU of the test translations, masked token accuracy and example translations."""
+    vocabulary = TranslationVocabulary.from_metadata(metadata)
+    count = len(sources) if bleu_examples is None else min(int(bleu_examples), len(sources))
+    translated = translate_ids(model, vocabulary, sources[:count], decoding, beam_width)
+    hypotheses = [" ".join(vocabulary.target_words(ids)) for ids in translated]
+    reference_text = [" ".join(words) for words in references[:count]]
+    bleu, signature = corpus_bleu(hypotheses, reference_text)
+    metrics: dict[str, Any] = {
+        "test/bleu": bleu,
+        "test/exact_match": float(
+            np.mean([h == r for h, r in zip(hypotheses, reference_text, strict=True)])
+        ),
+        "test/bleu_sentences": count,
+        "bleu_signature": f"{signature} ({decoding}"
+        + (f", beam width {beam_width})" if decoding == "beam" else ")"),
+    }
+    if decoder_inputs is not None and targets is not None:
+        metrics["test/token_accuracy"] = masked_token_accuracy(
+            model, sources, decoder_inputs, targets
+        )
+    shown = [
+        {
+            "source": " ".join(w for w in vocabulary.source_words(row) if w != "PAD"),
+            "target": reference_text[i],
+            "prediction": hypotheses[i],
+        }
+        for i, row in enumerate(sources[: min(examples, count)])
+    ]
+    metrics["translation_examples"] = shown
+    if shown:
+        write_examples(
+            run_dir,
+            f"Test translations after training ({decoding}), BLEU {bleu:.2f}:",
+            shown,
+            0,
+            tag="translations/test",
+        )
+    return metrics

@@ -1,0 +1,1 @@
+"""Image classification with pretrained networks (chapter 8): ldl predict and the inference runner."""
