@@ -144,7 +144,7 @@ class ApplicationExtractor:
                 f"Cannot get the {spec.weights} weights of {spec.network} ({str(error).splitlines()[0]}). "
                 f"Download {url} on a machine with internet access and put it in Keras's cache "
                 f"folder '{keras_cache_dir()}' (or set KERAS_HOME to a folder whose models/ holds "
-                "it); extractor.weights=null runs the network with random weights (for tests only)."
+                "it); data.extractor.weights=null runs the network with random weights (for tests only)."
             ) from None
         try:
             output = base.get_layer(spec.layer).output
