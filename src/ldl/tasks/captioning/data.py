@@ -79,7 +79,7 @@ def prepare_features(
         raise missing_coco_error(
             dataset_dir, f"the image folder '{dataset_dir / IMAGES_FOLDER}' is missing"
         )
-    batch = int(data_config.get("extraction_batch_size", 32))
+    batch = int(data_config["extraction_batch_size"])
     statistics = extract_features(entries, dataset_dir, cache_dir, spec, batch, progress)
     return entries, statistics
 
