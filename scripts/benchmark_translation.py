@@ -9,7 +9,7 @@ categorical cross-entropy, accuracy, ldl's steps_per_execution), and fed by ldl'
 
 Timed span: `--epochs` epochs of `fit()` after one untimed warm-up epoch (which traces and compiles the
 graph). Tokens: the target positions the loss counts (decoder input not PAD: the words, STOP, and the
-PAD after STOP, spec 5.13), and source tokens (non-PAD) for reference. The models run one after the
+PAD after STOP, chapter 14), and source tokens (non-PAD) for reference. The models run one after the
 other in this process, in alternating order over `--repeats` (medians are reported), so a busy machine
 hurts both alike; still, compare only numbers from one run.
 

@@ -24,10 +24,8 @@ def real_data_dir() -> Path:
 from collections.abc import Callable  # noqa: E402
 
 from fixtures import write_boston_npz, write_mnist_idx  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
+from helpers import compose_config  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
-
-from ldl.config import config_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -52,15 +50,11 @@ def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
 
     def make(*overrides: str, run_dir: Path | None = None) -> DictConfig:
         run = run_dir if run_dir is not None else tmp_path / "run"
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            return compose(
-                "train",
-                overrides=[
-                    *overrides,
-                    f"run_dir={run}",
-                    f"output_root={tmp_path / 'outputs'}",
-                    "trainer.verbose=0",
-                ],
-            )
+        return compose_config(
+            *overrides,
+            f"run_dir={run}",
+            f"output_root={tmp_path / 'outputs'}",
+            "trainer.verbose=0",
+        )
 
     return make

@@ -4,7 +4,7 @@
   (trend plus a December peak plus noise), optionally ending with `NA` months like a fresh download.
 - `frankenstein.txt`: UTF-8 with BOM and CRLF line endings like the Gutenberg file, with a header,
   `*** START OF` / `*** END OF` markers, a licence, curly quotes, an em dash, apostrophes and double
-  spaces, so every text rule of spec 3.4 and 5.10 has something to act on.
+  spaces, so every text rule of the text utilities (docs/book-conventions.md) and of chapter 11 has something to act on.
 - GloVe text files: `word v1 ... vd` lines whose vectors are built so that analogies work.
 """
 

@@ -3,35 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from fixtures import write_mnist_idx
+from helpers import assert_clean_error, run_ldl
 
-LDL = [sys.executable, "-m", "ldl.cli.main"]
+# Every test here starts `ldl` in a subprocess.
+pytestmark = pytest.mark.slow
 
 
 def ldl(*arguments: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "LDL_DATA_DIR": str(cwd / "no-data-here")}
-    return subprocess.run(
-        [*LDL, *arguments],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=environment,
+    """`ldl` with a data dir that holds nothing, so no test reads a real dataset by accident."""
+    return run_ldl(
+        *arguments, cwd=cwd, timeout=timeout, env={"LDL_DATA_DIR": str(cwd / "no-data-here")}
     )
-
-
-def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    """Non-zero exit, a message naming the problem, and no Python traceback."""
-    assert result.returncode != 0, result.stdout
-    assert "Traceback" not in result.stderr, result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
 
 
 def test_help_lists_the_commands(tmp_path):

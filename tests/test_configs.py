@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import compose_config
 from omegaconf import OmegaConf
 
 from ldl.config import config_dir, experiment_ids, validate_config
@@ -13,7 +14,7 @@ from ldl.errors import ConfigError
 from ldl.tasks.classic.perceptron import Perceptron
 from ldl.tasks.classic.xor_network import XorNetwork
 
-# Parameter counts derived in the spec (5.4, 5.5).
+# Parameter counts of the book's networks (chapters 5 and 6).
 EXPECTED_PARAMETERS = {
     "c5e1": 19_885,
     "c5_conf1": 19_885,
@@ -30,7 +31,7 @@ EXPECTED_PARAMETERS = {
     "c6_conf5": 26_625,
     "c6_conf6": 26_625,
     "c6e2": 26_625,
-    # Chapters 9-12 (spec 5.8, 5.10, 5.11): E = 67 characters, 10,000 words.
+    # Chapters 9-12 (chapters 9, 11 and 12): E = 67 characters, 10,000 words.
     "c9e1": 16_769,
     "c9e1_ffn": 3_585,
     "c9e1_naive": 0,
@@ -38,7 +39,7 @@ EXPECTED_PARAMETERS = {
     "c11e1_no_rdo": 240_579,
     "c12e1": 2_555_344,
     "c12e1_no_rdo": 2_555_344,
-    # Chapter 7 (spec 5.6, Table 7-1).
+    # Chapter 7 (chapter 7, Table 7-1).
     "c7e2": 82_762,
     "c7_conf1": 82_762,
     "c7_conf2": 16_154,
@@ -51,11 +52,11 @@ EXPECTED_PARAMETERS = {
     # 6 convs of 16x9x16 + 6 BN of 16; 32-filter stage 4,608 + 5 x 9,216, BN 6 x 128; 64-filter stage
     # 18,432 + 5 x 36,864, BN 6 x 256; Dense 650.
     "resnet20_cifar10": 271_098,
-    # Chapter 8 (spec 5.7): Keras ResNet-50 with its 1000-way top (built here with random weights).
+    # Chapter 8 (chapter 8): Keras ResNet-50 with its 1000-way top (built here with random weights).
     "c8e1": 25_636_712,
     # MobileNetV2 base (2,257,984) + Dense 10 head on its 1,280 pooled features.
     "c8_transfer_cifar10": 2_270_794,
-    # Chapters 14-15 (spec 5.13, 5.14): 10,000-word vocabularies on both sides.
+    # Chapters 14-15 (chapters 14 and 15): 10,000-word vocabularies on both sides.
     "c14e1": 6_969_104,
     "c15_transformer": 4_512_528,
     # Chapter 16: 262,656 + 1,280,000 + 394,240 + 131,584 + 7,690,000 (VGG19 features, 10,000 tokens).
@@ -257,16 +258,11 @@ def test_every_ready_sweep_composes(search, make_config):
 
 @pytest.mark.parametrize("launcher", ["parallel", "isolated", "slurm", "ray_cluster"])
 def test_launcher_configs_compose(launcher, tmp_path):
-    from hydra import compose, initialize_config_dir
-
     if launcher == "ray_cluster":
         pytest.importorskip(
             "hydra_plugins.hydra_ray_launcher", reason="hydra-ray-launcher not installed"
         )
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[f"hydra/launcher={launcher}", f"run_dir={tmp_path}"],
-            return_hydra_config=True,
-        )
+    cfg = compose_config(
+        f"hydra/launcher={launcher}", f"run_dir={tmp_path}", return_hydra_config=True
+    )
     assert "_target_" in cfg.hydra.launcher

@@ -57,7 +57,7 @@ def test_batches_win_over_npz(tmp_path: Path) -> None:
 
 
 def test_row_layout_is_three_planes_r_g_b(tmp_path: Path) -> None:
-    """Row bytes 0..1023 are the red plane, row-major; 1024.. green; 2048.. blue (spec 5.6)."""
+    """Row bytes 0..1023 are the red plane, row-major; 1024.. green; 2048.. blue (chapter 7)."""
     rows = np.zeros((1, 3072), np.uint8)
     rows[0, 0] = 11  # R of pixel (0, 0)
     rows[0, 1] = 12  # R of pixel (0, 1)
@@ -181,9 +181,10 @@ def test_fixture_images_are_learnable() -> None:
     assert (distances.argmin(axis=1) == data.y_test[:, 0]).mean() > 0.95
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_real_cifar10_inspection_facts(real_data_dir: Path) -> None:
-    """c7e1 (spec 5.6). The real copy is rebuilt from JPEGs, so pixels are close, not exact."""
+    """c7e1 (chapter 7). The real copy is rebuilt from JPEGs, so pixels are close, not exact."""
     if (
         not any((real_data_dir / name).is_file() for name in cifar10.NPZ_NAMES)
         and not (real_data_dir / "cifar-10-batches-py").is_dir()

@@ -3,13 +3,11 @@ with random weights on a generated photo, top-k decoding, and clear errors when 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_ldl
 from PIL import Image
 
 from ldl.errors import ConfigError, DataError
@@ -98,18 +96,13 @@ def test_missing_imagenet_weights_name_the_file_and_the_cache():
     assert str(keras_cache_dir()) in message and "weights=null" in message
 
 
+@pytest.mark.slow
 def test_cli_offline_without_class_index_names_file_and_folder(tmp_path: Path, photo: Path):
-    env = {
-        **os.environ,
-        "KERAS_HOME": str(tmp_path / "keras_home"),
-        "PYTHONPATH": str(REPO / "src"),
-    }
-    completed = subprocess.run(
-        [sys.executable, "-m", "ldl.cli.main", "predict", f"images={photo}", "weights=null"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+    completed = run_ldl(
+        "predict",
+        f"images={photo}",
+        "weights=null",
+        env={"KERAS_HOME": str(tmp_path / "keras_home")},
     )
     assert completed.returncode == 2
     assert CLASS_INDEX_FILE in completed.stderr

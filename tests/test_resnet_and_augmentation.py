@@ -114,6 +114,7 @@ VISION_MODELS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "precision"),
     [(name, "mixed_bfloat16") for name in sorted(VISION_MODELS)]
@@ -255,6 +256,7 @@ def test_augmentation_runs_on_training_batches_only(tmp_path: Path):
     )
 
 
+@pytest.mark.slow
 def test_resnet20_experiment_trains_on_stand_ins(make_config, tmp_path):
     from ldl.training.train import train
 

@@ -1,4 +1,4 @@
-"""The chapter 9-13 experiment configs match the spec setting by setting and layer by layer."""
+"""The chapter 9-13 experiment configs match the book setting by setting and layer by layer."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def test_recurrent_options_build_and_bad_ones_are_rejected(make_config):
         "Bidirectional",
         "Dense",
     ]
-    # GRU (reset_after): 3 * N * (N + M + 2) per direction (spec 5.9).
+    # GRU (reset_after): 3 * N * (N + M + 2) per direction (chapter 10).
     assert model.layers[1].count_params() == 2 * 3 * 8 * (8 + 1 + 2)
     for override, message in (
         ("model.cell=transformer", "model.cell"),

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
+from helpers import compose_config, run_ldl
 from sequence_fixtures import write_book_sales_csv, write_frankenstein
 
 from ldl.cli.main import main
-from ldl.config import config_dir
 from ldl.training.train import train
 
 # Tiny models, no TensorBoard callback (the sample and projector callbacks write there anyway).
@@ -29,17 +25,13 @@ TINY_TEXT_MODEL = ("model.units=[8,8]", "model.recurrent_dropout=0.0", "trainer.
 
 def run_experiment(root: Path, data_dir: Path, name: str, *overrides: str) -> tuple[Path, dict]:
     run = root / name
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                f"experiment={name}",
-                f"data_dir={data_dir}",
-                f"run_dir={run}",
-                f"output_root={root}",
-                *overrides,
-            ],
-        )
+    cfg = compose_config(
+        f"experiment={name}",
+        f"data_dir={data_dir}",
+        f"run_dir={run}",
+        f"output_root={root}",
+        *overrides,
+    )
     return run, train(cfg)
 
 
@@ -75,6 +67,7 @@ def text_runs(tmp_path_factory):
     return data, chars, words
 
 
+@pytest.mark.slow
 def test_c9e1_reports_the_naive_baseline_ratios_and_a_plot(sales_runs):
     run, metrics = sales_runs["c9e1"]
     assert metrics["status"] == "completed" and metrics["parameters"] == 16_769
@@ -98,6 +91,7 @@ def test_c9e1_reports_the_naive_baseline_ratios_and_a_plot(sales_runs):
     assert saved["test_target_months"] == ["2015-08", "2020-03"]
 
 
+@pytest.mark.slow
 def test_c9e1_naive_is_the_baseline_every_forecaster_reports(sales_runs):
     run, metrics = sales_runs["c9e1_naive"]
     assert metrics["parameters"] == 0 and metrics["epochs_completed"] == 0
@@ -117,6 +111,7 @@ def test_c9e1_ffn_uses_the_last_twelve_months(sales_runs):
     assert metrics["test/naive_mse"] == pytest.approx(sales_runs["c9e1"][1]["test/naive_mse"])
 
 
+@pytest.mark.slow
 def test_c11e1_samples_beams_at_the_end_of_training(text_runs):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -132,14 +127,12 @@ def test_c11e1_samples_beams_at_the_end_of_training(text_runs):
     assert "samples/completions" in events.Tags()["tensors"]
 
 
+@pytest.mark.slow
 def test_generate_command_prints_the_beams_with_probabilities(text_runs):
     _, (run, _), _ = text_runs
-    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent / "src")}
-    result = subprocess.run(
-        [sys.executable, "-m", "ldl.cli.main", "generate", f"run={run}", "prompt=the body ",
-         "beam_width=8", "length=11"],
-        capture_output=True, text=True, timeout=120, env=environment,
-    )  # fmt: skip
+    result = run_ldl(
+        "generate", f"run={run}", "prompt=the body ", "beam_width=8", "length=11", timeout=120
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "beam search, width 8, 11 steps, prompt 'the body '" in lines[0]
@@ -149,6 +142,7 @@ def test_generate_command_prints_the_beams_with_probabilities(text_runs):
     ]
 
 
+@pytest.mark.slow
 def test_c12e1_exports_the_projector_and_answers_neighbour_queries(text_runs, capsys):
     _, _, (run, metrics) = text_runs
     assert metrics["status"] == "completed"

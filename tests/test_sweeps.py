@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from fixtures import data_config
+from helpers import run_ldl
 
 from ldl.data.datasets import prepare_data
 from ldl.data.kfold import fold_indices, kfold_split
 from ldl.errors import ConfigError
-
-LDL = [sys.executable, "-m", "ldl.cli.main"]
 
 
 def test_folds_partition_the_training_set():
@@ -54,14 +51,7 @@ def test_cross_validation_never_touches_the_test_set(boston_dir):
 
 
 def ldl(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*LDL, *arguments],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ),
-    )
+    return run_ldl(*arguments, cwd=cwd, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +78,7 @@ def sweep_folder(work: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_sweep_records_failures_and_summarizes_every_job(sweep):
     work, _, result = sweep
     assert result.returncode == 0, result.stderr
@@ -104,6 +95,7 @@ def test_a_sweep_records_failures_and_summarizes_every_job(sweep):
     assert "val/mae mean ± std" in table
 
 
+@pytest.mark.slow
 def test_the_sweep_hparams_are_readable_by_tensorboard(sweep):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -116,6 +108,7 @@ def test_the_sweep_hparams_are_readable_by_tensorboard(sweep):
     assert {"_hparams_/session_start_info", "val/mae"} <= set(job.Tags()["tensors"])
 
 
+@pytest.mark.slow
 def test_rerunning_the_sweep_skips_finished_jobs(sweep):
     work, arguments, _ = sweep
     folder = sweep_folder(work)
@@ -128,6 +121,7 @@ def test_rerunning_the_sweep_skips_finished_jobs(sweep):
     assert sweep_folder(work) == folder
 
 
+@pytest.mark.slow
 def test_summarize_rebuilds_an_interrupted_sweep(sweep):
     work, _, _ = sweep
     folder = sweep_folder(work)
@@ -139,6 +133,7 @@ def test_summarize_rebuilds_an_interrupted_sweep(sweep):
     assert "not started" in set(summary["status"])
 
 
+@pytest.mark.slow
 def test_retrain_best_trains_on_all_folds_and_tests_once(sweep):
     work, _, _ = sweep
     folder = sweep_folder(work)

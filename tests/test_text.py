@@ -1,4 +1,4 @@
-"""Keras-compatible text utilities, rule by rule (spec 3.4)."""
+"""Keras-compatible text utilities, rule by rule (docs/book-conventions.md, text utilities)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def test_pad_sequences_rejects_unknown_sides():
 
 
 def test_validation_split_index_is_keras_validation_split():
-    # spec 5.10/5.11: 145,947 windows -> 7,298 validation; 26,230 -> 1,312.
+    # chapters 11 and 12: 145,947 windows -> 7,298 validation; 26,230 -> 1,312.
     assert 145_947 - validation_split_index(145_947, 0.05) == 7_298
     assert 26_230 - validation_split_index(26_230, 0.05) == 1_312
     with pytest.raises(ValueError, match="between 0 and 1"):

@@ -103,6 +103,7 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_last_epoch(
     assert state["epochs_completed"] == 1
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_metrics(make_config, boston_dir, tmp_path):
     overrides = (
         "experiment=c6_conf4",
@@ -124,6 +125,7 @@ def test_unseeded_runs_draw_and_record_a_seed(make_config, boston_dir):
     assert isinstance(metrics["seed"], int)
 
 
+@pytest.mark.slow
 def test_crashed_run_resumes_to_the_uninterrupted_result(make_config, boston_dir, tmp_path):
     # Dropout makes the random-generator state part of what a resume must restore.
     overrides = (
@@ -148,6 +150,7 @@ def test_crashed_run_resumes_to_the_uninterrupted_result(make_config, boston_dir
     assert len(pd.read_csv(tmp_path / "crashed" / "history.csv")) == 4
 
 
+@pytest.mark.slow
 def test_interrupted_run_is_marked_and_resumable_with_resume_true(make_config, mnist_dir, tmp_path):
     overrides = ("experiment=c5e2", f"data_dir={mnist_dir}", "trainer.epochs=3", "trainer.seed=5")
     interrupt = (
@@ -261,6 +264,7 @@ def test_classic_examples_run_through_train(make_config, capsys, tmp_path):
     assert {row[0] for row in rows} == {"c1e1", "c3e1"}
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_trains_and_multi_worker_is_refused_clearly(
     make_config, boston_dir, tmp_path
 ):

@@ -40,6 +40,7 @@ def test_fine_tune_settings_are_checked():
         fine_tune_settings({"epochs": 2, "unfreeze_top": 3, "learning_rate": 0})
 
 
+@pytest.mark.slow
 def test_two_phases_in_one_run_folder(make_config, tmp_path, capsys):
     from ldl.training.train import train
 

@@ -12,11 +12,10 @@ import keras
 import numpy as np
 import pytest
 from fixtures import data_config as anki_config_of
-from hydra import compose, initialize_config_dir
+from helpers import compose_config
 from translation_fixtures import write_fra_txt
 
 from ldl.cli.main import main
-from ldl.config import config_dir
 from ldl.errors import ConfigError, DataError
 from ldl.tasks.translation.data import prepare_anki_fra_eng, split_rows
 from ldl.tasks.translation.seq2seq import build_seq2seq
@@ -79,7 +78,7 @@ def test_pairs_are_tokenized_numbered_and_padded_as_the_book_does(tmp_path):
     for row in source:
         first = np.flatnonzero(row)[0]
         assert (row[:first] == 0).all() and (row[first:] != 0).all()
-    # French is the source: the narrow no-break space before "!" stays glued to the word (spec 3.4)
+    # French is the source: the narrow no-break space before "!" stays glued to the word (docs/book-conventions.md, text utilities)
     assert any(word.endswith("\u202f") for word in data.metadata["source_vocabulary"])
     assert data.statistics["pairs"] == len(pairs) == 50
     assert data.statistics["test_pairs"] == 10 and len(data.y_train) == 40
@@ -249,11 +248,12 @@ OVERFIT_INPUT = np.array(
 OVERFIT_TARGET = np.concatenate([OVERFIT_INPUT[:, 1:], np.zeros((4, 1), "int32")], axis=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("family", "learning_rate", "epochs"), [("seq2seq", 0.01, 15), ("transformer", 0.003, 15)]
 )
 def test_a_handful_of_pairs_is_learned_to_full_token_accuracy(family, learning_rate, epochs):
-    """The book's debugging advice (spec 5.13): first overfit four short sentences (150 steps:
+    """The book's debugging advice (chapter 14): first overfit four short sentences (150 steps:
     the four pairs are repeated 10 times per epoch, which saves fit()'s per-epoch overhead)."""
     model = MODELS[family](seed=1)
     model.compile(
@@ -308,22 +308,19 @@ def translation_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("fra_runs")
     runs = {}
     for name, sizes in SIZES.items():
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            cfg = compose(
-                "train",
-                overrides=[
-                    f"experiment={name}",
-                    f"data_dir={data}",
-                    f"run_dir={root / name}",
-                    f"output_root={root}",
-                    *QUICK,
-                    *sizes,
-                ],
-            )
+        cfg = compose_config(
+            f"experiment={name}",
+            f"data_dir={data}",
+            f"run_dir={root / name}",
+            f"output_root={root}",
+            *QUICK,
+            *sizes,
+        )
         runs[name] = (root / name, train(cfg))
     return runs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SIZES))
 def test_training_reports_bleu_token_accuracy_and_examples(name, translation_runs):
     run, metrics = translation_runs[name]
@@ -343,6 +340,7 @@ def test_training_reports_bleu_token_accuracy_and_examples(name, translation_run
     assert len(json.loads((run / "data.json").read_text())["samples"]) == 4
 
 
+@pytest.mark.slow
 def test_ldl_translate_prints_greedy_and_beam_translations(translation_runs, capsys):
     run, _ = translation_runs["c15_transformer"]
     assert main(["translate", f"run={run}", "je suis fatigué .", "nous avons un chien"]) == 0
@@ -356,6 +354,7 @@ def test_ldl_translate_prints_greedy_and_beam_translations(translation_runs, cap
     assert greedy.splitlines()[1] == beam.splitlines()[1]  # width 1 == greedy
 
 
+@pytest.mark.slow
 def test_ldl_translate_needs_a_sentence_and_a_translation_run(translation_runs, capsys):
     run, _ = translation_runs["c14e1"]
     assert main(["translate", f"run={run}"]) == 2
@@ -376,7 +375,7 @@ def test_a_holdout_validation_split_keeps_the_inputs_together(tmp_path):
 
 @pytest.mark.real_data
 def test_the_real_pairs_give_the_books_lengths(real_data_dir):
-    """The book prints a source length of 14 and a destination length of 10 (spec 5.13)."""
+    """The book prints a source length of 14 and a destination length of 10 (chapter 14)."""
     if not (real_data_dir / "fra.txt").exists():
         pytest.skip("fra.txt is not in the real data folder")
     data = prepare_anki_fra_eng(data_config(max_words=10000), real_data_dir)
@@ -385,6 +384,7 @@ def test_the_real_pairs_give_the_books_lengths(real_data_dir):
     assert data.metadata["target_vocabulary"][9998:] == ["START", "STOP"]
 
 
+@pytest.mark.slow
 def test_a_crashed_transformer_run_resumes_to_the_uninterrupted_result(make_config, tmp_path):
     """The checkpoint holds the custom Transformer layers; resuming reloads them."""
     data = tmp_path / "data"

@@ -138,11 +138,10 @@ def validate_config(cfg: DictConfig) -> None:
 
 def flatten(config: Mapping[str, Any] | DictConfig, prefix: str = "") -> dict[str, Any]:
     """`{'a': {'b': 1}}` -> `{'a.b': 1}`; lists become their string form (for HParams and tables)."""
-    if isinstance(config, DictConfig):
-        config = OmegaConf.to_container(config, resolve=True)
+    mapping = resolved_config(config) if isinstance(config, DictConfig) else config
     flat: dict[str, Any] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
+    for key, value in mapping.items():
+        name = f"{prefix}{key!s}"
         if isinstance(value, Mapping):
             flat.update(flatten(value, prefix=f"{name}."))
         elif isinstance(value, list | tuple):
@@ -154,7 +153,10 @@ def flatten(config: Mapping[str, Any] | DictConfig, prefix: str = "") -> dict[st
 
 def resolved_config(cfg: DictConfig) -> dict[str, Any]:
     """The config with every interpolation resolved, as plain dicts and lists (what config.yaml holds)."""
-    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    container = OmegaConf.to_container(cfg, resolve=True)
+    return (
+        {str(key): value for key, value in container.items()} if isinstance(container, dict) else {}
+    )
 
 
 # HParams: what identifies a run, not where it lives or how fast it goes.

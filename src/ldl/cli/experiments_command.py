@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from ldl.config import config_dir, experiment_ids
 
@@ -11,6 +11,8 @@ def run_experiments(arguments: list[str]) -> int:
     print(f"{'experiment':<12} description")
     for experiment in experiment_ids():
         config = OmegaConf.load(config_dir() / "experiment" / f"{experiment}.yaml")
+        if not isinstance(config, DictConfig):
+            continue
         description = config.get("description") or ""
         if not description and config.get("defaults"):
             description = f"alias of {config.defaults[0]}"

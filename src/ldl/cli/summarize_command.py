@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ldl.cli.arguments import boolean, parse_arguments
+from ldl.cli.arguments import Converter, boolean, parse_arguments
 from ldl.errors import ConfigError
 
-SUMMARY_OPTIONS = {"metric": str, "higher_is_better": boolean}
+SUMMARY_OPTIONS: dict[str, Converter] = {"metric": str, "higher_is_better": boolean}
 USAGE = "usage: ldl summarize <sweep folder> [metric=val/accuracy] [higher_is_better=true|false]"
 
 
@@ -62,7 +62,7 @@ def run_retrain_best(arguments: list[str]) -> int:
     overrides = [
         o for o in best_job.overrides if o.split("=", 1)[0].lstrip("+~") not in REPEAT_KEYS
     ]
-    print(f"Best configuration by {summary.metric}: {summary.best.configuration}")
+    print(f"Best configuration by {summary.metric}: {best_job.configuration}")
     print("Retraining it on all training data (no validation split) and testing it once.")
     return run_train(
         [*overrides, "trainer.validation=none", f"hydra.run.dir='{folder / RETRAINED_FOLDER}'"]

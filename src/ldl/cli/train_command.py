@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -82,7 +83,7 @@ def objective(metrics: dict) -> float | None:
     return None
 
 
-def threads_per_job(hydra_config: DictConfig) -> int | None:
+def threads_per_job(hydra_config: Any) -> int | None:
     """TensorFlow threads per job so that parallel jobs x threads never exceed the cores."""
     launcher = hydra_config.launcher
     jobs = launcher.get("n_jobs") if "n_jobs" in launcher else None

@@ -21,7 +21,7 @@ from ldl.errors import ConfigError, DataError
 # eq=False: the generated __eq__ would compare numpy arrays and fail on their truth value.
 @dataclass(frozen=True, eq=False)
 class ArraySplits:
-    """Training and test arrays of one dataset (the book validates on the test set, spec 3.1)."""
+    """Training and test arrays of one dataset (the book validates on the test set, docs/book-conventions.md, validation data)."""
 
     x_train: np.ndarray
     y_train: np.ndarray

@@ -2,7 +2,7 @@
 
 The transforms run inside the tf.data pipeline on training batches only (`PreparedData.train_transform`),
 after standardization, so evaluation and test batches are never altered and no augmented copy of the
-dataset is ever stored. Only label-preserving transforms belong here (spec 5.7: flips suit dogs, not
+dataset is ever stored. Only label-preserving transforms belong here (chapter 8: flips suit dogs, not
 digits). Pad-and-crop pads with zeros, which after standardization is the mean pixel, as in the ResNet
 paper's CIFAR recipe (4-pixel padding, random 32x32 crop, horizontal flip).
 

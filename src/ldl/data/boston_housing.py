@@ -1,4 +1,4 @@
-"""Boston Housing with exactly Keras's 404/102 train/test split (spec 5.5).
+"""Boston Housing with exactly Keras's 404/102 train/test split (chapter 6).
 
 The book's numbers (first test targets, MAE) only make sense on Keras's split, so it is reproduced
 here for both accepted files: Keras's `boston_housing.npz` and the original UCI `housing.data`.

@@ -251,7 +251,7 @@ def prepare_cifar10(
 ) -> PreparedData:
     """CIFAR-10 ready for training, kept as uint8 in memory and standardized batch by batch.
 
-    Global standardization (spec 3.2: one mean and one population std over every training value) and
+    Global standardization (docs/book-conventions.md, standardization: one mean and one population std over every training value) and
     one-hot encoding happen inside the tf.data pipeline (`transform`), so neither a float32 copy of
     the 50,000 images (614 MB, twice once TensorFlow holds its own) nor the one-hot labels ever sit in
     memory; the numbers are the same as standardizing the arrays up front. Augmentation

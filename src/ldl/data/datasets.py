@@ -1,7 +1,7 @@
 """From a `data` config to standardized arrays ready for training.
 
 Every split decision is made on raw arrays and every statistic is fitted on the training part only, so a
-held-out validation split never leaks into the standardization (spec 3.2).
+held-out validation split never leaks into the standardization (docs/book-conventions.md, standardization).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -27,15 +27,19 @@ Task = Literal["classification", "regression", "truth_table", "lookup"]
 Validation = Literal["test", "holdout", "last_fraction", "kfold", "none"]
 
 
+# Model inputs: one array, or a tuple of arrays for a model with several inputs (one row per example).
+Features = Any
+
+
 @dataclass(frozen=True)
 class PreparedData:
     """Training-ready arrays plus what a model needs to know about them."""
 
-    x_train: np.ndarray
+    x_train: Features
     y_train: np.ndarray
-    x_val: np.ndarray | None
+    x_val: Features | None
     y_val: np.ndarray | None
-    x_test: np.ndarray
+    x_test: Features
     y_test: np.ndarray
     task: Task
     num_outputs: int
@@ -48,7 +52,7 @@ class PreparedData:
     # What later commands need to interpret the data (e.g. a vocabulary); saved as data.json in the run.
     metadata: dict[str, Any] = field(default_factory=dict)
     # The per-example shape the model sees when `transform` changes it (e.g. ids -> one-hot).
-    model_input_shape: tuple[int, ...] | None = None
+    model_input_shape: tuple[Any, ...] | None = None
     # Dataset-specific results after training, (model, run folder) -> {"test/...": value}, e.g. a
     # forecaster's naive baseline and plot; they join metrics.json.
     test_report: Callable[[Any, Path], dict[str, Any]] | None = None
@@ -82,7 +86,7 @@ def holdout_split(
 def last_fraction_split(
     x: np.ndarray, y: np.ndarray, fraction: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Keras's `validation_split`: the last examples validate, cut before any shuffling (spec 3.4)."""
+    """Keras's `validation_split`: the last examples validate, cut before any shuffling (docs/book-conventions.md, text utilities)."""
     if not 0.0 < fraction < 1.0:
         raise ConfigError(
             f"trainer.validation_fraction must lie strictly between 0 and 1, got {fraction}."
@@ -125,7 +129,7 @@ def resolve_validation(validation: str, cv: Mapping[str, Any] | None) -> Validat
             f"trainer.validation={validation!r} is not known; use one of {', '.join(VALIDATIONS)} "
             "(test is the book's convention; kfold is chosen by setting cv.fold)."
         )
-    return cast(Validation, validation)
+    return validation
 
 
 @dataclass(frozen=True)
@@ -203,6 +207,8 @@ def prepare_arrays(
     x_train, y_train, x_val, y_val = split.split(raw.x_train, raw.y_train)
 
     standardize = data_config["standardize"]
+    mean: Any
+    std: Any
     if standardize == "global":
         x_train, x_test, mean, std = standardize_global(x_train, raw.x_test)
         statistics: dict[str, Any] = {"mean": float(mean), "std": float(std)}
@@ -250,4 +256,4 @@ def training_augmentation(data_config: Mapping[str, Any]) -> Any:
     from ldl.data.augmentation import build_augmentation, is_active
 
     config = data_config.get("augmentation")
-    return build_augmentation(dict(config)) if is_active(config) else None
+    return build_augmentation(dict(config)) if config is not None and is_active(config) else None

@@ -1,4 +1,4 @@
-"""k-fold cross-validation splits of the training set, as the book describes them (spec section 4).
+"""k-fold cross-validation splits of the training set, as the book describes them (book chapter 5).
 
 Only the training set is ever split: the test set stays untouched for the one final measurement. Fold
 membership depends on the split seed alone, never on the training seed, so every configuration of a sweep

@@ -2,7 +2,7 @@
 
 Chapter 4 reads the four original IDX files and chapter 5 uses `keras.datasets.mnist`; both hold
 the same images, so either copy serves every experiment. The arrays are returned raw (uint8) so
-that each experiment applies its own preprocessing (spec 5.3, 5.4).
+that each experiment applies its own preprocessing (chapters 4 and 5).
 """
 
 from __future__ import annotations
@@ -119,8 +119,9 @@ def _find_idx(directory: Path, name: str) -> Path | None:
 
 def _load_idx_set(directory: Path) -> ArraySplits | None:
     """Load the four IDX files from `directory`, or return None if any of them is absent."""
-    paths = {name: _find_idx(directory, name) for pair in IDX_FILES.values() for name in pair}
-    if any(path is None for path in paths.values()):
+    found = {name: _find_idx(directory, name) for pair in IDX_FILES.values() for name in pair}
+    paths = {name: path for name, path in found.items() if path is not None}
+    if len(paths) < len(found):
         return None
     splits = {}
     for split, (image_name, label_name) in IDX_FILES.items():

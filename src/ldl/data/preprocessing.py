@@ -1,4 +1,4 @@
-"""Standardization and one-hot encoding as the book does them (spec 3.2).
+"""Standardization and one-hot encoding as the book does them (docs/book-conventions.md, standardization).
 
 Statistics always come from the training data only and are applied unchanged to the test data, so
 no information about the test set leaks into training. The standard deviation is the population one
@@ -59,7 +59,12 @@ def standardize_per_feature(
     mean = np.mean(x_train, axis=0, dtype=np.float64)
     std = np.std(x_train, axis=0, dtype=np.float64)
     std = np.where(std > 0.0, std, 1.0)
-    return _scale(x_train, mean, std, dtype), _scale(x_test, mean, std, dtype), mean, std
+    return (
+        _scale(x_train, mean, std, dtype),
+        _scale(x_test, mean, std, dtype),
+        np.asarray(mean),
+        std,
+    )
 
 
 def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Keras-compatible text utilities (spec 3.4), because Keras 3 no longer ships them.
+"""Keras-compatible text utilities (docs/book-conventions.md, text utilities), because Keras 3 no longer ships them.
 
 The book's word-level examples (c12e1, c14e1, c17e2, ...) tokenize with the legacy
 `keras.preprocessing.text` functions. Their exact rules decide which tokens exist (the apostrophe stays,
@@ -134,7 +134,7 @@ def pad_sequences(
 def validation_split_index(count: int, fraction: float) -> int:
     """Where Keras's `fit(validation_split=fraction)` cuts `count` examples (before any shuffling).
 
-    The first `int(count * (1 - fraction))` examples train; the rest validate (spec 3.4).
+    The first `int(count * (1 - fraction))` examples train; the rest validate (docs/book-conventions.md, text utilities).
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(

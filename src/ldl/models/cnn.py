@@ -1,7 +1,7 @@
 """Convolutional networks of chapter 7 written as a compact layer list, one token per layer.
 
 Each row of the book's CIFAR-10 tables is one line of config, e.g. c7e2 is
-`[C64-k5-s2-relu, C64-k3-s2-relu]` followed by the output layer (spec 5.6). Tokens:
+`[C64-k5-s2-relu, C64-k3-s2-relu]` followed by the output layer (chapter 7). Tokens:
 
 - `C<filters>[-k<kernel>][-s<stride>][-<activation>][-same|-valid][-bn]`: Conv2D (kernel 3, stride 1,
   padding same, the model's activation by default; `-bn` adds batch norm between conv and activation)
@@ -43,6 +43,13 @@ class LayerSpec:
     batch_norm: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def count(self) -> int:
+        """The whole-number size of a conv, pool or dense layer (parse_layer checked it)."""
+        if self.size is None:
+            raise ValueError(f"a {self.kind} layer has no size")
+        return int(self.size)
+
 
 _KINDS = {
     "C": "conv",
@@ -73,9 +80,13 @@ def parse_layer(token: str, default_activation: str = "relu") -> LayerSpec:
             f"model.layers: {token!r} needs {'a' if kind in _NEEDS_SIZE else 'no'} number. {help_text}"
         )
     size = float(number) if number is not None else None
-    if kind == "dropout" and not 0.0 <= size < 1.0:
+    if kind == "dropout" and size is not None and not 0.0 <= size < 1.0:
         raise ConfigError(f"model.layers: dropout rate in {token!r} must lie in [0, 1).")
-    if kind in ("conv", "dense", "max_pool", "average_pool") and (size != int(size) or size < 1):
+    if (
+        kind in ("conv", "dense", "max_pool", "average_pool")
+        and size is not None
+        and (size != int(size) or size < 1)
+    ):
         raise ConfigError(f"model.layers: {token!r} needs a whole number >= 1.")
     kernel, stride, padding, batch_norm = 3, None, "same", False
     activation = default_activation if kind in ("conv", "dense") else None
@@ -154,7 +165,7 @@ def build_cnn(
                 )
             conv_name = label("conv")
             x = keras.layers.Conv2D(
-                int(spec.size),
+                spec.count,
                 spec.kernel,
                 strides=spec.stride or 1,
                 padding=spec.padding,
@@ -175,7 +186,7 @@ def build_cnn(
                 if spec.kind == "max_pool"
                 else keras.layers.AveragePooling2D
             )
-            size = int(spec.size)
+            size = spec.count
             x = pool(
                 size, strides=spec.stride or size, padding=spec.padding, name=label(spec.kind)
             )(x)
@@ -191,7 +202,7 @@ def build_cnn(
             if len(x.shape) > 2:
                 x = keras.layers.Flatten(name=label("flatten"))(x)
             x = keras.layers.Dense(
-                int(spec.size),
+                spec.count,
                 activation=spec.activation,
                 kernel_initializer=make_initializer(kernel_initializer),
                 bias_initializer=make_initializer(bias_initializer),

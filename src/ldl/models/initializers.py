@@ -1,7 +1,7 @@
 """Weight initializers from config specs such as `{name: random_uniform, minval: -0.1, maxval: 0.1}`.
 
 Each call returns a new object: in Keras 3 one initializer instance shared by two same-shaped layers gives
-them identical weights (spec 5.4), so layers must never share one.
+them identical weights (chapter 5), so layers must never share one.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ residual blocks at 32x32, 16x16 and 8x8 with 16, 32 and 64 filters (downsampling
 convolutions), global average pooling and the output layer: 6n+2 layers with basic blocks (ResNet-20,
 32, 44, 56, 110 for n = 3, 5, 7, 9, 18), 9n+2 with bottleneck blocks (1x1, 3x3, 1x1 with 4x
 expansion). Batch norm follows every conv, before its activation; the skip path is added before the
-block's last ReLU (spec 5.7). Where the shape changes, the skip path is either the paper's option A
+block's last ReLU (chapter 8). Where the shape changes, the skip path is either the paper's option A
 (`identity`: subsample and zero-pad the extra channels, no parameters) or option B (`projection`: 1x1
 conv + batch norm). Weight decay is an L2 penalty on every kernel, with coefficient weight_decay / 2
 so that its gradient is weight_decay * w, the paper's SGD weight decay.
@@ -80,7 +80,7 @@ class ZeroPadShortcut(layers.Layer):
 class ImagenetPreprocess(layers.Layer):
     """The input scaling a pretrained network expects, inside the model so a saved model keeps it.
 
-    caffe: RGB -> BGR and subtract the ImageNet channel means (ResNet50, VGG; spec 5.7); tf: scale to
+    caffe: RGB -> BGR and subtract the ImageNet channel means (ResNet50, VGG; chapter 8); tf: scale to
     [-1, 1]; torch: scale to [0, 1] and standardize per channel. Inputs are 0..255 RGB pixels.
     """
 
@@ -216,7 +216,7 @@ def build_application(
     num_outputs: int,
     weights: str | None = None,
     include_top: bool = False,
-    pooling: str = "avg",
+    pooling: str | None = "avg",
     input_size: int | None = None,
     preprocessing: str = "auto",
     dropout: float = 0.0,

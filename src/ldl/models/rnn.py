@@ -54,9 +54,9 @@ def _check(
             raise ConfigError(
                 f"model.{key}={value!r} is not known; use one of: {', '.join(ACTIVATIONS)}."
             )
-    for key, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-        if not 0.0 <= value < 1.0:
-            raise ConfigError(f"model.{key} must lie in [0, 1), got {value}.")
+    for key, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+        if not 0.0 <= rate < 1.0:
+            raise ConfigError(f"model.{key} must lie in [0, 1), got {rate}.")
     if merge_mode not in MERGE_MODES:
         raise ConfigError(
             f"model.merge_mode={merge_mode!r} is not known; use one of: {', '.join(MERGE_MODES)}."

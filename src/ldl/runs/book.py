@@ -1,7 +1,8 @@
 """How a run's metrics compare with what the book reports for the same experiment.
 
 Experiment configs carry a `book` block, e.g. `test/error: {value: 0.04, low: 0.03, high: 0.05}`; the
-range is the spec's suggested tolerance. A metric without a range is shown for reference only.
+range is the tolerance within which ldl counts a run as agreeing with the book (the book's numbers
+are single unseeded runs). A metric without a range is shown for reference only.
 """
 
 from __future__ import annotations

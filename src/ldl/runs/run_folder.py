@@ -54,7 +54,10 @@ class RunFolder:
         return self.config_path.exists()
 
     def read_config(self) -> dict[str, Any]:
-        return OmegaConf.to_container(OmegaConf.load(self.config_path), resolve=False)
+        config = OmegaConf.to_container(OmegaConf.load(self.config_path), resolve=False)
+        if not isinstance(config, dict):
+            raise ValueError(f"{self.config_path} does not hold a mapping")
+        return {str(key): value for key, value in config.items()}
 
     def write_config(self, config: Mapping[str, Any]) -> None:
         atomic_write_text(self.config_path, OmegaConf.to_yaml(OmegaConf.create(dict(config))))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from ldl.sweeps.summary import SweepSummary
 
@@ -24,7 +24,10 @@ def varying_hyperparameters(summary: SweepSummary) -> dict[str, list[Any]]:
         config_path = job.folder / "config.yaml"
         if not config_path.exists():
             continue
-        for key, value in hparams_of(OmegaConf.load(config_path)).items():
+        config = OmegaConf.load(config_path)
+        if not isinstance(config, DictConfig):
+            continue
+        for key, value in hparams_of(config).items():
             values.setdefault(key, set()).add(value)
     return {key: sorted(v, key=str) for key, v in values.items() if len(v) > 1}
 

@@ -3,7 +3,7 @@
 A sweep folder is what `ldl train -m ...` leaves: one run folder per job (with `.hydra/overrides.yaml` and
 `metrics.json`). The summary is rebuilt from those files alone, so it works for an interrupted sweep too.
 Jobs that differ only in `cv.fold` or `trainer.seed` are one configuration: their validation scores are
-averaged, as the book's k-fold procedure prescribes (spec section 4).
+averaged, as the book's k-fold procedure prescribes (book chapter 5).
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ class Checkpointer:
         partial = self.directory / f"{stem}.partial.keras"
         model.save(partial)
         os.replace(partial, model_path)
-        random_states = {
+        random_states: dict[str, Any] = {
             f"state_{i}": np.asarray(v.numpy())
             for i, v in enumerate(_random_state_variables(model))
         }

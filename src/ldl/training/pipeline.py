@@ -60,7 +60,7 @@ class EpochShuffledDataset:
         seed_value = tf.constant(seed, dtype=tf.int64)
         count = self.num_examples
 
-        def epoch_indices(_: tf.Tensor) -> tf.data.Dataset:
+        def epoch_indices(_: Any) -> Any:
             indices = tf.range(count, dtype=tf.int64)
             if shuffle:
                 indices = tf.random.experimental.stateless_shuffle(
@@ -68,7 +68,7 @@ class EpochShuffledDataset:
                 )
             return tf.data.Dataset.from_tensor_slices(indices).batch(batch_size)
 
-        def gather(batch_indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        def gather(batch_indices: Any) -> tuple[Any, Any]:
             batch = tf.nest.map_structure(lambda array: tf.gather(array, batch_indices), features)
             return batch, tf.gather(targets, batch_indices)
 
@@ -103,7 +103,7 @@ class SetEpoch(keras.callbacks.Callback):
 
 def evaluation_dataset(
     x: np.ndarray, y: np.ndarray, batch_size: int, transform: BatchTransform | None = None
-) -> tf.data.Dataset:
-    """Batches for evaluation, in order; the batch size changes speed, never the metrics."""
+) -> Any:
+    """Batches for evaluation (a tf.data.Dataset), in order; the batch size changes speed, never the metrics."""
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
     return _with_transform(dataset, transform).prefetch(2)

@@ -169,6 +169,8 @@ def load_datasets(cfg: DictConfig, seed: int, run: RunFolder) -> Datasets:
         shuffle=trainer.shuffle,
         transform=_chain(data.transform, data.train_transform),
     )
+    x_val: Any
+    y_val: Any
     if validation == "test":
         x_val, y_val = data.x_test, data.y_test
     else:  # holdout, last_fraction, kfold carve it from the training data; none has nothing

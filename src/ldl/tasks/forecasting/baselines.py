@@ -1,6 +1,6 @@
 """Baselines that learn nothing, built as Keras models so they run, save and report like any model.
 
-The book judges its sales forecaster against "next month = this month" (c9e1_naive, spec 5.8). As a
+The book judges its sales forecaster against "next month = this month" (c9e1_naive, chapter 9). As a
 zero-parameter Keras model the baseline goes through the same data pipeline, evaluation, book
 comparison and run folder as the RNN it is compared with, so its numbers cannot drift from theirs.
 """

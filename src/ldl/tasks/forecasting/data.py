@@ -1,4 +1,4 @@
-"""US Census monthly book-store sales as forecasting examples (spec 5.8, chapter 9).
+"""US Census monthly book-store sales as forecasting examples (chapter 9, chapter 9).
 
 The book predicts next month's sales from all earlier months. Two things make this easy to get subtly
 wrong, and both are guarded here: the split is chronological and each split is windowed separately, so
@@ -163,7 +163,7 @@ def load_book_sales(data_dir: Path | str, end_date: str | None = "2020-03") -> M
 def split_chronologically(
     values: np.ndarray, train_fraction: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The first `int(n * train_fraction)` months train, the rest test; never shuffled (spec 5.8)."""
+    """The first `int(n * train_fraction)` months train, the rest test; never shuffled (chapter 9)."""
     if not 0.0 < train_fraction < 1.0:
         raise ConfigError(
             f"data.train_fraction must lie strictly between 0 and 1, got {train_fraction}."

@@ -1,7 +1,7 @@
 """After training a forecaster: the naive baseline, scale-free ratios, and predictions in real units.
 
 A forecaster's MSE means little on its own (it depends on how the series was scaled, and the book's
-printed numbers used a buggy scaling, spec 5.8). Its ratio to the naive "next month = this month"
+printed numbers used a buggy scaling, chapter 9). Its ratio to the naive "next month = this month"
 baseline does not depend on the scaling, so every book-sales run reports both, plus errors in
 millions of dollars and a plot of predicted against actual sales.
 """
@@ -24,7 +24,7 @@ TABLE_NAME = "predictions.csv"
 
 def error_metrics(predicted: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
     """(MSE, MAE) of two equally shaped arrays; shapes are checked because (N, 1) - (N,) would
-    broadcast to N x N and give a wrong MSE without any error (spec 5.8)."""
+    broadcast to N x N and give a wrong MSE without any error (chapter 9)."""
     predicted, actual = np.asarray(predicted, np.float64), np.asarray(actual, np.float64)
     if predicted.shape != actual.shape:
         raise ValueError(f"prediction shape {predicted.shape} differs from target {actual.shape}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ldl import tf_setup
 
@@ -52,7 +53,7 @@ class SampleCompletions(keras.callbacks.Callback):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.prompts = list(prompts)
-        self.options = {
+        self.options: dict[str, Any] = {
             "decoding": decoding,
             "length": int(length),
             "beam_width": int(beam_width),

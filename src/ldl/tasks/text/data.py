@@ -1,4 +1,4 @@
-"""*Frankenstein* as next-character (c11e1) and next-word (c12e1) prediction windows (spec 5.10, 5.11).
+"""*Frankenstein* as next-character (c11e1) and next-word (c12e1) prediction windows (chapters 11 and 12).
 
 Windows are stored as integer token ids, never as one-hot floats: the book's float64 one-hot character
 windows need about 3 GB, while the ids need 23 MB and are one-hot encoded batch by batch inside the
@@ -51,7 +51,7 @@ def read_text(data_dir: Path | str, file_name: str = FILE_NAME) -> str:
 
 
 def strip_gutenberg_boilerplate(text: str) -> str:
-    """The text between Gutenberg's `*** START OF ...` and `*** END OF ...` lines (spec 5.10 option).
+    """The text between Gutenberg's `*** START OF ...` and `*** END OF ...` lines (chapter 11 option).
 
     The book keeps the licence, which makes up most of its validation windows; stripping it gives a
     cleaner validation set. Without the markers the text is returned unchanged.
@@ -166,7 +166,7 @@ def prepare_characters(
 
 
 def word_tokenizer(tokens: list[str], max_words: int, oov_token: str | None) -> Tokenizer:
-    """The book's tokenizer, fitted on the whole token list (validation part included, spec 5.11)."""
+    """The book's tokenizer, fitted on the whole token list (validation part included, chapter 12)."""
     if isinstance(max_words, bool) or not isinstance(max_words, int) or max_words < 3:
         raise ConfigError(f"data.max_words must be an integer >= 3, got {max_words!r}.")
     tokenizer = Tokenizer(num_words=max_words, oov_token=oov_token)

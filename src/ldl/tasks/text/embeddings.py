@@ -1,4 +1,4 @@
-"""Word-embedding lookups: nearest words and analogies (spec 5.11, 5.12), on GloVe or a trained model.
+"""Word-embedding lookups: nearest words and analogies (chapters 12 and 13), on GloVe or a trained model.
 
 Chapter 13 explores pretrained GloVe vectors and chapter 12 inspects the embedding its language model
 learned; both come down to ranking every vector by its distance to a query vector. The query is a word
@@ -142,7 +142,7 @@ def ranking(
 
 
 def rank_of(vectors: WordVectors, expression: str, word: str, distance: str = "cosine") -> int:
-    """Position (1 = nearest) of `word` in the sorted neighbour list of a query (spec 5.12)."""
+    """Position (1 = nearest) of `word` in the sorted neighbour list of a query (chapter 13)."""
     vector, _ = query_vector(vectors, expression)
     order, _ = ranking(vectors, vector, distance)
     return int(np.flatnonzero(order == vectors.index(word))[0]) + 1

@@ -3,10 +3,10 @@
 The decoders work on token ids and a `predict` function (a batch of equally long id sequences -> one
 next-token distribution per sequence), so they can be checked on tiny hand-made models and used with any
 Keras model whose run folder holds its vocabulary (`data.json`). Beam search is exactly the book's
-(spec 5.10): every beam's `beam_width` best next tokens (ties to the lower index), all candidates sorted
+(chapter 11): every beam's `beam_width` best next tokens (ties to the lower index), all candidates sorted
 by cumulative log probability with a stable sort, the best `beam_width` kept; no length normalization.
 
-Recurrent models can also generate statefully (spec 5.11): a copy of the model with batch size 1 and
+Recurrent models can also generate statefully (chapter 12): a copy of the model with batch size 1 and
 stateful recurrent layers is fed one token per call, so each step costs one time step instead of
 re-reading the whole prefix. Both ways give the same distributions.
 """
@@ -64,7 +64,7 @@ class Vocabulary:
         return len(self.tokens)
 
     def encode(self, prompt: str) -> list[int]:
-        """Prompt text to ids, with the dataset's own preprocessing (lowercase; words per spec 3.4)."""
+        """Prompt text to ids, with the dataset's own preprocessing (lowercase; words per docs/book-conventions.md, text utilities)."""
         if self.level == "characters":
             text = prompt.lower().replace("\n", " ")
             index = {token: i for i, token in enumerate(self.tokens)}
@@ -234,7 +234,7 @@ def refeed_predictor(model: Any, vocabulary: Vocabulary) -> Predict:
 
 
 class StatefulPredictor:
-    """A batch-1 copy of a recurrent model with stateful layers, fed one token per call (spec 5.11).
+    """A batch-1 copy of a recurrent model with stateful layers, fed one token per call (chapter 12).
 
     `predict` keeps the state of the prefix it has already read and feeds only the new tokens, so it can
     be used with `greedy_search` and `temperature_sample` (one sequence growing by one token a step).
@@ -284,6 +284,8 @@ class StatefulPredictor:
             self.reset()
         for token in sequence[len(self._seen) :]:
             self.step(token)
+        if self._last is None:
+            raise ValueError("the stateful predictor has read no token")
         return self._last[None, :]
 
 

@@ -1,4 +1,4 @@
-"""Translate the dataset's fixed sample sentences after every epoch, as the book does (spec 5.13).
+"""Translate the dataset's fixed sample sentences after every epoch, as the book does (chapter 14).
 
 Added by the c14e1 / c15_transformer configs through the `callbacks` group. The samples (source and
 reference text) come from the run's data.json, which the trainer writes before training starts; the

@@ -1,8 +1,8 @@
-"""Anki/Tatoeba French -> English sentence pairs for c14e1 and c15_transformer (spec 5.13, 5.14).
+"""Anki/Tatoeba French -> English sentence pairs for c14e1 and c15_transformer (chapters 14 and 15).
 
 `fra.txt` holds one pair per line: English, TAB, French, and in newer releases a TAB and an attribution
 column (ignored). The book reads the first 60,000 lines (the shortest sentences: the file is sorted by
-length), tokenizes each side with Keras's `text_to_word_sequence` (spec 3.4), fits one tokenizer per
+length), tokenizes each side with Keras's `text_to_word_sequence` (docs/book-conventions.md, text utilities), fits one tokenizer per
 language with 9,998 words (0 = PAD, 1 = UNK) and appends START = 9,998 and STOP = 9,999.
 
 The test rows are a seeded permutation's first 20 % (the book draws them with unseeded `random.sample`):
@@ -197,6 +197,35 @@ def _select_rows(
     return train_rows, test_rows, samples
 
 
+def _metadata(
+    data_config: Mapping[str, Any],
+    pairs: Any,
+    source_tokenizer: Tokenizer,
+    destination_tokenizer: Tokenizer,
+    source: np.ndarray,
+    decoder_input: np.ndarray,
+    sample_rows: list[int],
+) -> dict[str, Any]:
+    """What `ldl translate` and the per-epoch samples need: vocabularies, lengths, padding, samples."""
+    max_words = int(data_config["max_words"])
+    return {
+        "dataset": "anki_fra_eng",
+        "source_language": "French",
+        "target_language": "English",
+        "source_vocabulary": vocabulary_of(source_tokenizer, max_words),
+        "target_vocabulary": vocabulary_of(destination_tokenizer, max_words),
+        "source_length": int(source.shape[1]),
+        "target_length": int(decoder_input.shape[1]),
+        "max_length": int(data_config["max_length"]),
+        "src_padding": data_config["src_padding"],
+        "reverse_source": bool(data_config["reverse_source"]),
+        "samples": [
+            {"source": " ".join(pairs.source[row]), "target": " ".join(pairs.destination[row])}
+            for row in sample_rows
+        ],
+    }
+
+
 def prepare_anki_fra_eng(
     data_config: Mapping[str, Any],
     data_dir: Path | str,
@@ -211,25 +240,10 @@ def prepare_anki_fra_eng(
         pairs, source_tokenizer, destination_tokenizer, data_config
     )
     train_rows, test_rows, samples = _select_rows(data_config, len(source))
-    metadata = {
-        "dataset": "anki_fra_eng",
-        "source_language": "French",
-        "target_language": "English",
-        "source_vocabulary": vocabulary_of(source_tokenizer, max_words),
-        "target_vocabulary": vocabulary_of(destination_tokenizer, max_words),
-        "source_length": int(source.shape[1]),
-        "target_length": int(decoder_input.shape[1]),
-        "max_length": int(data_config["max_length"]),
-        "src_padding": data_config["src_padding"],
-        "reverse_source": bool(data_config["reverse_source"]),
-        "samples": [
-            {
-                "source": " ".join(pairs.source[test_rows[i]]),
-                "target": " ".join(pairs.destination[test_rows[i]]),
-            }
-            for i in samples
-        ],
-    }
+    metadata = _metadata(
+        data_config, pairs, source_tokenizer, destination_tokenizer, source, decoder_input,
+        [test_rows[i] for i in samples],
+    )  # fmt: skip
     references = [pairs.destination[row] for row in test_rows]
     report_options = dict(data_config["report"] or {})
 

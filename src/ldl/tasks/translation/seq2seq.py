@@ -1,4 +1,4 @@
-"""c14e1's LSTM encoder-decoder (spec 5.13): teacher-forced training model whose layers decode too.
+"""c14e1's LSTM encoder-decoder (chapter 14): teacher-forced training model whose layers decode too.
 
 Encoder: Embedding (mask_zero) -> LSTM (sequences + states) -> ... -> LSTM (states); every layer's final
 (h, c) is handed to the decoder layer at the same depth. Decoder: its own Embedding (mask_zero) ->

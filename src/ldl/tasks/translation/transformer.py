@@ -1,4 +1,4 @@
-"""c15_transformer (spec 5.14): an encoder-decoder Transformer from Keras layers.
+"""c15_transformer (chapter 15): an encoder-decoder Transformer from Keras layers.
 
 Token embeddings (scaled by sqrt(d_model)) plus a fixed sinusoidal positional encoding feed
 `num_encoder_blocks` encoder blocks (self-attention, feed-forward) and `num_decoder_blocks` decoder
@@ -19,6 +19,7 @@ trained (or reloaded) model for decoding, found by their layer names.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import keras
 import numpy as np
@@ -310,7 +311,9 @@ def build_transformer(
             raise ConfigError(f"model.{key} must be an integer >= 1, got {value!r}.")
     if not 0.0 <= dropout < 1.0:
         raise ConfigError(f"model.dropout must lie in [0, 1), got {dropout}.")
-    block = {
+    if source_vocabulary is None or target_vocabulary is None:  # checked above; narrows the types
+        raise ConfigError("model=transformer needs the vocabulary sizes.")
+    block: dict[str, Any] = {
         "d_model": d_model,
         "num_heads": num_heads,
         "ffn_dim": ffn_dim,
@@ -318,7 +321,7 @@ def build_transformer(
         "epsilon": epsilon,
         "norm_position": norm_position,
     }
-    embedding = {
+    embedding: dict[str, Any] = {
         "d_model": d_model,
         "max_positions": max_positions,
         "mask_zero": padding_mask,

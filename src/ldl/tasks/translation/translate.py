@@ -2,8 +2,8 @@
 
 Both model families decode through one small interface (`Stepper`): `start` encodes a batch of source
 rows once; `step` gives the next-token distribution after each row's prefix. The LSTM stepper feeds one
-token per step and passes the decoder states explicitly (spec 5.13); the Transformer stepper re-reads
-the whole prefix over the cached encoder output (spec 5.14, no key/value cache). Greedy decoding is
+token per step and passes the decoder states explicitly (chapter 14); the Transformer stepper re-reads
+the whole prefix over the cached encoder output (chapter 15, no key/value cache). Greedy decoding is
 batched; beam search keeps `beam_width` hypotheses, moves those that produce STOP to the finished list
 and stops when no live hypothesis can beat the best finished one (scores are sums of log
 probabilities, no length normalization), so width 1 is exactly greedy.

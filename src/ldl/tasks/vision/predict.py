@@ -1,4 +1,4 @@
-"""Classify image files with a pretrained ImageNet network, as chapter 8 does (c8e1, spec 5.7).
+"""Classify image files with a pretrained ImageNet network, as chapter 8 does (c8e1, chapter 8).
 
 The book's steps: load the photo resized straight to 224x224 (nearest neighbour, aspect ratio not
 kept), make it a float32 batch of one, apply the network's own preprocessing (ResNet-50: "caffe",
@@ -158,7 +158,12 @@ def top_k(
     results = []
     for row in probabilities:
         best = np.argsort(row, kind="stable")[::-1][:k]
-        results.append([(*class_index[str(i)][:2], float(row[i])) for i in best])
+        results.append(
+            [
+                (str(class_index[str(i)][0]), str(class_index[str(i)][1]), float(row[i]))
+                for i in best
+            ]
+        )
     return results
 
 
