@@ -6,6 +6,7 @@ import json
 
 import pytest
 from captioning_fixtures import write_coco_fixture
+from helpers import assert_clean_error, run_ldl
 
 from ldl.cli.main import main
 from ldl.errors import DataError
@@ -152,3 +153,20 @@ def test_c16e1_and_c16e2_run_on_a_coco_layout_fixture(make_config, tmp_path, cap
         )
     )
     assert book["status"] == "completed" and "test/bleu" not in book
+
+
+@pytest.mark.slow
+def test_ldl_train_c16e1_without_coco_exits_with_one_paragraph(tmp_path):
+    result = run_ldl(
+        "train",
+        "experiment=c16e1",
+        f"data_dir={tmp_path / 'data'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+    )
+    assert_clean_error(
+        result,
+        "annotations/captions_train2014.json",
+        "http://images.cocodataset.org/zips/train2014.zip",
+        "http://images.cocodataset.org/annotations/annotations_trainval2014.zip",
+    )

@@ -89,13 +89,14 @@ def greedy_captions(
         done = np.zeros(count, dtype=bool)
         for _ in range(max_steps):
             probabilities, state = stepper.step(state, prefixes)
+            attention = np.asarray(stepper.last_attention)
             tokens = np.argmax(probabilities, axis=1).astype(np.int32)
             for row in np.flatnonzero(~done):
                 if tokens[row] == stop:
                     done[row] = True
                 else:
                     ids[row].append(int(tokens[row]))
-                    weights[row].append(stepper.last_attention[row])
+                    weights[row].append(attention[row])
             if done.all():
                 break
             prefixes = tokens[:, None]

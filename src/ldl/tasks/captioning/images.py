@@ -55,14 +55,14 @@ def load_cropped(
     if not path.is_file():
         raise DataError(f"The image file '{path}' does not exist.")
     try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            if resize == "stretch":
-                return np.asarray(image.resize((crop, crop), Image.BILINEAR), dtype=np.float32)
-            size = resized_size(image.width, image.height, shorter_side)
-            # PIL's bilinear filter, as keras.utils.load_img(target_size=...) uses by default.
-            image = image.resize(size, Image.BILINEAR).crop(crop_box(*size, crop))
-            return np.asarray(image, dtype=np.float32)
+        with Image.open(path) as opened:
+            rgb = opened.convert("RGB")
+        # PIL's bilinear filter, as keras.utils.load_img(target_size=...) uses by default.
+        bilinear = Image.Resampling.BILINEAR
+        if resize == "stretch":
+            return np.asarray(rgb.resize((crop, crop), bilinear), dtype=np.float32)
+        size = resized_size(rgb.width, rgb.height, shorter_side)
+        return np.asarray(rgb.resize(size, bilinear).crop(crop_box(*size, crop)), dtype=np.float32)
     except OSError as error:
         raise DataError(f"Cannot read the image '{path}' ({error}).") from None
 

@@ -14,7 +14,7 @@ one token per step with explicit state passing (the book's inference models), fr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import keras
 from keras import layers
@@ -45,7 +45,7 @@ def attention_layer(score: AttentionScore) -> layers.Attention:
 
 def build_captioning_model(
     num_outputs: int,
-    input_shape: Sequence[Sequence[int | None]] = ((14, 14, 512), (None,)),
+    input_shape: Sequence[Sequence[Any]] = ((14, 14, 512), (None,)),
     embedding_dim: int = 128,
     lstm_units: int = 256,
     query_units: int | None = None,

@@ -110,7 +110,7 @@ def generate_shapes_dataset(folder: Path | str, count: int, seed: int = 0) -> Pa
     for image_id in range(1, count + 1):
         canvas, scene_objects, caption, second = scene(rng)
         name = file_name(image_id)
-        Image.fromarray(canvas).resize(SAVED, Image.BILINEAR).save(
+        Image.fromarray(canvas).resize(SAVED, Image.Resampling.BILINEAR).save(
             folder / IMAGES_FOLDER / name, quality=92
         )
         images.append({"id": image_id, "file_name": name, "width": SAVED[0], "height": SAVED[1]})
