@@ -284,3 +284,25 @@ def test_stretch_policy_keeps_the_whole_image(tmp_path):
     assert load_cropped(tmp_path / "stripe.png")[:, 0].max() < 10
     stretched = load_cropped(tmp_path / "stripe.png", resize="stretch")
     assert stretched.shape == (224, 224, 3) and stretched[:, 0].min() > 245
+
+
+def test_the_shapes_extractor_is_rebuilt_identically_from_its_spec():
+    # ldl caption rebuilds the extractor from data.json: its fixed random weights come from the seed.
+    from ldl.tasks.captioning.extractors import POSITION_CHANNELS, build_extractor
+
+    images = np.random.default_rng(3).uniform(-1, 1, size=(2, 224, 224, 3)).astype("float32")
+    first = build_extractor(SHAPES_GRID)(images)
+    second = build_extractor(ExtractorSpec.from_mapping(SHAPES_GRID.as_dict()))(images)
+    assert first.shape == (2, 14, 14, SHAPES_GRID.channels + POSITION_CHANNELS)
+    np.testing.assert_array_equal(first, second)
+    other_seed = ExtractorSpec(network="shapes_grid", weights=None, preprocessing="tf", seed=1)
+    assert not np.array_equal(first, build_extractor(other_seed)(images))
+
+
+def test_captioning_data_refuses_a_carved_validation_split(tmp_path):
+    from ldl.data.datasets import ValidationSplit
+    from ldl.errors import ConfigError
+    from ldl.tasks.captioning.data import prepare_coco_captions
+
+    with pytest.raises(ConfigError, match=r"trainer\.validation=holdout"):
+        prepare_coco_captions({"name": "coco_captions"}, tmp_path, ValidationSplit("holdout"))

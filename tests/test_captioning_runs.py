@@ -66,7 +66,7 @@ def test_crashed_captioning_run_resumes_to_the_uninterrupted_result(
 
 @pytest.mark.slow
 def test_shapes_run_writes_sample_captions_figures_and_tensorboard(
-    make_config, shapes_data, tmp_path
+    make_config, shapes_data, tmp_path, capsys
 ):
     import tensorflow as tf
 
@@ -91,21 +91,15 @@ def test_shapes_run_writes_sample_captions_figures_and_tensorboard(
     photos = sorted((shapes_data / "shapes_captions" / "train2014").glob("*.jpg"))[:2]
     images = ",".join(str(p) for p in photos)
     figures = tmp_path / "figures"
+    capsys.readouterr()
     assert main(["caption", f"run={run}", f"images={images}", f"figures={figures}"]) == 0
     assert len(list(figures.glob("caption_*.png"))) == 2
-    assert (
-        main(
-            [
-                "caption",
-                f"run={run}",
-                f"images={images}",
-                "decoding=beam",
-                "beam_width=1",
-                f"figures={figures}",
-            ]
-        )
-        == 0
-    )
+    greedy = capsys.readouterr().out.splitlines()
+    arguments = [f"run={run}", f"images={images}", "decoding=beam", "beam_width=1"]
+    assert main(["caption", *arguments, f"figures={figures}"]) == 0
+    beam = capsys.readouterr().out.splitlines()
+    assert "greedy" in greedy[0] and "beam search, width 1" in beam[0]
+    assert beam[1:] == greedy[1:]  # beam width 1 is greedy decoding
 
 
 @pytest.mark.slow
