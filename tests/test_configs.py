@@ -64,6 +64,11 @@ EXPECTED_PARAMETERS = {
     # Chapters 14-15 (chapters 14 and 15): 10,000-word vocabularies on both sides.
     "c14e1": 6_969_104,
     "c15_transformer": 4_512_528,
+    # Chapter 16: 262,656 + 1,280,000 + 394,240 + 131,584 + 7,690,000 (VGG19 features, 10,000 tokens).
+    "c16e1": 9_758_480,
+    "c16e2": 9_758_480,
+    # The generated task: 128-deep features, 32 tokens: 66,048 + 4,096 + 394,240 + 32,896 + 12,320.
+    "captioning_shapes": 509_600,
 }
 # (input shape, outputs) per dataset, or a function of the data config where options change them.
 INPUT_SHAPES = {
@@ -80,6 +85,9 @@ INPUT_SHAPES = {
     # Two named inputs (image, two word ids); outputs: the digit classes.
     "mnist_multimodal": (((28, 28), (2,)), 10),
     "mnist_multitask": (((28, 28), (2,)), 10),
+    # (features (rows, columns, depth), decoder input ids); outputs: the caption vocabulary.
+    "coco_captions": lambda data: (((14, 14, 512), (None,)), data.max_words),
+    "shapes_captions": lambda data: (((14, 14, 128), (None,)), data.max_words),
 }
 CHAPTERS_1_TO_6 = {"c1e1", "c3e1", *(e for e in EXPECTED_PARAMETERS if e.startswith(("c5", "c6")))}
 

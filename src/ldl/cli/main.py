@@ -24,6 +24,8 @@ COMMANDS = {
     "predict": "top-5 ImageNet classes of image files with a pretrained network (c8e1): "
     "ldl predict images=dog.jpg",
     "translate": 'translate French with a c14e1/c15_transformer run: ldl translate run=<run folder> "je suis fatigué ."',
+    "caption": "caption photos with a c16e2 run, with attention figures: "
+    "ldl caption run=<run folder> images=a.jpg,b.jpg",
 }
 
 
@@ -40,6 +42,7 @@ HANDLERS = {
     "embeddings": "ldl.tasks.text.embeddings_command:run_embeddings",
     "predict": "ldl.tasks.vision.command:run_predict",
     "translate": "ldl.tasks.translation.command:run_translate",
+    "caption": "ldl.tasks.captioning.command:run_caption",
 }
 
 

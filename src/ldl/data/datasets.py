@@ -75,6 +75,11 @@ class PreparedData:
     # Dataset-specific results after training, (model, run folder) -> {"test/...": value}, e.g. a
     # forecaster's naive baseline and plot; they join metrics.json.
     test_report: Callable[[Any, Path], dict[str, Any]] | None = None
+    # Batches loaded lazily instead of held in memory (e.g. captioning's cached image features):
+    # (split "train" | "test", batch size, seed, shuffle) -> a keras PyDataset with `set_epoch` and
+    # `steps_per_epoch` (its order a function of seed and epoch), or None for an empty split. The
+    # arrays above then hold what is small (ids, captions) and count the examples.
+    batches: Callable[[str, int, int, bool], Any] | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

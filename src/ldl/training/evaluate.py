@@ -53,9 +53,11 @@ def measure_test_metrics(model: Any, data: PreparedData, batch_size: int) -> dic
     (the same numbers at the end of training and in `ldl eval`)."""
     from ldl.training.pipeline import evaluation_dataset
 
-    logs = model.evaluate(
-        evaluation_dataset(data.x_test, data.y_test, batch_size, data.transform),
-        verbose=0,
-        return_dict=True,
-    )
+    if data.batches is not None:  # lazily loaded batches; a dataset may hold nothing out
+        batches = data.batches("test", batch_size, 0, False)
+        if batches is None:
+            return {}
+    else:
+        batches = evaluation_dataset(data.x_test, data.y_test, batch_size, data.transform)
+    logs = model.evaluate(batches, verbose=0, return_dict=True)
     return with_errors(logs, "test")

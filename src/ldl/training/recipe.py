@@ -77,7 +77,7 @@ class Runtime:
 class Datasets:
     data: PreparedData
     validation: Validation
-    train: EpochShuffledDataset
+    train: Any  # EpochShuffledDataset, or a dataset's own lazily loaded batches (same interface)
     validation_batches: Any  # a tf.data.Dataset, or None without validation data
 
 
@@ -155,6 +155,14 @@ def load_datasets(cfg: DictConfig, seed: int, run: RunFolder) -> Datasets:
         cv=cfg.get("cv"),
     )
     validation = resolve_validation(trainer.validation, cfg.get("cv"))
+    if data.metadata:
+        write_json(run.path / "data.json", data.metadata)
+    if (
+        data.batches is not None
+    ):  # the dataset loads its batches itself (e.g. cached image features)
+        train = data.batches("train", trainer.batch_size, seed, trainer.shuffle)
+        held_out = data.batches("test", trainer.eval_batch_size, seed, False)
+        return Datasets(data, validation, train, held_out if validation == "test" else None)
     train = EpochShuffledDataset(
         data.x_train,
         data.y_train,
@@ -174,8 +182,6 @@ def load_datasets(cfg: DictConfig, seed: int, run: RunFolder) -> Datasets:
         if x_val is not None
         else None
     )
-    if data.metadata:
-        write_json(run.path / "data.json", data.metadata)
     return Datasets(data, validation, train, validation_batches)
 
 
