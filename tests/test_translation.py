@@ -16,18 +16,12 @@ from helpers import compose_config
 from translation_fixtures import write_fra_txt
 
 from ldl.cli.main import main
+from ldl.decoding import beam_decode, corpus_bleu, greedy_decode
 from ldl.errors import ConfigError, DataError
 from ldl.tasks.translation.data import prepare_anki_fra_eng, split_rows
 from ldl.tasks.translation.seq2seq import build_seq2seq
 from ldl.tasks.translation.transformer import build_transformer, sinusoidal_table
-from ldl.tasks.translation.translate import (
-    TranslationVocabulary,
-    beam_decode,
-    corpus_bleu,
-    greedy_decode,
-    stepper_for,
-    translate,
-)
+from ldl.tasks.translation.translate import TranslationVocabulary, stepper_for, translate
 from ldl.training.train import train
 
 VOCABULARY = 40  # ids 0 PAD, 1 UNK, 2..37 words, 38 START, 39 STOP

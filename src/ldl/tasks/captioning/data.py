@@ -10,6 +10,7 @@ fitted on the first captions of all images (the book's way).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ SPLITS = ("train", "validation", "test")
 
 
 def dataset_folder(data_config: Mapping[str, Any], data_dir: Path | str) -> Path:
-    folder = Path(str(data_config.get("folder") or ""))
+    folder = Path(str(data_config["folder"] or ""))
     return folder if folder.is_absolute() else Path(data_dir).expanduser() / folder
 
 
@@ -53,7 +54,7 @@ def cache_folder(data_config: Mapping[str, Any], data_dir: Path | str) -> Path:
 
 
 def extractor_spec(data_config: Mapping[str, Any]) -> ExtractorSpec:
-    return ExtractorSpec.from_mapping(dict(data_config.get("extractor") or {}))
+    return ExtractorSpec.from_mapping(dict(data_config["extractor"] or {}))
 
 
 def prepare_features(
@@ -66,7 +67,7 @@ def prepare_features(
     dataset_dir = dataset_folder(data_config, data_dir)
     cache_dir = cache_folder(data_config, data_dir)
     spec = extractor_spec(data_config)
-    limit = data_config.get("read_images")
+    limit = data_config["read_images"]
     if not (dataset_dir / CAPTIONS_FILE).is_file() and (cache_dir / CACHE_CAPTIONS).is_file():
         check_extractor(cache_dir, spec)
         entries = read_caption_dictionary(cache_dir)[: limit or None]
@@ -95,6 +96,153 @@ def split_rows(count: int, test_fraction: float, seed: int) -> tuple[np.ndarray,
     return np.sort(order[n_test:]), order[:n_test]
 
 
+@dataclass(frozen=True)
+class CaptionTable:
+    """Every image's feature file, photo and caption ids, and which rows train and test."""
+
+    files: np.ndarray  # feature file per image
+    images: list[str]  # photo per image
+    tokens: list[list[str]]  # first caption, tokenized
+    decoder_input: np.ndarray
+    decoder_target: np.ndarray
+    train_rows: np.ndarray
+    test_rows: np.ndarray
+    workers: int
+
+    def batches(
+        self, split: str, batch_size: int, seed: int, shuffle: bool
+    ) -> CaptionBatches | None:
+        """The lazily loading batches of one split (None when it holds no image)."""
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        rows = self.train_rows if split == "train" else self.test_rows
+        if len(rows) == 0:
+            return None
+        return CaptionBatches(
+            self.files[rows],
+            self.decoder_input[rows],
+            self.decoder_target[rows],
+            batch_size,
+            seed,
+            shuffle=shuffle and split == "train",
+            workers=self.workers,
+        )
+
+
+def _split_rows(data_config: Mapping[str, Any], count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Training and test rows, cut to max_train_examples / max_test_examples."""
+    train_rows, test_rows = split_rows(
+        count, float(data_config["test_fraction"]), int(data_config["split_seed"])
+    )
+    if data_config["max_train_examples"]:
+        train_rows = train_rows[: int(data_config["max_train_examples"])]
+    if data_config["max_test_examples"]:
+        test_rows = test_rows[: int(data_config["max_test_examples"])]
+    return train_rows, test_rows
+
+
+def _caption_table(
+    data_config: Mapping[str, Any],
+    data_dir: Path | str,
+    entries: list[CaptionedImage],
+    vocabulary: CaptionVocabulary,
+) -> CaptionTable:
+    tokens = [vocabulary.tokenize(e.first_caption) for e in entries]
+    decoder_input, decoder_target = vocabulary.decoder_arrays(tokens)
+    cache_dir, dataset_dir = (
+        cache_folder(data_config, data_dir),
+        dataset_folder(data_config, data_dir),
+    )
+    train_rows, test_rows = _split_rows(data_config, len(entries))
+    return CaptionTable(
+        files=np.asarray([str(feature_path(cache_dir, e)) for e in entries]),
+        images=[str(image_path(dataset_dir, e)) for e in entries],
+        tokens=tokens,
+        decoder_input=decoder_input,
+        decoder_target=decoder_target,
+        train_rows=train_rows,
+        test_rows=test_rows,
+        workers=int(data_config["workers"]),
+    )
+
+
+@dataclass
+class CaptionReportOnTest:
+    """The end-of-training caption report on the test images (nothing when none is held out)."""
+
+    vocabulary: CaptionVocabulary
+    table: CaptionTable
+    spec: ExtractorSpec
+    grid: tuple[int, int]
+    options: dict[str, Any]
+    objects: list[Any] | None
+    shape_words: set[str] | None
+
+    def __call__(self, model: Any, run_dir: Path) -> dict[str, Any]:
+        from ldl.tasks.captioning.report import caption_report
+
+        rows = self.table.test_rows
+        if len(rows) == 0:
+            return {}
+        return caption_report(
+            model,
+            self.vocabulary,
+            [str(self.table.files[row]) for row in rows],
+            [self.table.images[row] for row in rows],
+            [self.table.tokens[row] for row in rows],
+            run_dir,
+            objects=self.objects,
+            shape_words=self.shape_words,
+            spec=self.spec,
+            grid=self.grid,
+            **self.options,
+        )
+
+
+def _statistics(
+    entries: list[CaptionedImage],
+    table: CaptionTable,
+    vocabulary: CaptionVocabulary,
+    feature_shape: tuple[int, ...],
+    extraction: Mapping[str, Any],
+) -> dict[str, Any]:
+    return {
+        "images": len(entries),
+        "train_images": len(table.train_rows),
+        "test_images": len(table.test_rows),
+        "words": sum(1 for t in vocabulary.tokens[2 : vocabulary.start] if t != "UNK"),
+        "caption_length": int(table.decoder_input.shape[1]),
+        "feature_shape": list(feature_shape),
+        **{f"extraction/{k}": v for k, v in extraction.items()},
+    }
+
+
+def _metadata(
+    data_config: Mapping[str, Any],
+    table: CaptionTable,
+    vocabulary: CaptionVocabulary,
+    spec: ExtractorSpec,
+    feature_shape: tuple[int, ...],
+    samples: np.ndarray,
+) -> dict[str, Any]:
+    """data.json: what `ldl caption` and the per-epoch samples need."""
+    return {
+        "dataset": data_config["name"],
+        "vocabulary": vocabulary.tokens,
+        "max_length": vocabulary.max_length,
+        "extractor": spec.as_dict(),
+        "feature_shape": list(feature_shape),
+        "samples": [
+            {
+                "image": table.images[row],
+                "features": str(table.files[row]),
+                "reference": " ".join(table.tokens[row]),
+            }
+            for row in samples
+        ],
+    }
+
+
 def prepare_captions(
     data_config: Mapping[str, Any],
     data_dir: Path | str,
@@ -102,6 +250,9 @@ def prepare_captions(
     objects: Mapping[str, Any] | None = None,
     shape_words: set[str] | None = None,
 ) -> PreparedData:
+    """Extract (or read the cached) features, fit the caption vocabulary, split the images, and
+    describe batches, samples and the report; `objects` (the generated scenes' shapes and regions)
+    lets the report measure where the attention falls."""
     if split.validation not in ("test", "none"):
         raise ConfigError(
             f"trainer.validation={split.validation} cannot be carved from a captioning dataset, whose "
@@ -109,110 +260,44 @@ def prepare_captions(
             "default) or none (the book)."
         )
     entries, extraction = prepare_features(data_config, data_dir)
-    dataset_dir = dataset_folder(data_config, data_dir)
-    cache_dir = cache_folder(data_config, data_dir)
-    spec = extractor_spec(data_config)
-    max_length = int(data_config.get("max_length", 60))
+    max_length = int(data_config["max_length"])
     vocabulary = CaptionVocabulary.fit(
         [CaptionVocabulary([], max_length).tokenize(e.first_caption) for e in entries],
         data_config["max_words"],
         max_length,
     )
-    tokens = [vocabulary.tokenize(e.first_caption) for e in entries]
-    decoder_input, decoder_target = vocabulary.decoder_arrays(tokens)
-    files = np.asarray([str(feature_path(cache_dir, e)) for e in entries])
-    images = [str(image_path(dataset_dir, e)) for e in entries]
-    train_rows, test_rows = split_rows(
-        len(entries),
-        float(data_config.get("test_fraction", 0.0)),
-        int(data_config.get("split_seed", 0)),
-    )
-    for key, limit in (("max_train_examples", "train"), ("max_test_examples", "test")):
-        if data_config.get(key):
-            if limit == "train":
-                train_rows = train_rows[: int(data_config[key])]
-            else:
-                test_rows = test_rows[: int(data_config[key])]
-    feature_shape = tuple(int(s) for s in load_features(files[0]).shape)
-    workers = int(data_config.get("workers", 1))
-    sample_rows = (test_rows if len(test_rows) else train_rows)[
-        : int(data_config.get("sample_size", 4))
+    table = _caption_table(data_config, data_dir, entries, vocabulary)
+    feature_shape = tuple(int(s) for s in load_features(table.files[0]).shape)
+    spec = extractor_spec(data_config)
+    samples = (table.test_rows if len(table.test_rows) else table.train_rows)[
+        : int(data_config["sample_size"])
     ]
-
-    def batches(split: str, batch_size: int, seed: int, shuffle: bool) -> CaptionBatches | None:
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        rows = train_rows if split == "train" else test_rows
-        if len(rows) == 0:
-            return None
-        return CaptionBatches(
-            files[rows],
-            decoder_input[rows],
-            decoder_target[rows],
-            batch_size,
-            seed,
-            shuffle=shuffle and split == "train",
-            workers=workers,
-        )
-
-    metadata = {
-        "dataset": data_config["name"],
-        "vocabulary": vocabulary.tokens,
-        "max_length": max_length,
-        "extractor": spec.as_dict(),
-        "feature_shape": list(feature_shape),
-        "samples": [
-            {"image": images[row], "features": str(files[row]), "reference": " ".join(tokens[row])}
-            for row in sample_rows
-        ],
-    }
-    report_options = dict(data_config.get("report") or {})
-    test_objects = (
-        [objects[str(entries[row].image_id)] for row in test_rows] if objects is not None else None
+    report = CaptionReportOnTest(
+        vocabulary,
+        table,
+        spec,
+        grid=(feature_shape[0], feature_shape[1]),
+        options=dict(data_config["report"] or {}),
+        objects=None
+        if objects is None
+        else [objects[str(entries[row].image_id)] for row in table.test_rows],
+        shape_words=shape_words,
     )
-
-    def test_report(model: Any, run_dir: Path) -> dict[str, Any]:
-        from ldl.tasks.captioning.report import caption_report
-
-        if len(test_rows) == 0:
-            return {}
-        return caption_report(
-            model,
-            vocabulary,
-            [str(files[row]) for row in test_rows],
-            [images[row] for row in test_rows],
-            [tokens[row] for row in test_rows],
-            run_dir,
-            objects=test_objects,
-            shape_words=shape_words,
-            spec=spec,
-            grid=(feature_shape[0], feature_shape[1]),
-            **report_options,
-        )
-
-    rows_all = np.arange(len(entries))
+    rows = np.arange(len(entries))
     return PreparedData(
-        x_train=(rows_all[train_rows], decoder_input[train_rows]),
-        y_train=decoder_target[train_rows],
+        x_train=(rows[table.train_rows], table.decoder_input[table.train_rows]),
+        y_train=table.decoder_target[table.train_rows],
         x_val=None,
         y_val=None,
-        x_test=(rows_all[test_rows], decoder_input[test_rows]),
-        y_test=decoder_target[test_rows],
+        x_test=(rows[table.test_rows], table.decoder_input[table.test_rows]),
+        y_test=table.decoder_target[table.test_rows],
         task="classification",
         num_outputs=vocabulary.size,
-        statistics={
-            "images": len(entries),
-            "train_images": len(train_rows),
-            "test_images": len(test_rows),
-            "words": sum(1 for t in vocabulary.tokens[2 : vocabulary.start] if t != "UNK"),
-            "caption_length": int(decoder_input.shape[1]),
-            "feature_shape": list(feature_shape),
-            **{f"extraction/{k}": v for k, v in extraction.items()},
-        },
-        metadata=metadata,
-        model_input_shape=(feature_shape, (int(decoder_input.shape[1]),)),
-        test_report=test_report,
-        batches=batches,
+        statistics=_statistics(entries, table, vocabulary, feature_shape, extraction),
+        metadata=_metadata(data_config, table, vocabulary, spec, feature_shape, samples),
+        model_input_shape=(feature_shape, (int(table.decoder_input.shape[1]),)),
+        test_report=report,
+        batches=table.batches,
     )
 
 

@@ -112,7 +112,7 @@ def beam_caption_ids(
     model: Any, features: np.ndarray, start: int, stop: int, max_steps: int, beam_width: int
 ) -> list[list[int]]:
     """The best beam-search caption of each image (summed log probabilities, as translation's)."""
-    from ldl.tasks.translation.translate import beam_decode
+    from ldl.decoding import beam_decode
 
     stepper = CaptionStepper(model)
     return [

@@ -128,6 +128,47 @@ def caption_figures(
     return paths
 
 
+def _decode_in_chunks(
+    model: Any,
+    vocabulary: CaptionVocabulary,
+    feature_files: Sequence[str],
+    decoding: str,
+    beam_width: int,
+    chunk: int,
+) -> tuple[list[Caption], list[list[int]]]:
+    """Greedy captions (with their attention) and the reported ids (greedy or beam) of every image,
+    reading `chunk` feature files at a time so memory stays bounded."""
+    captions: list[Caption] = []
+    ids: list[list[int]] = []
+    for first in range(0, len(feature_files), chunk):
+        features = load_feature_batch(feature_files[first : first + chunk])
+        greedy = greedy_captions(
+            model, features, vocabulary.start, vocabulary.stop, vocabulary.max_length
+        )
+        captions += greedy
+        if decoding == "greedy":
+            ids += [caption.ids for caption in greedy]
+        else:
+            ids += caption_ids(
+                model, features, vocabulary.start, vocabulary.stop, vocabulary.max_length,
+                decoding, beam_width,
+            )  # fmt: skip
+    return captions, ids
+
+
+def _examples(
+    image_files: Sequence[str], references: list[str], hypotheses: list[str], count: int
+) -> list[dict[str, str]]:
+    return [
+        {
+            "image": Path(image_files[i]).name,
+            "reference": references[i],
+            "prediction": hypotheses[i],
+        }
+        for i in range(min(count, len(hypotheses)))
+    ]
+
+
 def caption_report(
     model: Any,
     vocabulary: CaptionVocabulary,
@@ -147,30 +188,9 @@ def caption_report(
     chunk: int = 256,
 ) -> dict[str, Any]:
     """BLEU and exact match of the test captions; on the shapes task, attention on target."""
-    from ldl.tasks.translation.translate import corpus_bleu
+    from ldl.decoding import corpus_bleu
 
-    captions: list[Caption] = []
-    ids: list[list[int]] = []
-    for first in range(
-        0, len(feature_files), chunk
-    ):  # bounded memory: a chunk of features at a time
-        features = load_feature_batch(feature_files[first : first + chunk])
-        greedy = greedy_captions(
-            model, features, vocabulary.start, vocabulary.stop, vocabulary.max_length
-        )
-        captions += greedy
-        if decoding == "greedy":
-            ids += [caption.ids for caption in greedy]
-        else:
-            ids += caption_ids(
-                model,
-                features,
-                vocabulary.start,
-                vocabulary.stop,
-                vocabulary.max_length,
-                decoding,
-                beam_width,
-            )
+    captions, ids = _decode_in_chunks(model, vocabulary, feature_files, decoding, beam_width, chunk)
     hypotheses = [" ".join(vocabulary.words(row)) for row in ids]
     reference_text = [" ".join(words) for words in references]
     bleu, signature = corpus_bleu(hypotheses, reference_text)
@@ -194,14 +214,7 @@ def caption_report(
         grid,
         top_k,
     )
-    shown = [
-        {
-            "image": Path(image_files[i]).name,
-            "reference": reference_text[i],
-            "prediction": hypotheses[i],
-        }
-        for i in range(min(examples, len(hypotheses)))
-    ]
+    shown = _examples(image_files, reference_text, hypotheses, examples)
     metrics["caption_examples"] = shown
     metrics["attention_figures"] = [str(path.relative_to(run_dir)) for path in paths]
     write_captions(

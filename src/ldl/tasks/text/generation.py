@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ldl.data.text import text_to_word_sequence
+from ldl.decoding import check_beam_width, safe_log, top_k
 from ldl.errors import ConfigError
 
 # What a run's data.json is needed for, named in the error when a run has none.
@@ -111,21 +112,6 @@ class Completion:
     @property
     def probability(self) -> float:
         return math.exp(self.log_probability)
-
-
-def safe_log(probability: float) -> float:
-    """ln p, with -inf for p = 0 (a beam that takes an impossible token sinks instead of failing)."""
-    return math.log(probability) if probability > 0 else -math.inf
-
-
-def top_k(probabilities: np.ndarray, k: int) -> np.ndarray:
-    """The k most probable ids in descending probability, ties to the lower id (repeated argmax)."""
-    return np.argsort(-np.asarray(probabilities, dtype=np.float64), kind="stable")[:k]
-
-
-def check_beam_width(width: int) -> None:
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ConfigError(f"beam_width must be a whole number >= 1, got {width!r}.")
 
 
 def _check_steps(steps: int, width: int = 1) -> None:

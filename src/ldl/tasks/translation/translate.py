@@ -14,17 +14,16 @@ The models are found in a (reloaded) training model by their layer names, so a r
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from ldl.data.text import pad_sequences, text_to_word_sequence
+from ldl.decoding import DecoderStepper, beam_decode, corpus_bleu, greedy_decode
 from ldl.errors import ConfigError
-from ldl.tasks.text.generation import check_beam_width, safe_log, top_k
 
 DECODINGS = ("greedy", "beam")
 TRANSLATIONS_FILE = "translations.txt"
@@ -85,25 +84,6 @@ class TranslationVocabulary:
 
 
 # --- Steppers: one decoding step of each model family --------------------------------------------
-
-
-class DecoderStepper(Protocol):
-    """Decoding a trained translator step by step, for greedy and beam search alike.
-
-    The state is the stepper's own (LSTM states, or the encoder output and source ids): opaque here.
-    """
-
-    def start(self, sources: np.ndarray) -> Any:
-        """The state after reading a batch of source sentences."""
-        ...
-
-    def step(self, state: Any, prefixes: np.ndarray) -> tuple[np.ndarray, Any]:
-        """Next-token probabilities for each row's target prefix, and the state after it."""
-        ...
-
-    def select(self, state: Any, rows: np.ndarray) -> Any:
-        """The state of the chosen rows (the beams beam search keeps)."""
-        ...
 
 
 def _layer_names(model: Any) -> set[str]:
@@ -189,79 +169,6 @@ def stepper_for(model: Any) -> DecoderStepper:
 # --- Decoding ---------------------------------------------------------------------------------------
 
 
-def greedy_decode(
-    stepper: DecoderStepper, sources: np.ndarray, start: int, stop: int, max_steps: int
-) -> list[list[int]]:
-    """The most probable token each step (ties to the lower id) until STOP or `max_steps` tokens;
-    the returned ids exclude STOP."""
-    count = len(sources)
-    state = stepper.start(sources)
-    prefixes = np.full((count, 1), start, dtype=np.int32)
-    outputs: list[list[int]] = [[] for _ in range(count)]
-    done = np.zeros(count, dtype=bool)
-    for _ in range(max_steps):
-        probabilities, state = stepper.step(state, prefixes)
-        tokens = np.argmax(probabilities, axis=1).astype(np.int32)
-        for row in np.flatnonzero(~done):
-            if tokens[row] == stop:
-                done[row] = True
-            else:
-                outputs[row].append(int(tokens[row]))
-        if done.all():
-            break
-        prefixes = np.concatenate([prefixes, tokens[:, None]], axis=1)
-    return outputs
-
-
-@dataclass(frozen=True)
-class Hypothesis:
-    ids: tuple[int, ...]  # without START and STOP
-    log_probability: float
-    finished: bool
-
-
-def beam_decode(
-    stepper: DecoderStepper,
-    source: np.ndarray,
-    start: int,
-    stop: int,
-    max_steps: int,
-    beam_width: int,
-) -> list[Hypothesis]:
-    """Beam search for one source row (1, length); hypotheses best first."""
-    check_beam_width(beam_width)
-    state = stepper.start(np.asarray(source)[None, :] if np.ndim(source) == 1 else source)
-    live: list[tuple[float, list[int]]] = [(0.0, [])]
-    finished: list[Hypothesis] = []
-    for _ in range(max_steps):
-        prefixes = np.asarray([[start, *ids] for _, ids in live], dtype=np.int32)
-        probabilities, state = stepper.step(state, prefixes)
-        candidates = []
-        for parent, ((score, ids), distribution) in enumerate(
-            zip(live, probabilities, strict=True)
-        ):
-            for token in top_k(distribution, beam_width):
-                log_p = safe_log(float(distribution[token]))
-                candidates.append((score + log_p, int(token), parent, ids))
-        candidates.sort(key=lambda candidate: candidate[0], reverse=True)  # stable
-        next_live, parents = [], []
-        for score, token, parent, ids in candidates[:beam_width]:
-            if token == stop:
-                finished.append(Hypothesis(tuple(ids), score, True))
-            else:
-                next_live.append((score, [*ids, token]))
-                parents.append(parent)
-        best_finished = max((h.log_probability for h in finished), default=-math.inf)
-        if not next_live or len(finished) >= beam_width or next_live[0][0] <= best_finished:
-            live = next_live
-            break
-        live = next_live
-        state = stepper.select(state, np.asarray(parents, dtype=np.int32))
-    unfinished = [Hypothesis(tuple(ids), score, False) for score, ids in live]
-    ranked = sorted(finished, key=lambda h: h.log_probability, reverse=True)
-    return (ranked + sorted(unfinished, key=lambda h: h.log_probability, reverse=True))[:beam_width]
-
-
 def translate_ids(
     model: Any,
     vocabulary: TranslationVocabulary,
@@ -303,15 +210,6 @@ def translate(
 
 
 # --- End-of-training report ----------------------------------------------------------------------
-
-
-def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> tuple[float, str]:
-    """sacrebleu's corpus BLEU (0-100) of space-joined word sequences, and its signature."""
-    import sacrebleu
-
-    metric = sacrebleu.metrics.BLEU()
-    score = metric.corpus_score(list(hypotheses), [list(references)])
-    return float(score.score), str(metric.get_signature())
 
 
 def masked_token_accuracy(

@@ -1,0 +1,135 @@
+"""Decoding token sequences from a trained model, shared by the text tasks: greedy decoding and beam
+search over a step-by-step model interface, top-k ids, and corpus BLEU for the results.
+
+A model decodes through a `DecoderStepper`: `start` reads a batch of inputs once (source sentences,
+image features); `step` gives the next-token distribution after each row's prefix; `select` keeps the
+rows beam search goes on with. Scores are sums of log probabilities (no length normalization), so beam
+search with width 1 is exactly greedy decoding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from ldl.errors import ConfigError
+
+
+def safe_log(probability: float) -> float:
+    """ln p, with -inf for p = 0 (a beam that takes an impossible token sinks instead of failing)."""
+    return math.log(probability) if probability > 0 else -math.inf
+
+
+def top_k(probabilities: np.ndarray, k: int) -> np.ndarray:
+    """The k most probable ids in descending probability, ties to the lower id (repeated argmax)."""
+    return np.argsort(-np.asarray(probabilities, dtype=np.float64), kind="stable")[:k]
+
+
+def check_beam_width(width: int) -> None:
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ConfigError(f"beam_width must be a whole number >= 1, got {width!r}.")
+
+
+class DecoderStepper(Protocol):
+    """Decoding a trained translator step by step, for greedy and beam search alike.
+
+    The state is the stepper's own (LSTM states, or the encoder output and source ids): opaque here.
+    """
+
+    def start(self, sources: np.ndarray) -> Any:
+        """The state after reading a batch of source sentences."""
+        ...
+
+    def step(self, state: Any, prefixes: np.ndarray) -> tuple[np.ndarray, Any]:
+        """Next-token probabilities for each row's target prefix, and the state after it."""
+        ...
+
+    def select(self, state: Any, rows: np.ndarray) -> Any:
+        """The state of the chosen rows (the beams beam search keeps)."""
+        ...
+
+
+def greedy_decode(
+    stepper: DecoderStepper, sources: np.ndarray, start: int, stop: int, max_steps: int
+) -> list[list[int]]:
+    """The most probable token each step (ties to the lower id) until STOP or `max_steps` tokens;
+    the returned ids exclude STOP."""
+    count = len(sources)
+    state = stepper.start(sources)
+    prefixes = np.full((count, 1), start, dtype=np.int32)
+    outputs: list[list[int]] = [[] for _ in range(count)]
+    done = np.zeros(count, dtype=bool)
+    for _ in range(max_steps):
+        probabilities, state = stepper.step(state, prefixes)
+        tokens = np.argmax(probabilities, axis=1).astype(np.int32)
+        for row in np.flatnonzero(~done):
+            if tokens[row] == stop:
+                done[row] = True
+            else:
+                outputs[row].append(int(tokens[row]))
+        if done.all():
+            break
+        prefixes = np.concatenate([prefixes, tokens[:, None]], axis=1)
+    return outputs
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    ids: tuple[int, ...]  # without START and STOP
+    log_probability: float
+    finished: bool
+
+
+def beam_decode(
+    stepper: DecoderStepper,
+    source: np.ndarray,
+    start: int,
+    stop: int,
+    max_steps: int,
+    beam_width: int,
+) -> list[Hypothesis]:
+    """Beam search for one source row (1, length); hypotheses best first."""
+    check_beam_width(beam_width)
+    state = stepper.start(np.asarray(source)[None, :] if np.ndim(source) == 1 else source)
+    live: list[tuple[float, list[int]]] = [(0.0, [])]
+    finished: list[Hypothesis] = []
+    for _ in range(max_steps):
+        prefixes = np.asarray([[start, *ids] for _, ids in live], dtype=np.int32)
+        probabilities, state = stepper.step(state, prefixes)
+        candidates = []
+        for parent, ((score, ids), distribution) in enumerate(
+            zip(live, probabilities, strict=True)
+        ):
+            for token in top_k(distribution, beam_width):
+                log_p = safe_log(float(distribution[token]))
+                candidates.append((score + log_p, int(token), parent, ids))
+        candidates.sort(key=lambda candidate: candidate[0], reverse=True)  # stable
+        next_live, parents = [], []
+        for score, token, parent, ids in candidates[:beam_width]:
+            if token == stop:
+                finished.append(Hypothesis(tuple(ids), score, True))
+            else:
+                next_live.append((score, [*ids, token]))
+                parents.append(parent)
+        best_finished = max((h.log_probability for h in finished), default=-math.inf)
+        if not next_live or len(finished) >= beam_width or next_live[0][0] <= best_finished:
+            live = next_live
+            break
+        live = next_live
+        state = stepper.select(state, np.asarray(parents, dtype=np.int32))
+    unfinished = [Hypothesis(tuple(ids), score, False) for score, ids in live]
+    ranked = sorted(finished, key=lambda h: h.log_probability, reverse=True)
+    return (ranked + sorted(unfinished, key=lambda h: h.log_probability, reverse=True))[:beam_width]
+
+
+def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> tuple[float, str]:
+    """sacrebleu's corpus BLEU (0-100) of space-joined word sequences, and its signature."""
+    import sacrebleu
+
+    metric = sacrebleu.metrics.BLEU()
+    score = metric.corpus_score(list(hypotheses), [list(references)])
+    return float(score.score), str(metric.get_signature())
