@@ -23,6 +23,17 @@ def run_summarize(arguments: list[str]) -> int:
         raise ConfigError(
             f"{folder} is not a folder. Give the sweep folder that `ldl train -m` printed. {USAGE}"
         )
+    from ldl.sweeps.architecture_search.state import STATE_FILE
+
+    if (
+        folder / STATE_FILE
+    ).exists():  # an architecture search: its own table, plot and best config
+        from ldl.sweeps.architecture_search.results import write_search_results
+
+        write_search_results(folder)
+        print((folder / "search.md").read_text().split("\n\n| index")[0])
+        print(f"Search results written to {folder}/search.md, search.csv and search_progress.png.")
+        return 0
     from ldl.sweeps.hparams import write_sweep_hparams
     from ldl.sweeps.summary import format_summary, summarize_sweep, write_summary
 

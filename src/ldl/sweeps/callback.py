@@ -12,6 +12,15 @@ class SummarizeSweep(Callback):
     """Writes summary.csv, summary.md and the sweep's HParams config, and prints the table."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from pathlib import Path
+
+        from ldl.sweeps.architecture_search.state import STATE_FILE
+
+        if (Path(config.hydra.sweep.dir) / STATE_FILE).exists():
+            # An architecture search wrote its own summary (search.md); a table of its hundreds of
+            # one-job configurations would say nothing more.
+            print(f"Search results written to {config.hydra.sweep.dir}/search.md.", flush=True)
+            return
         from ldl.sweeps.hparams import write_sweep_hparams
         from ldl.sweeps.summary import format_summary, summarize_sweep, write_summary
 

@@ -1,0 +1,28 @@
+"""Hydra loads sweepers only from the `hydra_plugins` package: this thin class hands ldl's
+architecture search (`ldl.sweeps.architecture_search`) to Hydra, importing it only when used."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
+
+
+class ArchitectureSearchSweeper(Sweeper):
+    """`hydra/sweeper=architecture_search`; the options are ldl's `ArchitectureSearch`'s."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__()
+        from ldl.sweeps.architecture_search.sweeper import ArchitectureSearch
+
+        self.search = ArchitectureSearch(**options)
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        self.search.setup(hydra_context=hydra_context, task_function=task_function, config=config)
+
+    def sweep(self, arguments: list[str]) -> Any:
+        return self.search.sweep(arguments)

@@ -1,0 +1,262 @@
+"""A Hydra sweeper that runs chapter 17's architecture searches through the configured launcher.
+
+Every candidate is a job of the sweep: `model=cnn` with the candidate's layers, trained for
+`eval_epochs` into its own run folder, scored by its last epoch's validation accuracy. Random search and
+each evolutionary generation launch their candidates as one batch, hill climbing one (or
+`neighbours_per_step`) at a time, so the basic, parallel, isolated, SLURM and Ray launchers all run the
+same search unchanged. The candidates come from one seeded RandomState; a re-run of the same command
+replays the draws and reads the scores of finished candidates from their run folders instead of
+training them again, so a killed search continues exactly where it stopped. A candidate whose job fails
+scores 0 and the search goes on. At the end the best definition is retrained for `final_epochs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from hydra.core.plugins import Plugins
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+from ldl.errors import ConfigError
+from ldl.runs.files import read_json, write_json
+from ldl.sweeps.architecture_search.results import write_search_results
+from ldl.sweeps.architecture_search.space import Definition, estimate_weights, to_layer_tokens
+from ldl.sweeps.architecture_search.state import STATE_FILE, finished_score, job_folder
+from ldl.sweeps.architecture_search.strategies import Scored, evolution, hill_climb, random_search
+
+Strategy = Literal["random_then_hill_climb", "random", "evolution"]
+STRATEGIES = ("random_then_hill_climb", "random", "evolution")
+
+
+class JobEvaluator:
+    """Evaluates definitions as jobs of the sweep, numbering them in the order they are asked for."""
+
+    def __init__(
+        self,
+        launcher: Any,
+        sweep_dir: Path,
+        experiment_id: str,
+        arguments: Sequence[str],
+        candidate_overrides: Sequence[str],
+        state: dict[str, Any],
+    ) -> None:
+        self.launcher = launcher
+        self.sweep_dir = sweep_dir
+        self.experiment_id = experiment_id
+        self.arguments = list(arguments)
+        self.candidate_overrides = list(candidate_overrides)
+        self.state = state
+        self.next_index = 0
+
+    def overrides(self, definition: Definition, extra: Sequence[str]) -> list[str]:
+        layers = ",".join(to_layer_tokens(definition))
+        return [*self.arguments, f"model.layers=[{layers}]", *extra]
+
+    def __call__(self, definitions: Sequence[Definition], phase: str) -> list[float]:
+        first = self.next_index
+        self.next_index += len(definitions)
+        indexes = list(range(first, self.next_index))
+        for index, definition in zip(indexes, definitions, strict=True):
+            self._record(index, phase, definition)
+        batch = [self.overrides(d, self.candidate_overrides) for d in definitions]
+        scores = self._run(indexes, batch)
+        for index, score in zip(indexes, scores, strict=True):
+            best = max(self.state["best_score"], score)
+            self.state["best_score"] = best
+            print(f"candidate {index} ({phase}): validation accuracy {score:.4f}, best {best:.4f}")
+        self._save_state()
+        return scores
+
+    def final(self, definition: Definition, final_overrides: Sequence[str]) -> float:
+        index = self.next_index
+        self.next_index += 1
+        self._record(index, "final", definition)
+        self.state["final_index"] = index
+        score = self._run([index], [self.overrides(definition, final_overrides)])[0]
+        self._save_state()
+        return score
+
+    def _record(self, index: int, phase: str, definition: Definition) -> None:
+        candidates = self.state["candidates"]
+        record = {
+            "index": index,
+            "phase": phase,
+            "layers": to_layer_tokens(definition),
+            "estimated_weights": estimate_weights(definition),
+        }
+        if index < len(candidates):
+            if candidates[index]["layers"] != record["layers"]:
+                raise ConfigError(
+                    f"{self.sweep_dir} holds a different architecture search (candidate {index} "
+                    "differs). Re-run it with its original overrides, or start a new sweep folder."
+                )
+            return
+        candidates.append(record)
+
+    def _run(self, indexes: list[int], batch: list[list[str]]) -> list[float]:
+        """Launch the jobs that have not finished, in runs of consecutive indexes."""
+        scores = {
+            i: finished_score(job_folder(self.sweep_dir, i, self.experiment_id)) for i in indexes
+        }
+        pending = [position for position, i in enumerate(indexes) if scores[i] is None]
+        for run in _consecutive(pending):
+            self.launcher.launch([batch[p] for p in run], initial_job_idx=indexes[run[0]])
+            for p in run:
+                folder = job_folder(self.sweep_dir, indexes[p], self.experiment_id)
+                scores[indexes[p]] = finished_score(folder) or 0.0  # a job that died scores 0
+        return [float(scores[i] or 0.0) for i in indexes]
+
+    def _save_state(self) -> None:
+        write_json(self.sweep_dir / STATE_FILE, self.state)
+
+
+def _consecutive(positions: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for position in positions:
+        if runs and runs[-1][-1] == position - 1:
+            runs[-1].append(position)
+        else:
+            runs.append([position])
+    return runs
+
+
+class ArchitectureSearch:
+    """Chapter 17's searches, one job per candidate (Hydra's `hydra/sweeper=architecture_search`)."""
+
+    def __init__(
+        self,
+        strategy: Strategy = "random_then_hill_climb",
+        seed: int = 7,
+        candidate_evaluations: int = 500,
+        hill_climb_steps: int = 500,
+        neighbours_per_step: int = 1,
+        population_size: int = 50,
+        eval_epochs: int = 3,
+        final_epochs: int = 20,
+        max_model_size: int = 500_000,
+        train_fraction: float | None = None,
+        selection_split: Literal["test", "holdout"] = "test",
+        reproduce_aliasing_quirk: bool = False,
+    ) -> None:
+        _check_options(strategy, selection_split, candidate_evaluations, population_size)
+        self.strategy = strategy
+        self.seed = int(seed)
+        self.candidate_evaluations = int(candidate_evaluations)
+        self.hill_climb_steps = int(hill_climb_steps)
+        self.neighbours_per_step = int(neighbours_per_step)
+        self.population_size = int(population_size)
+        self.eval_epochs = int(eval_epochs)
+        self.final_epochs = int(final_epochs)
+        self.max_model_size = int(max_model_size)
+        self.train_fraction = train_fraction
+        self.selection_split = selection_split
+        self.reproduce_aliasing_quirk = bool(reproduce_aliasing_quirk)
+        self.config: DictConfig | None = None
+        self.launcher: Any = None
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        self.config = config
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
+
+    def candidate_overrides(self) -> list[str]:
+        """How every candidate trains: eval_epochs, no shuffling (the book's), one seed for all."""
+        overrides = [
+            f"trainer.epochs={self.eval_epochs}",
+            "trainer.shuffle=false",
+            f"trainer.seed={self.seed}",
+            f"trainer.validation={self.selection_split}",
+        ]
+        if self.train_fraction is not None and self.train_fraction < 1:
+            overrides.append(f"data.train_fraction={self.train_fraction}")
+        return overrides
+
+    def final_overrides(self) -> list[str]:
+        """The best definition's retraining: final_epochs on all training data, shuffled, tested."""
+        return [
+            f"trainer.epochs={self.final_epochs}",
+            "trainer.shuffle=true",
+            f"trainer.seed={self.seed}",
+            "trainer.validation=test",
+        ]
+
+    def sweep(self, arguments: list[str]) -> Any:
+        assert self.config is not None  # setup() comes first (Hydra's contract)
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        state = self._load_state(sweep_dir)
+        evaluate = JobEvaluator(
+            self.launcher, sweep_dir, str(self.config.experiment_id), arguments,
+            self.candidate_overrides(), state,
+        )  # fmt: skip
+        rng = np.random.RandomState(self.seed)
+        best = self._search(rng, evaluate)
+        state["best"] = {"score": best.score, "layers": to_layer_tokens(best.definition)}
+        print(f"best candidate: validation accuracy {best.score:.4f}: {state['best']['layers']}")
+        if self.final_epochs > 0:
+            final = evaluate.final(best.definition, self.final_overrides())
+            print(f"the best definition after {self.final_epochs} epochs: {final:.4f}")
+        write_search_results(sweep_dir)
+        return state
+
+    def _search(self, rng: np.random.RandomState, evaluate: JobEvaluator) -> Scored:
+        if self.strategy == "evolution":
+            generations = max(1, self.candidate_evaluations // self.population_size)
+            population = evolution(
+                rng, evaluate, self.population_size, generations, self.max_model_size
+            )
+            return max(reversed(population), key=lambda member: member.score)
+        best = random_search(rng, evaluate, self.candidate_evaluations, self.max_model_size)
+        if self.strategy == "random":
+            return best
+        return hill_climb(
+            rng, evaluate, best, self.hill_climb_steps, self.max_model_size,
+            self.neighbours_per_step, self.reproduce_aliasing_quirk,
+        )  # fmt: skip
+
+    def _load_state(self, sweep_dir: Path) -> dict[str, Any]:
+        """The state of an earlier, possibly killed, run of this search, or a fresh one."""
+        path = sweep_dir / STATE_FILE
+        settings = {"strategy": self.strategy, "seed": self.seed}
+        if path.exists():
+            state = read_json(path)
+            if {k: state.get(k) for k in settings} != settings:
+                raise ConfigError(
+                    f"{sweep_dir} holds an architecture search with other settings "
+                    f"({ {k: state.get(k) for k in settings} }). Use another sweep folder."
+                )
+            return {**state, "best_score": 0.0}
+        return {
+            **settings,
+            "experiment_id": str(self.config.experiment_id) if self.config else "",
+            "candidates": [],
+            "best_score": 0.0,
+            "final_index": None,
+        }
+
+
+def _check_options(
+    strategy: str, selection_split: str, candidate_evaluations: int, population_size: int
+) -> None:
+    if strategy not in STRATEGIES:
+        raise ConfigError(
+            f"hydra.sweeper.strategy={strategy!r} is not known; use one of {', '.join(STRATEGIES)}."
+        )
+    if selection_split not in ("test", "holdout"):
+        raise ConfigError(
+            f"hydra.sweeper.selection_split={selection_split!r} is not known; use test (the book's: "
+            "the test set scores the candidates) or holdout (a held-out part of the training data)."
+        )
+    if candidate_evaluations < 1 or population_size < 4:
+        raise ConfigError(
+            "hydra.sweeper.candidate_evaluations must be >= 1 and population_size >= 4 (evolution "
+            "draws two distinct parents and keeps a fifth of the population)."
+        )
