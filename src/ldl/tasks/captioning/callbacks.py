@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from ldl.runs.files import read_json
@@ -23,9 +22,10 @@ from ldl.tasks.captioning.report import (
     write_captions,
 )
 from ldl.tasks.captioning.vocabulary import CaptionVocabulary
+from ldl.training.periodic_writer import PeriodicWriter
 
 
-class SampleCaptions(keras.callbacks.Callback):
+class SampleCaptions(PeriodicWriter):
     def __init__(
         self,
         run_dir: str,
@@ -34,14 +34,11 @@ class SampleCaptions(keras.callbacks.Callback):
         figures: bool = True,
         top_k: int = 9,
     ) -> None:
-        super().__init__()
+        super().__init__(every_epochs)
         self.run_dir = Path(run_dir)
         self.extra_images = [str(Path(p).expanduser()) for p in (images or [])]
-        self.every_epochs = int(every_epochs)
         self.figures = figures
         self.top_k = int(top_k)
-        self.epochs_done = 0
-        self.written_at = -1
         self._samples: tuple[list[str], np.ndarray, list[str]] | None = None
 
     def _load_samples(self) -> tuple[list[str], np.ndarray, list[str]]:
@@ -60,15 +57,6 @@ class SampleCaptions(keras.callbacks.Callback):
             features = np.concatenate(parts) if parts else np.zeros((0,))
             self._samples = (images, features, references)
         return self._samples
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.epochs_done = epoch + 1
-        if self.every_epochs > 0 and self.epochs_done % self.every_epochs == 0:
-            self.write(self.epochs_done)
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        if self.written_at != self.epochs_done and self.epochs_done > 0:
-            self.write(self.epochs_done)
 
     def write(self, epoch: int) -> None:
         metadata = read_json(self.run_dir / "data.json")
@@ -108,4 +96,3 @@ class SampleCaptions(keras.callbacks.Callback):
             epoch,
             "captions/samples",
         )
-        self.written_at = epoch

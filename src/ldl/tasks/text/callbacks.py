@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from ldl import tf_setup
+from ldl.training.periodic_writer import PeriodicWriter
 
 tf = tf_setup.import_tensorflow()
 
-import keras  # noqa: E402
 
 from ldl.runs.files import read_json  # noqa: E402
 from ldl.tasks.text.embeddings import embedding_matrix  # noqa: E402
@@ -25,11 +25,7 @@ SAMPLES_FILE = "samples.txt"
 PROJECTOR_METADATA = "metadata.tsv"
 
 
-def _due(epoch: int, every_epochs: int) -> bool:
-    return every_epochs > 0 and epoch % every_epochs == 0
-
-
-class SampleCompletions(keras.callbacks.Callback):
+class SampleCompletions(PeriodicWriter):
     """Complete prompts with the model being trained; write them to TensorBoard (text), samples.txt
     and stdout, at the end of training and optionally every `every_epochs` epochs.
 
@@ -50,7 +46,7 @@ class SampleCompletions(keras.callbacks.Callback):
         seed: int = 0,
         every_epochs: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(every_epochs)
         self.run_dir = Path(run_dir)
         self.prompts = list(prompts)
         self.options: dict[str, Any] = {
@@ -62,18 +58,6 @@ class SampleCompletions(keras.callbacks.Callback):
             "mode": mode,
             "seed": seed,
         }
-        self.every_epochs = int(every_epochs)
-        self.epochs_done = 0
-        self.written_at = -1
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.epochs_done = epoch + 1
-        if _due(self.epochs_done, self.every_epochs):
-            self.write(self.epochs_done)
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        if self.written_at != self.epochs_done:
-            self.write(self.epochs_done)
 
     def write(self, epoch: int) -> None:
         vocabulary = Vocabulary.from_metadata(read_json(self.run_dir / "data.json"))
@@ -98,10 +82,9 @@ class SampleCompletions(keras.callbacks.Callback):
         with writer.as_default():
             tf.summary.text("samples/completions", "\n\n".join(f"`{x}`" for x in lines), step=epoch)
         writer.close()
-        self.written_at = epoch
 
 
-class EmbeddingProjector(keras.callbacks.Callback):
+class EmbeddingProjector(PeriodicWriter):
     """Export the model's Embedding weights, labelled with the vocabulary, for TensorBoard's projector.
 
     Writes a TensorFlow checkpoint of the matrix, metadata.tsv (one label per row) and
@@ -110,23 +93,11 @@ class EmbeddingProjector(keras.callbacks.Callback):
     """
 
     def __init__(self, run_dir: str, every_epochs: int = 1) -> None:
-        super().__init__()
+        super().__init__(every_epochs)
         self.log_dir = Path(run_dir) / "tensorboard"
         self.metadata_path = Path(run_dir) / "data.json"
-        self.every_epochs = int(every_epochs)
-        self.exported_at = -1
-        self.epochs_done = 0
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.epochs_done = epoch + 1
-        if _due(self.epochs_done, self.every_epochs):
-            self.export()
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        if self.exported_at != self.epochs_done:
-            self.export()
-
-    def export(self) -> None:
+    def write(self, epoch: int) -> None:
         from tensorboard.plugins import projector
 
         matrix = embedding_matrix(self.model)
@@ -140,10 +111,9 @@ class EmbeddingProjector(keras.callbacks.Callback):
         manager = tf.train.CheckpointManager(
             checkpoint, str(self.log_dir), max_to_keep=1, checkpoint_name="embedding.ckpt"
         )
-        manager.save(checkpoint_number=self.epochs_done)
+        manager.save(checkpoint_number=epoch)
         config = projector.ProjectorConfig()
         embedding = config.embeddings.add()
         embedding.tensor_name = "embedding/.ATTRIBUTES/VARIABLE_VALUE"
         embedding.metadata_path = PROJECTOR_METADATA
         projector.visualize_embeddings(str(self.log_dir), config)
-        self.exported_at = self.epochs_done

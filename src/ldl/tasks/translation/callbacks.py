@@ -9,34 +9,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
-
 from ldl.runs.files import read_json
 from ldl.tasks.translation.translate import TranslationVocabulary, translate, write_examples
+from ldl.training.periodic_writer import PeriodicWriter
 
 
-class SampleTranslations(keras.callbacks.Callback):
+class SampleTranslations(PeriodicWriter):
     """Every `every_epochs` epochs (and after the last one): translate the sample sentences."""
 
     def __init__(
         self, run_dir: str, decoding: str = "greedy", beam_width: int = 4, every_epochs: int = 1
     ) -> None:
-        super().__init__()
+        super().__init__(every_epochs)
         self.run_dir = Path(run_dir)
         self.decoding = decoding
         self.beam_width = int(beam_width)
-        self.every_epochs = int(every_epochs)
-        self.epochs_done = 0
-        self.written_at = -1
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.epochs_done = epoch + 1
-        if self.every_epochs > 0 and self.epochs_done % self.every_epochs == 0:
-            self.write(self.epochs_done)
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        if self.written_at != self.epochs_done and self.epochs_done > 0:
-            self.write(self.epochs_done)
 
     def write(self, epoch: int) -> None:
         metadata = read_json(self.run_dir / "data.json")
@@ -61,4 +48,3 @@ class SampleTranslations(keras.callbacks.Callback):
             examples,
             epoch,
         )
-        self.written_at = epoch
