@@ -4,6 +4,7 @@ determinism of the candidate sequence, and whole searches through Hydra's launch
 from __future__ import annotations
 
 import copy
+import json
 import os
 import signal
 import subprocess
@@ -272,6 +273,10 @@ def test_a_killed_search_resumes_to_the_uninterrupted_sequence(
     uninterrupted = pd.read_csv(finished_search / "search.csv")
     pd.testing.assert_series_equal(resumed["layers"], uninterrupted["layers"])
     pd.testing.assert_series_equal(resumed["score"], uninterrupted["score"])
+    # The saved generator state is the uninterrupted search's, candidate for candidate.
+    state = json.loads((tmp_path / "search" / "search_state.json").read_text())
+    whole = json.loads((finished_search / "search_state.json").read_text())
+    assert state["random_state"] == whole["random_state"]
 
 
 @pytest.mark.slow

@@ -43,7 +43,9 @@ class JobEvaluator:
         arguments: Sequence[str],
         candidate_overrides: Sequence[str],
         state: dict[str, Any],
+        rng: np.random.RandomState,
     ) -> None:
+        self.rng = rng
         self.launcher = launcher
         self.sweep_dir = sweep_dir
         self.experiment_id = experiment_id
@@ -111,6 +113,13 @@ class JobEvaluator:
         return [float(scores[i] or 0.0) for i in indexes]
 
     def _save_state(self) -> None:
+        """The candidates so far and the generator's state after drawing them (a re-run replays the
+        draws from the seed and reaches this same state at the same candidate)."""
+        name, keys, position, has_gauss, cached = self.rng.get_state()
+        self.state["random_state"] = {
+            "after_candidates": self.next_index,
+            "state": [name, [int(k) for k in keys], int(position), int(has_gauss), float(cached)],
+        }
         write_json(self.sweep_dir / STATE_FILE, self.state)
 
 
@@ -193,11 +202,11 @@ class ArchitectureSearch:
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         state = self._load_state(sweep_dir)
+        rng = np.random.RandomState(self.seed)
         evaluate = JobEvaluator(
             self.launcher, sweep_dir, str(self.config.experiment_id), arguments,
-            self.candidate_overrides(), state,
+            self.candidate_overrides(), state, rng,
         )  # fmt: skip
-        rng = np.random.RandomState(self.seed)
         best = self._search(rng, evaluate)
         state["best"] = {"score": best.score, "layers": to_layer_tokens(best.definition)}
         print(f"best candidate: validation accuracy {best.score:.4f}: {state['best']['layers']}")
