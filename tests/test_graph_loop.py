@@ -9,7 +9,10 @@ import pytest
 from sequence_fixtures import write_book_sales_csv
 
 from ldl.errors import ConfigError
+from ldl.tf_setup import import_tensorflow
 from ldl.training.train import train
+
+tf = import_tensorflow()
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +88,35 @@ def test_forcing_the_graph_loop_where_it_cannot_run_is_a_clear_error(make_config
     )
     with pytest.raises(ConfigError, match=r"EarlyStopping acts during training.*trainer.loop=fit"):
         train(cfg)
+
+
+def _epoch_scalars(folder) -> dict:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(folder))
+    events.Reload()
+    return {
+        tag: [(event.step, float(tf.make_ndarray(event.tensor_proto))) for event in events.Tensors(tag)]
+        for tag in events.Tags()["tensors"]
+        if tag.startswith("epoch_")
+    }
+
+
+def test_the_graph_loop_writes_the_same_tensorboard_scalars(make_config, boston_dir, tmp_path):
+    for loop in ("fit", "graph"):
+        train(
+            make_config(
+                "experiment=c6_conf1",
+                f"data_dir={boston_dir}",
+                "trainer.epochs=7",
+                "trainer.seed=0",
+                f"trainer.loop={loop}",
+                run_dir=tmp_path / loop,
+            )
+        )
+    for split in ("train", "validation"):
+        by_fit = _epoch_scalars(tmp_path / "fit" / "tensorboard" / split)
+        by_graph = _epoch_scalars(tmp_path / "graph" / "tensorboard" / split)
+        assert by_graph == by_fit
+        assert [step for step, _ in by_fit["epoch_loss"]] == list(range(7))
+    assert "epoch_learning_rate" in _epoch_scalars(tmp_path / "graph" / "tensorboard" / "train")

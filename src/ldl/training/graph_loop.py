@@ -28,6 +28,7 @@ from ldl.errors import ConfigError
 from ldl.tf_setup import import_tensorflow
 from ldl.training.pipeline import EpochShuffledDataset, SetEpoch, num_examples
 from ldl.training.recorder import RunRecorder
+from ldl.training.tensorboard_logs import EpochScalars
 
 tf = import_tensorflow()
 
@@ -72,7 +73,13 @@ def loop_blockers(
     if cfg.optimizer.get("schedule"):
         reasons.append("a learning-rate schedule (TensorBoard logs the rate at each epoch's end)")
     for callback in callbacks:
-        if not (
+        if isinstance(callback, keras.callbacks.TensorBoard) and (
+            callback.histogram_freq or callback.embeddings_freq or callback.write_steps_per_second
+        ):
+            reasons.append(
+                "TensorBoard histograms, embeddings or steps/s need each epoch as it ends"
+            )
+        elif not (
             isinstance(callback, REPLAYABLE_CALLBACKS)
             or getattr(callback, "reads_epoch_logs_only", False)
         ):
@@ -246,8 +253,14 @@ def fit_in_graph(
     if validation is not None:
         x_val, y_val = (tf.nest.map_structure(tf.constant, part) for part in validation)
         held_out = _Arrays(x_val, y_val, num_examples(validation[0]))
-    callback_list = keras.callbacks.CallbackList(
-        callbacks, model=model, epochs=epochs, steps=train.steps_per_epoch, verbose=0
+    settings = {"model": model, "epochs": epochs, "steps": train.steps_per_epoch, "verbose": 0}
+    callback_list = keras.callbacks.CallbackList(callbacks, **settings)
+    # Keras's TensorBoard callbacks get each call's epochs in one write (tensorboard_logs.EpochScalars);
+    # every other callback is told about each epoch in turn.
+    tensorboards = [c for c in callbacks if isinstance(c, keras.callbacks.TensorBoard)]
+    scalars = [EpochScalars(c.log_dir) for c in tensorboards]
+    per_epoch = keras.callbacks.CallbackList(
+        [c for c in callbacks if not isinstance(c, keras.callbacks.TensorBoard)], **settings
     )
     model.stop_training = False
     callback_list.on_train_begin()
@@ -260,14 +273,19 @@ def fit_in_graph(
         rows = run(epoch, count)
         sizer.measured(len(rows), time.perf_counter() - started)
         recorder.holds_epoch = epoch + len(rows) - 1
+        learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        for writer in scalars:
+            writer.write(epoch, rows, learning_rate)
         try:
             for logs in rows:
-                callback_list.on_epoch_begin(epoch)
-                callback_list.on_epoch_end(epoch, logs)
+                per_epoch.on_epoch_begin(epoch)
+                per_epoch.on_epoch_end(epoch, logs)
                 if verbose:
                     print(_log_line(epoch, epochs, logs), file=sys.stdout, flush=True)
                 epoch += 1
         finally:
             recorder.holds_epoch = None
     model.optimizer.finalize_variable_values(model.trainable_weights)
+    for writer in scalars:
+        writer.close()
     callback_list.on_train_end(logs)

@@ -122,6 +122,10 @@ class RunRecorder(keras.callbacks.Callback):
         self.state.history.append(keras_logs_to_row(logs))
         self.state.epochs_completed = epoch + 1
         self.state.train_seconds = self.seconds()
+        if self.holds_epoch is not None and self.holds_epoch != epoch:
+            # An earlier epoch of a multi-epoch call: the model already holds a later state, and
+            # metrics.json is refreshed at the call's last epoch.
+            return
         write_json(
             self.run.metrics_path,
             {
@@ -132,8 +136,6 @@ class RunRecorder(keras.callbacks.Callback):
                 **self.state.history[-1],
             },
         )
-        if self.holds_epoch is not None and self.holds_epoch != epoch:
-            return  # an earlier epoch of a multi-epoch call: the model already holds a later state
         last = epoch + 1 == self.epochs
         due = self.policy.due(epoch + 1, time.perf_counter() - self._checkpointed_at)
         if last or due or self.stop_requests.requested:
