@@ -96,7 +96,10 @@ def _epoch_scalars(folder) -> dict:
     events = EventAccumulator(str(folder))
     events.Reload()
     return {
-        tag: [(event.step, float(tf.make_ndarray(event.tensor_proto))) for event in events.Tensors(tag)]
+        tag: [
+            (event.step, float(tf.make_ndarray(event.tensor_proto)))
+            for event in events.Tensors(tag)
+        ]
         for tag in events.Tags()["tensors"]
         if tag.startswith("epoch_")
     }
