@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from fixtures import make_cifar10_arrays, write_cifar10_npz, write_idx, write_mnist_idx
-from helpers import compose_config
+from helpers import compose_config, run_ldl
 
+from ldl.cli.eval_command import comparison_table
 from ldl.data.datasets import prepare_data
 from ldl.errors import ConfigError, DataError
 from ldl.models import build_model
@@ -289,6 +290,39 @@ def test_a_crashed_multi_output_run_resumes_to_the_uninterrupted_result(chapter1
         if key.startswith(("test/", "val/", "train/")) and isinstance(value, float):
             assert resumed[key] == value, key
     assert len(pd.read_csv(tmp_path / "crashed" / "history.csv")) == 3
+
+
+@pytest.mark.slow
+def test_a_k_fold_sweep_of_a_multi_output_run_is_summarized_reported_and_evaluated(
+    chapter17_data, tmp_path
+):
+    sweep = tmp_path / "kfold"
+    result = run_ldl(
+        "train", "-m", "experiment=c17e3", "cv.fold=0,1", *QUICK, f"data_dir={chapter17_data}",
+        f"output_root={tmp_path}", f"hydra.sweep.dir={sweep}", timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = pd.read_csv(sweep / "summary.csv")
+    assert len(summary) == 2 and {"val/digit_accuracy", "val/answer_accuracy"} <= set(summary)
+    report = run_ldl("report", sweep)
+    assert report.returncode == 0 and report.stdout.count("| c17e3 |") == 2, report.stdout
+    # A k-fold run never measures the test set, so eval has nothing recorded to compare with.
+    evaluated = run_ldl("eval", f"run={sweep / '0_c17e3'}", f"data_dir={chapter17_data}")
+    assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
+    assert (
+        "test/answer_accuracy" in evaluated.stdout
+        and "recorded no test metrics" in evaluated.stdout
+    )
+
+
+def test_eval_aligns_long_head_names_and_tells_unrecorded_from_different_values():
+    now = {"test/answer_accuracy": 0.9, "test/digit_accuracy": 0.95, "test/loss": 0.3}
+    recorded = {"test/answer_accuracy": 0.9, "test/digit_accuracy": 0.5}
+    header, *lines = comparison_table(now, recorded)
+    # Every value ends in the header's columns, however long the head's name.
+    assert {len(line.split("  (")[0]) for line in lines} == {len(header)}
+    assert lines[0].endswith("0.900000") and lines[1].endswith("(differs)")
+    assert lines[2].endswith("-  (not recorded)")
 
 
 # --- the tuning workflow ---------------------------------------------------------------------
