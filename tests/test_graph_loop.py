@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+from fixtures import write_cifar10_npz
 from sequence_fixtures import write_book_sales_csv
 
 from ldl.errors import ConfigError
@@ -19,6 +20,13 @@ tf = import_tensorflow()
 def sales_dir(tmp_path_factory):
     directory = tmp_path_factory.mktemp("sales_data")
     write_book_sales_csv(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def cifar_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("cifar_data")
+    write_cifar10_npz(directory, n_train=96, n_test=32)
     return directory
 
 
@@ -76,6 +84,23 @@ def test_auto_takes_the_graph_loop_only_where_it_can_run(
     train(make_config(*overrides, "callbacks=early_stopping", run_dir=tmp_path / "stopping"))
     assert calls == [True]
     assert json.loads((tmp_path / "stopping" / "metrics.json").read_text())["status"] == "completed"
+
+
+def test_a_convnet_stays_on_fit_and_forcing_the_graph_loop_says_why(
+    make_config, cifar_dir, tmp_path, monkeypatch
+):
+    from ldl.training import graph_loop
+
+    calls = []
+    real = graph_loop.fit_in_graph
+    monkeypatch.setattr(
+        "ldl.training.recipe.fit_in_graph", lambda *a, **k: calls.append(True) or real(*a, **k)
+    )
+    overrides = ("experiment=c7_conf2", f"data_dir={cifar_dir}", "trainer.epochs=1")
+    metrics = train(make_config(*overrides, run_dir=tmp_path / "auto"))
+    assert calls == [] and metrics["status"] == "completed"
+    with pytest.raises(ConfigError, match="convolution layers"):
+        train(make_config(*overrides, "trainer.loop=graph", run_dir=tmp_path / "graph"))
 
 
 def test_forcing_the_graph_loop_where_it_cannot_run_is_a_clear_error(make_config, boston_dir):

@@ -45,7 +45,12 @@ from ldl.training.fine_tuning import (  # noqa: E402
     phase_two_optimizer,
     unfreeze_top_layers,
 )
-from ldl.training.graph_loop import LoopSetting, fit_in_graph, uses_graph_loop  # noqa: E402
+from ldl.training.graph_loop import (  # noqa: E402
+    LoopSetting,
+    fit_in_graph,
+    has_convolutions,
+    uses_graph_loop,
+)
 from ldl.training.optimizers import build_optimizer  # noqa: E402
 from ldl.training.pipeline import (  # noqa: E402
     BatchTransform,
@@ -363,14 +368,14 @@ def train_in_graph(
     setting = LoopSetting(
         train=datasets.train,
         augmented=datasets.data.train_transform is not None,
+        convolutional=has_convolutions(model),
     )
     if not uses_graph_loop(cfg, setting, callbacks):
         return False
-    validation = validation_arrays(datasets.data, datasets.validation)
     fit_in_graph(
         model,
         datasets.train,
-        validation if validation[0] is not None else None,
+        datasets.validation_batches,
         cfg.trainer.eval_batch_size,
         callbacks,
         epochs,
