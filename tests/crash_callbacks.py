@@ -18,3 +18,32 @@ class CrashAfterEpoch(keras.callbacks.Callback):
             if self.interrupt:
                 raise KeyboardInterrupt
             raise RuntimeError("simulated crash")
+
+
+class SignalAfterEpoch(keras.callbacks.Callback):
+    """Send this process `signal_name` (SIGTERM, SIGINT) after `epoch` epochs, as a scheduler would."""
+
+    def __init__(self, epoch: int, signal_name: str = "SIGTERM") -> None:
+        super().__init__()
+        self.epoch = epoch
+        self.signal_name = signal_name
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch + 1 == self.epoch:
+            import os
+            import signal
+
+            os.kill(os.getpid(), getattr(signal, self.signal_name))
+
+
+class PoisonWeightsAfterEpoch(keras.callbacks.Callback):
+    """Fill the first kernel with NaN after `epoch` epochs: the next epoch's loss is NaN."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch + 1 == self.epoch:
+            kernel = self.model.trainable_variables[0]
+            kernel.assign(keras.ops.full(kernel.shape, float("nan")))

@@ -52,7 +52,8 @@ def test_missing_coco_stops_with_one_paragraph(make_config, tmp_path):
 def test_crashed_captioning_run_resumes_to_the_uninterrupted_result(
     make_config, shapes_data, tmp_path
 ):
-    overrides = (*SMALL, f"data_dir={shapes_data}")
+    # A checkpoint after every epoch, so the crash after epoch 2 has one to resume from.
+    overrides = (*SMALL, f"data_dir={shapes_data}", "trainer.checkpoint_seconds=0")
     whole = train(make_config(*overrides, run_dir=tmp_path / "whole"))
     crash = "+callbacks.crash={_target_: crash_callbacks.CrashAfterEpoch, epoch: 2}"
     with pytest.raises(RuntimeError, match="simulated crash"):

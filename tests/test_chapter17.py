@@ -280,7 +280,8 @@ def test_c17e3_reports_every_head_by_name(chapter17_data, tmp_path):
 
 @pytest.mark.slow
 def test_a_crashed_multi_output_run_resumes_to_the_uninterrupted_result(chapter17_data, tmp_path):
-    overrides = ("experiment=c17e3", "trainer.epochs=3")
+    # A checkpoint after every epoch, so the crash after epoch 2 has one to resume from.
+    overrides = ("experiment=c17e3", "trainer.epochs=3", "trainer.checkpoint_seconds=0")
     whole = train(run_config(chapter17_data, tmp_path / "whole", *overrides))
     crash = "+callbacks.crash={_target_: crash_callbacks.CrashAfterEpoch, epoch: 2}"
     with pytest.raises(RuntimeError, match="simulated crash"):

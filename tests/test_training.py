@@ -95,7 +95,11 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_last_epoch(
 
     monkeypatch.setattr(Checkpointer, "save", save_until_the_disk_is_full)
     cfg = make_config(
-        "experiment=c6_conf1", f"data_dir={boston_dir}", "trainer.epochs=3", "trainer.seed=0"
+        "experiment=c6_conf1",
+        f"data_dir={boston_dir}",
+        "trainer.epochs=3",
+        "trainer.seed=0",
+        "trainer.checkpoint_seconds=0",
     )
     with pytest.raises(RunFolderError, match="No space left on the device"):
         train(cfg)
@@ -133,6 +137,7 @@ def test_crashed_run_resumes_to_the_uninterrupted_result(make_config, boston_dir
         f"data_dir={boston_dir}",
         "trainer.epochs=4",
         "trainer.seed=3",
+        "trainer.checkpoint_seconds=0",
     )
     uninterrupted = train(make_config(*overrides, run_dir=tmp_path / "whole"))
 
@@ -152,7 +157,13 @@ def test_crashed_run_resumes_to_the_uninterrupted_result(make_config, boston_dir
 
 @pytest.mark.slow
 def test_interrupted_run_is_marked_and_resumable_with_resume_true(make_config, mnist_dir, tmp_path):
-    overrides = ("experiment=c5e2", f"data_dir={mnist_dir}", "trainer.epochs=3", "trainer.seed=5")
+    overrides = (
+        "experiment=c5e2",
+        f"data_dir={mnist_dir}",
+        "trainer.epochs=3",
+        "trainer.seed=5",
+        "trainer.checkpoint_seconds=0",
+    )
     interrupt = (
         "+callbacks.crash={_target_: crash_callbacks.CrashAfterEpoch, epoch: 1, interrupt: true}"
     )

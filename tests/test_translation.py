@@ -389,6 +389,7 @@ def test_a_crashed_transformer_run_resumes_to_the_uninterrupted_result(make_conf
         *QUICK,
         *SIZES["c15_transformer"],
         "trainer.epochs=2",
+        "trainer.checkpoint_seconds=0",  # a checkpoint after epoch 1 to resume from
         "callbacks.sample_translations=null",
         "data.report.examples=0",
     )

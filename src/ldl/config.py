@@ -72,6 +72,15 @@ def _require_optional_int(cfg: Mapping[str, Any], key: str, prefix: str, minimum
         _require_int(cfg, key, prefix, minimum)
 
 
+def _require_number(cfg: Mapping[str, Any], key: str, prefix: str, minimum: float) -> None:
+    value = cfg.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+        raise ConfigError(
+            f"{prefix}.{key} must be a number >= {minimum:g}, got {_describe(value)}, "
+            f"e.g. {prefix}.{key}=30."
+        )
+
+
 def _require_choice(cfg: Mapping[str, Any], key: str, prefix: str, choices: tuple) -> None:
     if cfg.get(key) not in choices:
         options = ", ".join(str(choice) for choice in choices)
@@ -101,13 +110,15 @@ def validate_config(cfg: DictConfig) -> None:
     _require_int(trainer, "batch_size", "trainer")
     _require_int(trainer, "eval_batch_size", "trainer")
     _require_int(trainer, "steps_per_execution", "trainer", minimum=0)
-    _require_int(trainer, "checkpoint_every", "trainer")
+    _require_optional_int(trainer, "checkpoint_every", "trainer", minimum=1)
+    _require_number(trainer, "checkpoint_seconds", "trainer", minimum=0)
     _require_int(trainer, "print_predictions", "trainer", minimum=0)
     _require_optional_int(trainer, "seed", "trainer", minimum=0)
     _require_optional_int(trainer, "threads", "trainer", minimum=1)
     _require_choice(trainer, "precision", "trainer", PRECISIONS)
     _require_choice(trainer, "validation", "trainer", VALIDATIONS)
     _require_choice(trainer, "jit_compile", "trainer", (True, False, "auto"))
+    _require_choice(trainer, "loop", "trainer", ("auto", "fit", "graph"))
     _require_choice(trainer, "verbose", "trainer", ("auto", 0, 1, 2))
     _require_choice(trainer, "deterministic", "trainer", (True, False))
     _require_choice(trainer, "shuffle", "trainer", (True, False))

@@ -30,6 +30,7 @@ RESUME_INDEPENDENT_KEYS = (
     "trainer.steps_per_execution",
     "trainer.jit_compile",
     "trainer.checkpoint_every",
+    "trainer.checkpoint_seconds",
     "trainer.print_predictions",
     "description",
     "book",

@@ -54,18 +54,16 @@ class EpochShuffledDataset:
         self.num_examples = num_examples(x)
         self.batch_size = batch_size
         self.steps_per_epoch = math.ceil(self.num_examples / batch_size)
+        self.seed = seed
+        self.shuffle = shuffle
+        self.transform = transform
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
-        features = tf.nest.map_structure(tf.constant, x)
-        targets = tf.nest.map_structure(tf.constant, y)
-        seed_value = tf.constant(seed, dtype=tf.int64)
-        count = self.num_examples
+        # Kept for the multi-epoch graph loop (training/graph_loop.py), which reads the same tensors.
+        self.features = features = tf.nest.map_structure(tf.constant, x)
+        self.targets = targets = tf.nest.map_structure(tf.constant, y)
 
         def epoch_indices(_: Any) -> Any:
-            indices = tf.range(count, dtype=tf.int64)
-            if shuffle:
-                indices = tf.random.experimental.stateless_shuffle(
-                    indices, seed=tf.stack([seed_value, self._epoch.read_value()])
-                )
+            indices = self.epoch_order(self._epoch.read_value())
             return tf.data.Dataset.from_tensor_slices(indices).batch(batch_size)
 
         def gather(batch_indices: Any) -> tuple[Any, Any]:
@@ -79,6 +77,14 @@ class EpochShuffledDataset:
             .apply(tf.data.experimental.assert_cardinality(self.steps_per_epoch))
             .prefetch(tf.data.AUTOTUNE)
         )
+
+    def epoch_order(self, epoch: Any) -> Any:
+        """The example indices of `epoch` in training order (a tensor; usable inside a graph)."""
+        indices = tf.range(self.num_examples, dtype=tf.int64)
+        if not self.shuffle:
+            return indices
+        seed = tf.stack([tf.constant(self.seed, dtype=tf.int64), tf.cast(epoch, tf.int64)])
+        return tf.random.experimental.stateless_shuffle(indices, seed=seed)
 
     def set_epoch(self, epoch: int) -> None:
         self._epoch.assign(epoch)

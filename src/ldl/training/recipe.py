@@ -45,6 +45,12 @@ from ldl.training.fine_tuning import (  # noqa: E402
     phase_two_optimizer,
     unfreeze_top_layers,
 )
+from ldl.training.graph_loop import (  # noqa: E402
+    LoopSetting,
+    fit_in_graph,
+    has_convolutions,
+    uses_graph_loop,
+)
 from ldl.training.optimizers import build_optimizer  # noqa: E402
 from ldl.training.pipeline import (  # noqa: E402
     BatchTransform,
@@ -53,7 +59,8 @@ from ldl.training.pipeline import (  # noqa: E402
     evaluation_dataset,
     num_examples,
 )
-from ldl.training.recorder import RunRecorder  # noqa: E402
+from ldl.training.recorder import CheckpointPolicy, RunRecorder  # noqa: E402
+from ldl.training.stop_signals import StopRequests  # noqa: E402
 
 MAX_STEPS_PER_EXECUTION = 1000
 # What the validation data of each kind are called in the learning-curve legend.
@@ -95,16 +102,18 @@ def train_keras(cfg: DictConfig, run: RunFolder, mode: RunMode, say: Say) -> dic
         "train_examples": num_examples(datasets.data.x_train),
     }
     fine_tune_epochs = fine_tune_settings(cfg.get("fine_tune"))[0]
-    recorder = RunRecorder(
-        run,
-        checkpointer,
-        state,
-        cfg.trainer.epochs + fine_tune_epochs,
-        cfg.trainer.checkpoint_every,
-        base_metrics,
-    )
-    callbacks = make_callbacks(cfg, run, model, datasets, recorder)
-    fit_phases(cfg, model, runtime, datasets, callbacks, recorder, compile_arguments, say)
+    with StopRequests() as stop_requests:
+        recorder = RunRecorder(
+            run,
+            checkpointer,
+            state,
+            cfg.trainer.epochs + fine_tune_epochs,
+            CheckpointPolicy.from_trainer(cfg.trainer),
+            base_metrics,
+            stop_requests,
+        )
+        callbacks = make_callbacks(cfg, run, model, datasets, recorder)
+        fit_phases(cfg, model, runtime, datasets, callbacks, recorder, compile_arguments, say)
     if recorder.diverged_at is not None:
         raise TrainingDivergedError(
             f"Training diverged: the loss became NaN or infinite in epoch {recorder.diverged_at}, so "
@@ -124,7 +133,10 @@ def set_up_runtime(cfg: DictConfig, resume_from: Checkpointer | None) -> Runtime
     else:
         # An unseeded run (the book's behaviour) draws a seed and records it, so it can be repeated.
         seed = trainer.seed if trainer.seed is not None else secrets.randbelow(2**31 - 1)
-    keras.backend.clear_session()
+    # Fresh layer names for every run of a process (sweep jobs), so checkpoints match their models.
+    # Without the full garbage collection Keras adds by default: about 0.4 s a job, and Python
+    # collects the previous job's objects anyway.
+    keras.backend.clear_session(free_memory=False)
     tf_setup.configure_threads(trainer.threads)
     tf_setup.configure_precision(trainer.precision)
     tf_setup.configure_determinism(seed, trainer.deterministic)
@@ -171,18 +183,21 @@ def load_datasets(cfg: DictConfig, seed: int, run: RunFolder) -> Datasets:
         shuffle=trainer.shuffle,
         transform=_chain(data.transform, data.train_transform),
     )
-    x_val: Any
-    y_val: Any
-    if validation == "test":
-        x_val, y_val = data.x_test, data.y_test
-    else:  # holdout, last_fraction, kfold carve it from the training data; none has nothing
-        x_val, y_val = data.x_val, data.y_val
+    x_val, y_val = validation_arrays(data, validation)
     validation_batches = (
         evaluation_dataset(x_val, y_val, trainer.eval_batch_size, data.transform)
         if x_val is not None
         else None
     )
     return Datasets(data, validation, train, validation_batches)
+
+
+def validation_arrays(data: PreparedData, validation: Validation) -> tuple[Any, Any]:
+    """The validation features and targets; (None, None) without validation data."""
+    if validation == "test":
+        return data.x_test, data.y_test
+    # holdout, last_fraction, kfold carve it from the training data; none has nothing
+    return data.x_val, data.y_val
 
 
 def _steps_per_execution(setting: int, steps_per_epoch: int) -> int:
@@ -326,7 +341,10 @@ def fit(
     epochs: int,
     initial_epoch: int,
 ) -> None:
-    """One fit() call from `initial_epoch` to `epochs` (used by both transfer-learning phases)."""
+    """One fit() call from `initial_epoch` to `epochs` (used by both transfer-learning phases), or
+    the same epochs many per call into the graph where `trainer.loop` allows (training/graph_loop.py)."""
+    if train_in_graph(model, cfg, datasets, callbacks, epochs, initial_epoch):
+        return
     model.fit(
         datasets.train.dataset,
         epochs=epochs,
@@ -336,6 +354,35 @@ def fit(
         shuffle=False,  # the pipeline shuffles, keyed by (seed, epoch)
         verbose=verbosity(cfg.trainer.verbose),
     )
+
+
+def train_in_graph(
+    model: keras.Model,
+    cfg: DictConfig,
+    datasets: Datasets,
+    callbacks: list[keras.callbacks.Callback],
+    epochs: int,
+    initial_epoch: int,
+) -> bool:
+    """Run the epochs through the multi-epoch graph loop if `trainer.loop` chooses it; say whether."""
+    setting = LoopSetting(
+        train=datasets.train,
+        augmented=datasets.data.train_transform is not None,
+        convolutional=has_convolutions(model),
+    )
+    if not uses_graph_loop(cfg, setting, callbacks):
+        return False
+    fit_in_graph(
+        model,
+        datasets.train,
+        datasets.validation_batches,
+        cfg.trainer.eval_batch_size,
+        callbacks,
+        epochs,
+        initial_epoch,
+        verbosity(cfg.trainer.verbose),
+    )
+    return True
 
 
 def evaluate_and_save(
