@@ -29,6 +29,7 @@ from ldl.data.datasets import (
     training_augmentation,
 )
 from ldl.data.download import fetch, missing_files_error
+from ldl.data.preprocessing import global_mean_and_std
 from ldl.errors import DataError
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -232,6 +233,9 @@ def _chunked_mean_std(images: np.ndarray, chunk: int = 2048) -> tuple[float, flo
     count = images.size
     if count == 0:
         raise ValueError("x_train is empty; standardization statistics need training data.")
+    if images.dtype == np.uint8:  # exact integer sums, no copy at all
+        mean, std = global_mean_and_std(images)
+        return mean, std if std > 0 else 1.0
     total = sum(
         float(images[i : i + chunk].sum(dtype=np.float64)) for i in range(0, len(images), chunk)
     )
