@@ -199,15 +199,21 @@ def c7_conf5(args: argparse.Namespace) -> float:
 
 
 def resnet20(args: argparse.Namespace) -> float:
-    """ResNet-20 behind Keras's augmentation layers (flip, pad 4 + crop), SGD 0.1 momentum 0.9,
-    batch 128; `--precision mixed_bfloat16` for the bf16 case."""
-    from benchmark_vision import _keras_resnet20
+    """ResNet-20 (the network ldl builds) behind Keras's augmentation layers: a random horizontal
+    flip and a random shift of up to 4 pixels with zero fill (= pad 4 and crop 32, as ldl augments;
+    both are identities at inference). SGD 0.1 momentum 0.9, batch 128; `--precision
+    mixed_bfloat16` for the bf16 case."""
+    from ldl.models.resnet import build_cifar_resnet
 
     keras = keras_module()
     data = cifar_subset(args)
     keras.mixed_precision.set_global_policy(args.precision)
     keras.utils.set_random_seed(args.seed)
-    model = _keras_resnet20(args.seed)
+    inputs = keras.Input(shape=(32, 32, 3))
+    x = keras.layers.RandomFlip("horizontal", seed=args.seed)(inputs)
+    shift = 4 / 32
+    x = keras.layers.RandomTranslation(shift, shift, fill_mode="constant", seed=args.seed)(x)
+    model = keras.Model(inputs, build_cifar_resnet((32, 32, 3), 10, depth=20)(x))
     model.compile(
         loss="categorical_crossentropy",
         optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
