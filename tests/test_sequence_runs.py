@@ -58,7 +58,7 @@ def text_runs(tmp_path_factory):
         *TINY_TEXT_MODEL,
         "data.window_length=12",
         "data.max_train_examples=256",
-        "+trainer.keep_checkpoint=true",
+        "trainer.keep_checkpoint=true",
     )
     words = run_experiment(
         root, data, "c12e1", *TINY_TEXT_MODEL, "data.window_length=6", "data.max_words=40",
