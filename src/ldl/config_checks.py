@@ -58,10 +58,11 @@ def declared_keys(section: str) -> tuple[str, ...]:
     from ldl.config import config_dir
 
     if section == "trainer":
-        loaded = OmegaConf.load(config_dir() / "trainer" / "default.yaml")
+        loaded: Any = OmegaConf.load(config_dir() / "trainer" / "default.yaml")
     else:
-        loaded = OmegaConf.load(config_dir() / "train.yaml").get(section) or {}
-    return tuple(str(key) for key in loaded)
+        root = OmegaConf.load(config_dir() / "train.yaml")
+        loaded = root.get(section) if isinstance(root, DictConfig) else None
+    return tuple(str(key) for key in (loaded or {}))
 
 
 def check_everything_is_read(cfg: DictConfig) -> None:
@@ -74,7 +75,7 @@ def check_everything_is_read(cfg: DictConfig) -> None:
         for key in values:
             if str(key) not in known:
                 raise ConfigError(
-                    f"{section}.{key} is not an option of {section}, so nothing would read it."
+                    f"{section}.{key!s} is not an option of {section}, so nothing would read it."
                     f"{did_you_mean(str(key), known)} The options of {section} are: "
                     f"{', '.join(known)}."
                 )
@@ -137,7 +138,7 @@ def _check_optimizer_keys(optimizer: Any) -> None:
     for key in optimizer:
         if str(key) not in known and str(key) != "name":
             raise ConfigError(
-                f"optimizer.{key} is not an option of optimizer={name} (keras.optimizers."
+                f"optimizer.{key!s} is not an option of optimizer={name} (keras.optimizers."
                 f"{OPTIMIZERS[name].__name__}), so nothing would read it."
                 f"{did_you_mean(str(key), known)} Its options are: {', '.join(known)}."
             )
@@ -154,7 +155,7 @@ def _walk(node: Any, prefix: str) -> Iterable[tuple[str, Any]]:
     """(dotted key, value) of every leaf below `node`."""
     if isinstance(node, DictConfig | dict):
         for key, value in node.items():
-            yield from _walk(value, f"{prefix}.{key}" if prefix else str(key))
+            yield from _walk(value, f"{prefix}.{key!s}" if prefix else str(key))
     elif isinstance(node, ListConfig | list):
         for index, value in enumerate(node):
             yield from _walk(value, f"{prefix}[{index}]")
@@ -171,7 +172,8 @@ def check_values(cfg: DictConfig) -> None:
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key} must be a finite number, got {value}.")
         if leaf.endswith("_fraction") and value is not None:  # null: not set (all of the data)
-            _check_fraction(key, value)
+            zero = key == "data.test_fraction" and cfg.data.get("name") in HOLD_OUT_NOTHING
+            _check_fraction(key, value, zero_allowed=zero)
         if (
             leaf in ("dropout", "recurrent_dropout")
             and value is not None
@@ -187,15 +189,24 @@ def check_values(cfg: DictConfig) -> None:
     _check_callbacks(cfg.get("callbacks"))
 
 
-def _check_fraction(key: str, value: Any) -> None:
+# Datasets that may hold out nothing (data.test_fraction=0): the book trains c16e2 on every COCO image.
+HOLD_OUT_NOTHING = ("coco_captions",)
+
+
+def _check_fraction(key: str, value: Any, zero_allowed: bool = False) -> None:
     # Taking all of the training data is a setting (train_fraction=1); carving all of it out for
     # validation or testing leaves nothing to train on.
     whole_allowed = key.endswith("train_fraction") and not key.endswith("train_months_fraction")
-    upper = "1]" if whole_allowed else "1)"
-    if not _number(value) or value <= 0 or value > 1 or (value == 1 and not whole_allowed):
+    lower, upper = ("[0", "1)") if zero_allowed else ("(0", "1]" if whole_allowed else "1)")
+    if (
+        not _number(value)
+        or (value < 0 if zero_allowed else value <= 0)
+        or value > 1
+        or (value == 1 and not whole_allowed)
+    ):
         raise ConfigError(
-            f"{key} must be a fraction in (0, {upper}, got {value!r} ({type(value).__name__}); it is "
-            "checked even when this run does not use it."
+            f"{key} must be a fraction in {lower}, {upper}, got {value!r} ({type(value).__name__}); "
+            "it is checked even when this run does not use it."
         )
 
 
@@ -283,13 +294,13 @@ def _check_keras_names(cfg: DictConfig) -> None:
     initializer = cfg.get("initializer")
     if isinstance(initializer, DictConfig):
         for part, spec in initializer.items():
-            name = spec.get("name") if isinstance(spec, DictConfig) else None
-            if isinstance(name, str):
+            chosen = spec.get("name") if isinstance(spec, DictConfig) else None
+            if isinstance(chosen, str):
                 try:
-                    keras.initializers.get(name)
+                    keras.initializers.get(chosen)
                 except (ValueError, TypeError):
                     raise ConfigError(
-                        f"initializer.{part}.name={name!r} is not a Keras initializer, e.g. "
+                        f"initializer.{part!s}.name={chosen!r} is not a Keras initializer, e.g. "
                         "glorot_uniform, he_normal, random_uniform, zeros."
                     ) from None
 
@@ -315,7 +326,7 @@ def _check_callbacks(callbacks: Any) -> None:
             continue
         if not isinstance(spec, DictConfig) or "_target_" not in spec:
             raise ConfigError(
-                f"callbacks.{name} must be a callback spec with a _target_ (or null to drop it), "
+                f"callbacks.{name!s} must be a callback spec with a _target_ (or null to drop it), "
                 f"got {spec!r}."
             )
         for key, bound in (("beam_width", MAX_BEAM_WIDTH), ("samples", 100)):
@@ -324,5 +335,5 @@ def _check_callbacks(callbacks: Any) -> None:
                 not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= bound
             ):
                 raise ConfigError(
-                    f"callbacks.{name}.{key} must be a whole number from 1 to {bound}, got {value!r}."
+                    f"callbacks.{name!s}.{key} must be a whole number from 1 to {bound}, got {value!r}."
                 )

@@ -15,6 +15,7 @@ before anything is written when:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -73,24 +74,66 @@ def compose(overrides: list[str]) -> DictConfig:
         return hydra_compose("train", overrides=overrides, return_hydra_config=True)
 
 
-def check_command(arguments: list[str]) -> DictConfig:
-    """Compose and check `ldl train`'s arguments; the composed config (of the first job of a sweep)."""
-    multirun = is_multirun(arguments)
-    overrides = overrides_of(arguments)
+# A grid sweep with more jobs than this has only its first job composed and checked up front.
+MAX_CHECKED_JOBS = 500
+
+
+def _checked(overrides: list[str], check_keys: bool = True) -> DictConfig:
+    """The composed config of one run, after every check that needs no file system."""
     try:
-        cfg = compose(_first_values(overrides) if multirun else overrides)
+        cfg = compose(overrides)
     except LdlError:
         raise
     except Exception as error:  # Hydra's and OmegaConf's composition errors
         raise hydra_error(error, overrides) from None
     try:
-        _check_added_keys(overrides, cfg)
+        if check_keys:
+            _check_added_keys(overrides, cfg)
         validate_config(cfg)
     except OmegaConfBaseException as error:  # e.g. an interpolation that cannot be resolved
         raise ConfigError(f"The config cannot be resolved: {_first_line(error)}.") from None
-    folder = cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir
-    check_output_location(Path(str(folder)), "sweep folder" if multirun else "run folder")
-    _check_data_dir(cfg)
+    return cfg
+
+
+def _check_every_job(cfg: DictConfig, overrides: list[str]) -> None:
+    """A grid sweep's jobs are all known in advance: compose and check each, so a bad value in any of
+    them refuses the sweep before its first job (and before its folder exists)."""
+    from ldl.sweeps.plan import grid_jobs, is_grid_sweep
+
+    if not is_grid_sweep(cfg):
+        return
+    try:
+        jobs = grid_jobs(OmegaConf.select(cfg, "hydra.sweeper.params"), overrides)
+    except Exception as error:
+        raise hydra_error(error, overrides) from None
+    if len(jobs) > MAX_CHECKED_JOBS:
+        return
+    for job in jobs[1:]:
+        try:
+            _checked(job, check_keys=False)
+        except LdlError as error:
+            raise type(error)(f"{error} (in the sweep's job {' '.join(job)})") from None
+
+
+def check_command(arguments: list[str]) -> DictConfig:
+    """Compose and check `ldl train`'s arguments; the composed config (of the first job of a sweep)."""
+    multirun = is_multirun(arguments)
+    overrides = overrides_of(arguments)
+    for override in overrides:
+        if not override.split("=", 1)[0].lstrip("+~"):
+            raise ConfigError(
+                f"The override {override!r} cannot be read: it names no key. Overrides are "
+                "key=value, e.g. trainer.epochs=5."
+            )
+    cfg = _checked(_first_values(overrides) if multirun else overrides)
+    if multirun:
+        _check_every_job(cfg, overrides)
+    try:
+        folder = cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir
+        check_output_location(Path(str(folder)), "sweep folder" if multirun else "run folder")
+        _check_data_dir(cfg)
+    except OmegaConfBaseException as error:
+        raise ConfigError(f"The config cannot be resolved: {_first_line(error)}.") from None
     return cfg
 
 
@@ -180,13 +223,13 @@ def _missing_option(missing: str) -> LdlError:
             f"{group} is not a config group of ldl. {did_you_mean(group, _group_names()).strip()} "
             f"Config groups: {', '.join(_group_names())}."
         )
+    head = f"{group}={option} is not an option of the {group} config group."
     matches = closest(option, options)
+    if len(options) <= 12 or (not matches and len(options) <= 30):
+        return ConfigError(f"{head} Its options are: {', '.join(options)}.")
     hint = f" The closest: {', '.join(matches)}." if matches else ""
     listing = "`ldl experiments`" if group == "experiment" else "`ldl train --help`"
-    return ConfigError(
-        f"{group}={option} is not an option of the {group} config group.{hint} All "
-        f"{len(options)} options: {listing}."
-    )
+    return ConfigError(f"{head}{hint} All {len(options)} options: {listing}.")
 
 
 def _unknown_key(key: str, overrides: list[str]) -> LdlError:
@@ -194,7 +237,8 @@ def _unknown_key(key: str, overrides: list[str]) -> LdlError:
     others = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") != key]
     try:
         cfg = compose(others)
-        keys = list(flatten(OmegaConf.to_container(cfg, resolve=False)).keys()) + _group_names()
+        plain = cast(dict, OmegaConf.to_container(cfg, resolve=False))
+        keys = list(flatten(plain).keys()) + _group_names()
     except Exception:
         keys = _group_names()
     keys = [k for k in keys if not k.startswith("hydra.")]

@@ -35,18 +35,31 @@ def planned_jobs(sweep_dir: Path | str) -> list[list[str]] | None:
     sweeper = OmegaConf.select(config, "hydra.sweeper", default=None)
     if sweeper is None or sweeper.get("_target_") != _BASIC_SWEEPER:
         return None
+    try:
+        return grid_jobs(
+            sweeper.get("params"),
+            [str(o) for o in OmegaConf.select(config, "hydra.overrides.task") or []],
+        )
+    except Exception:  # a plan that cannot be parsed only costs the "not started" rows
+        return None
+
+
+def is_grid_sweep(config: DictConfig) -> bool:
+    """Whether a composed config (Hydra's part included) sweeps with Hydra's basic sweeper."""
+    return OmegaConf.select(config, "hydra.sweeper._target_", default=None) == _BASIC_SWEEPER
+
+
+def grid_jobs(params: object, overrides: list[str]) -> list[list[str]]:
+    """Each job's overrides, as Hydra's basic sweeper numbers them: the sweeper's `params` (from an
+    hparams_search file) then the command line's overrides, expanded into their product."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    try:
-        params = OmegaConf.to_container(sweeper.get("params") or {}, resolve=False)
-        arguments = [f"{key}={value}" for key, value in (params or {}).items()]
-        arguments += [str(o) for o in OmegaConf.select(config, "hydra.overrides.task") or []]
-        overrides = OverridesParser.create().parse_overrides(arguments)
-        batches = BasicSweeper.split_arguments(overrides, None)
-    except Exception:
-        return None
-    return [list(job) for batch in batches for job in batch]
+    plain = OmegaConf.to_container(params, resolve=False) if OmegaConf.is_config(params) else params
+    arguments = [f"{key}={value}" for key, value in (plain or {}).items()]  # type: ignore[union-attr]
+    arguments += overrides
+    parsed = OverridesParser.create().parse_overrides(arguments)
+    return [list(job) for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
 
 
 def planned_job_count(sweep_dir: Path | str) -> int | None:

@@ -111,7 +111,8 @@ class SweepSummary:
             for c in self.configurations
             if c.mean is not None and (c.complete or self.include_incomplete)
         ]
-        return sorted(scored, key=lambda c: -c.mean if self.higher_is_better else c.mean)
+        sign = -1.0 if self.higher_is_better else 1.0
+        return sorted(scored, key=lambda c: sign * (c.mean or 0.0))
 
     @property
     def best(self) -> ConfigurationScore | None:

@@ -88,6 +88,24 @@ class Checkpointer:
         """The newest readable checkpoint state (None when there is none)."""
         return next((s for _, s in self._states() if isinstance(s, CheckpointState)), None)
 
+    def require_state(self) -> CheckpointState:
+        """The newest readable checkpoint state; RunFolderError naming the damaged state files when
+        there are state files but none can be read (a resume must never silently start over)."""
+        states = self._states()
+        for _, state in states:
+            if isinstance(state, CheckpointState):
+                return state
+        raise self._none_intact([f"{path} is damaged ({state})" for path, state in states])
+
+    def _none_intact(self, problems: list[str]) -> RunFolderError:
+        if not problems:
+            return RunFolderError(f"{self.directory} holds no checkpoint to resume from.")
+        return RunFolderError(
+            f"No intact checkpoint to resume from in {self.directory}: {'; '.join(problems)}. "
+            "Delete the checkpoint folder to train the run again from the start (its metrics.json "
+            "and history are kept until then), or restore the files from a copy."
+        )
+
     def save(self, model: keras.Model, state: CheckpointState) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         stem = f"epoch-{state.epochs_completed:05d}"
@@ -143,13 +161,7 @@ class Checkpointer:
                 continue
             self.skipped = [f"note: skipped a damaged checkpoint: {p}." for p in problems]
             return model, state
-        if not problems:
-            raise RunFolderError(f"{self.directory} holds no checkpoint to resume from.")
-        raise RunFolderError(
-            f"No intact checkpoint to resume from in {self.directory}: {'; '.join(problems)}. "
-            "Delete the checkpoint folder to train the run again from the start (its metrics.json "
-            "and history are kept until then), or restore the files from a copy."
-        )
+        raise self._none_intact(problems)
 
     def _load(self, state: CheckpointState) -> keras.Model:
         model_path = self.directory / state.model_file

@@ -119,7 +119,7 @@ def train_keras(cfg: DictConfig, run: RunFolder, mode: RunMode, say: Say) -> dic
 def set_up_runtime(cfg: DictConfig, resume_from: Checkpointer | None) -> Runtime:
     """Seed, threads, precision and determinism, and the distribution strategy, before any model."""
     trainer = cfg.trainer
-    saved = resume_from.load_state() if resume_from else None
+    saved = resume_from.require_state() if resume_from else None
     if saved:
         seed = saved.seed
     else:
@@ -206,6 +206,8 @@ def build_or_restore(
     with runtime.strategy.scope():
         if runtime.saved:
             model, state = checkpointer.restore(cfg.model)
+            for note in checkpointer.skipped:
+                say(note)
             optimizer = model.optimizer
             say(
                 f"Resuming after epoch {state.epochs_completed} of {cfg.trainer.epochs} "

@@ -66,7 +66,7 @@ def train(cfg: DictConfig, claim: Claim | None = None) -> dict[str, Any]:
             claim(run, mode)
         metrics = run.read_metrics()
         print(f"{run.path} already holds a completed run; its metrics are unchanged:")
-        print_summary(metrics, print)
+        print_summary(metrics, lambda message="": print(message))
         return metrics
     try:
         run.path.mkdir(parents=True, exist_ok=True)
