@@ -64,6 +64,7 @@ class Outcome:
 
 def run_cli(*arguments: str | Path, cwd: Path) -> Outcome:
     """`ldl <arguments>` in this process, from `cwd`, with stdout and stderr captured."""
+    _protect_pytest_capture()
     out, err = io.StringIO(), io.StringIO()
     previous = Path.cwd()
     os.chdir(cwd)
@@ -80,6 +81,15 @@ def run_cli(*arguments: str | Path, cwd: Path) -> Outcome:
     finally:
         os.chdir(previous)
     return Outcome(code, out.getvalue(), err.getvalue(), escaped)
+
+
+def _protect_pytest_capture() -> None:
+    """absl's log handler (imported with Keras) closes its stream when Hydra resets logging, unless
+    that stream is the current sys.stderr; if Keras was imported while pytest captured stderr, that
+    stream is pytest's capture file, so point the handler at the process's own stderr first."""
+    absl_logging = sys.modules.get("absl.logging")
+    if absl_logging is not None:
+        absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
 
 
 def assert_clean(outcome: Outcome, code: int, *fragments: str) -> None:

@@ -7,6 +7,7 @@ directory (data, finished and unfinished runs, a sweep) is byte-identical afterw
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 
@@ -355,3 +356,40 @@ def test_refused_into_a_sweep_job_leaves_the_sweep_alone(world):
         ("train", "experiment=c6e1", "trainer.epochs=7", f"hydra.run.dir={job}"),
         "different config",
     )
+
+
+@pytest.mark.parametrize("multirun", [False, True], ids=["run", "sweep"])
+def test_the_same_command_started_twice_has_one_writer(world, tmp_path, multirun):
+    """Two real processes: the second identical command, started while the first trains in (or sweeps
+    into) the folder, is refused in one line naming the first."""
+    import subprocess
+    import sys
+    import time
+
+    from helpers import REPO, run_ldl
+
+    folder = tmp_path / ("sweep" if multirun else "run")
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    flags = ("-m", "cv.k=2", "cv.fold=0,1") if multirun else ()
+    # Long enough that the first is still training when the second has started.
+    command = ("train", *flags, *C6E1, "trainer.epochs=5000", f"{key}={folder}")
+    environment = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO / 'tests'}"}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "ldl.cli.main", *command], cwd=world.root, env=environment,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        lock = folder / "ldl.lock"
+        deadline = time.monotonic() + 180
+        while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert lock.exists() and first.poll() is None
+        second = run_ldl(*command, cwd=world.root)
+        assert first.poll() is None  # the first was alive all along
+        assert second.returncode == 2 and "Traceback" not in second.stderr, second.stderr
+        ours = [line for line in second.stderr.splitlines() if line.startswith("ldl ")]
+        assert len(ours) == 1 and "nothing was changed" in ours[0], second.stderr
+        assert f"process {first.pid} " in ours[0], (first.pid, ours[0])
+    finally:
+        first.kill()
+        first.wait()

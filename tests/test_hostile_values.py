@@ -117,6 +117,18 @@ BAD_CHOICES = [
     (("initializer.kernel.name=he_normall",), ("initializer.kernel.name='he_normall'",)),
     (("optimizer.name=adamw",), ("optimizer.name='adamw' is not known", "adam")),
     (("callbacks.terminate_on_nan=5",), ("callbacks.terminate_on_nan must be a callback spec",)),
+    (
+        ("experiment=c11e1", "callbacks.sample_completions.beam_width=1000000"),
+        ("callbacks.sample_completions.beam_width must be a whole number from 1 to",),
+    ),
+    (
+        ("experiment=c11e1", "callbacks.sample_completions.beam_width=0"),
+        ("callbacks.sample_completions.beam_width must be a whole number from 1 to",),
+    ),
+    (
+        ("experiment=c11e1", "+callbacks.sample_completions.samples=100000"),
+        ("callbacks.sample_completions.samples must be a whole number from 1 to 100",),
+    ),
 ]
 
 CONTRADICTIONS = [

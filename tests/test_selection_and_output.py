@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import yaml
 from hostile import C6E1, assert_clean, live_process, run_cli
 
 from ldl.cli.summarize_command import retrain_overrides
@@ -176,3 +177,17 @@ def test_the_learning_curve_says_what_it_plots_and_marks_a_single_epoch(
 def test_a_clean_sweep_has_no_unranked_part(sweep):
     text = format_summary(summarize_sweep(sweep))
     assert "Not ranked" not in text and "4 jobs: 4 completed" in text
+
+
+@pytest.mark.slow
+def test_retrain_best_goes_past_a_damaged_job_and_retrains_with_the_sweeps_seed(world, sweep):
+    """Job 3 (the better configuration's second fold) has a truncated metrics.json: that configuration
+    lacks a fold, so the complete one is retrained, with trainer.seed=0 as the sweep trained."""
+    metrics = _job(sweep, 3) / "metrics.json"
+    metrics.write_text(metrics.read_text()[:40])
+    outcome = run_cli("retrain-best", sweep, cwd=world.root)
+    assert_clean(outcome, 0, f"Best configuration by val/mae: {LR_SLOW}")
+    retrained = sweep / "best_retrained"
+    config = yaml.safe_load((retrained / "config.yaml").read_text())
+    assert config["trainer"]["seed"] == 0 and config["optimizer"]["learning_rate"] == 0.001
+    assert json.loads((retrained / "metrics.json").read_text())["status"] == "completed"
