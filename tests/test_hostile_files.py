@@ -250,3 +250,17 @@ def test_a_wrong_folder_or_option_for_a_reading_command_is_refused(world, argume
     sweep = str(world.sweep)
     arguments = tuple(a.replace("{sweep}", sweep) for a in arguments)
     check(world, world.root / "runs", arguments, 2, *fragments)
+
+
+def test_eval_of_a_run_with_a_stored_relative_data_dir_creates_nothing(world, tmp_path):
+    """Runs made before data_dir was stored absolute hold e.g. `data_dir: data`: from another directory
+    that folder is not there, and it is named, not created (no download into a new empty folder)."""
+    run = shutil.copytree(world.done, tmp_path / "old" / "done")
+    config = run / "config.yaml"
+    config.write_text(config.read_text().replace(f"data_dir: {world.data}", "data_dir: data"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    before = tree_digest(tmp_path)
+    outcome = run_cli("eval", f"run={run}", cwd=elsewhere)
+    assert_clean(outcome, 2, "data")
+    assert changed(before, tree_digest(tmp_path)) == []
