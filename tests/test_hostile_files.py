@@ -17,6 +17,11 @@ from hostile import assert_clean, changed, run_cli, tree_digest
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def _inference_runs(world):
+    world.ensure_inference_runs()
+
+
 def _truncate(path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: max(1, len(data) // 2)])

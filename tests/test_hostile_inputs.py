@@ -27,6 +27,12 @@ from hostile import (
 # In this process, but most cases load a trained model or train a few epochs: seconds each.
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture(autouse=True)
+def _inference_runs(world):
+    world.ensure_inference_runs()
+
+
 # --- Inference inputs: generate, translate, embeddings, caption, predict -----------------------------
 
 GENERATE = [
