@@ -6,14 +6,25 @@ import keras
 
 
 class CrashAfterEpoch(keras.callbacks.Callback):
-    """Raise after `epoch` epochs have completed (and been checkpointed), like a crash or a Ctrl-C."""
+    """Raise after `epoch` epochs have completed (and been checkpointed), like a crash or a Ctrl-C.
 
-    def __init__(self, epoch: int, interrupt: bool = False) -> None:
+    With `fresh_only`, only a run that started at epoch 1 crashes (a resumed one, from whatever
+    checkpoint, trains on to the end)."""
+
+    def __init__(self, epoch: int, interrupt: bool = False, fresh_only: bool = False) -> None:
         super().__init__()
         self.epoch = epoch
         self.interrupt = interrupt
+        self.fresh_only = fresh_only
+        self._first_epoch: int | None = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self._first_epoch is None:
+            self._first_epoch = epoch
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.fresh_only and self._first_epoch != 0:
+            return
         if epoch + 1 == self.epoch:
             if self.interrupt:
                 raise KeyboardInterrupt

@@ -100,7 +100,7 @@ def test_eval_reproduces_the_training_metrics(trained_run):
 @pytest.mark.parametrize(
     ("arguments", "fragments"),
     [
-        (("model=nope",), ("Could not find 'model/nope'", "fc")),
+        (("model=nope",), ("model=nope is not an option", "fc")),
         (("trainer.batchsize=3",), ("trainer.batchsize",)),
         (("trainer.batch_size=abc",), ("trainer.batch_size must be an integer", "'abc'")),
         (("trainer.batch_size=0",), ("trainer.batch_size must be an integer >= 1",)),

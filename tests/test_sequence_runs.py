@@ -58,7 +58,7 @@ def text_runs(tmp_path_factory):
         *TINY_TEXT_MODEL,
         "data.window_length=12",
         "data.max_train_examples=256",
-        "+trainer.keep_checkpoint=true",
+        "trainer.keep_checkpoint=true",
     )
     words = run_experiment(
         root, data, "c12e1", *TINY_TEXT_MODEL, "data.window_length=6", "data.max_words=40",
@@ -191,7 +191,10 @@ def test_sampling_is_reproducible_with_a_seed(text_runs, capsys):
     [
         (["generate"], "which run?"),
         (["generate", "run=nowhere"], "not an ldl run folder"),
-        (["generate", "run={chars}", "beam_width=wide"], "beam_width='wide' is not a valid int"),
+        (
+            ["generate", "run={chars}", "beam_width=wide"],
+            "beam_width='wide' is not a valid whole number",
+        ),
         (["generate", "run={chars}", "prompt=the end€"], "never saw"),
         (["generate", "run={chars}", "decoding=top_p"], "decoding='top_p' is not known"),
         (["generate", "run={sales}"], "no token vocabulary"),

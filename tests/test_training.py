@@ -146,7 +146,10 @@ def test_crashed_run_resumes_to_the_uninterrupted_result(make_config, boston_dir
         train(make_config(*overrides, crash, run_dir=tmp_path / "crashed"))
     state = json.loads((tmp_path / "crashed" / "checkpoint" / "state.json").read_text())
     assert state["epochs_completed"] == 2
-    assert json.loads((tmp_path / "crashed" / "metrics.json").read_text())["status"] == "running"
+    crashed = json.loads((tmp_path / "crashed" / "metrics.json").read_text())
+    # A crash never leaves `running` behind: the run says it failed and why, and keeps its epochs.
+    assert crashed["status"] == "failed" and "simulated crash" in crashed["error"]
+    assert crashed["epochs_completed"] == 2
 
     # Re-running the same command resumes (the crash callback no longer fires past epoch 2).
     resumed = train(make_config(*overrides, crash, run_dir=tmp_path / "crashed"))

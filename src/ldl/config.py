@@ -1,7 +1,8 @@
 """Finding the config tree, checking config values, and flattening configs for logs and HParams.
 
 Hydra catches unknown keys and unknown group options; `validate_config` catches what it cannot: wrong
-types and out-of-range values, each reported with the key, the value and how to fix it.
+types, out-of-range values and keys nothing reads (ldl.config_checks), each reported with the key, the
+value and how to fix it.
 """
 
 from __future__ import annotations
@@ -46,8 +47,15 @@ def sweep_name(overrides: Any) -> str:
     return f"{slug}_{digest}" if slug else digest
 
 
+def natural_key(name: str) -> list[int | str]:
+    """`c2e1` before `c10e1`: digit runs compare as numbers (c1e1 ... c17e5)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
 def experiment_ids() -> list[str]:
-    return sorted(path.stem for path in (config_dir() / "experiment").glob("*.yaml"))
+    return sorted(
+        (path.stem for path in (config_dir() / "experiment").glob("*.yaml")), key=natural_key
+    )
 
 
 def _describe(value: Any) -> str:
@@ -157,6 +165,10 @@ def validate_config(cfg: DictConfig) -> None:
             isinstance(model[key], bool) or not isinstance(model[key], int | float)
         ):
             raise ConfigError(f"model.{key} must be a number, got {_describe(model[key])}.")
+    from ldl.config_checks import check_everything_is_read, check_values
+
+    check_everything_is_read(cfg)
+    check_values(cfg)
 
 
 def flatten(config: Mapping[str, Any] | DictConfig, prefix: str = "") -> dict[str, Any]:

@@ -29,9 +29,17 @@ def top_k(probabilities: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(-np.asarray(probabilities, dtype=np.float64), kind="stable")[:k]
 
 
-def check_beam_width(width: int) -> None:
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ConfigError(f"beam_width must be a whole number >= 1, got {width!r}.")
+# More beams than this only repeats near-identical hypotheses (the book uses 3 to 8) and makes
+# decoding and the printed list grow without bound.
+MAX_BEAM_WIDTH = 100
+
+
+def check_beam_width(width: int, vocabulary_size: int | None = None) -> None:
+    """A beam width from 1 to MAX_BEAM_WIDTH and, when given, to the vocabulary size."""
+    bound = min(MAX_BEAM_WIDTH, vocabulary_size) if vocabulary_size else MAX_BEAM_WIDTH
+    if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= bound:
+        limit = f"the vocabulary size ({bound})" if bound == vocabulary_size else str(bound)
+        raise ConfigError(f"beam_width must be a whole number from 1 to {limit}, got {width!r}.")
 
 
 class DecoderStepper(Protocol):

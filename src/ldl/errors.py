@@ -1,7 +1,8 @@
 """Errors that reach the user as one readable paragraph instead of a traceback.
 
 Anything the user can fix (a config value, a missing file, a diverged run) raises a subclass of
-`LdlError`; the command-line layer prints its message and exits with `exit_code`.
+`LdlError`; the command-line layer prints its message and exits with `exit_code`, 2 for every ldl error
+(the code Hydra's and argparse's usage errors use too), 130 for an interruption.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ class DataError(LdlError):
 
 class TrainingDivergedError(LdlError):
     """The loss became NaN or infinite."""
-
-    exit_code = 3
 
 
 class RunFolderError(LdlError):

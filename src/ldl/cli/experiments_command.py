@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
 
+from ldl.cli.arguments import parse_arguments
 from ldl.config import config_dir, experiment_ids
+
+USAGE = "usage: ldl experiments (it takes no arguments)"
 
 
 def run_experiments(arguments: list[str]) -> int:
+    parse_arguments(arguments, {}, USAGE)
     print(f"{'experiment':<12} description")
     for experiment in experiment_ids():
         config = OmegaConf.load(config_dir() / "experiment" / f"{experiment}.yaml")

@@ -3,40 +3,50 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ldl.errors import ConfigError
-from ldl.runs.files import read_json
+from ldl.runs.files import DamagedFileError, read_json
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def book_rows(root: Path) -> list[list[str]]:
-    """One row per (run, metric the book reports), read from the runs' metrics.json files."""
+    """One row per (run, metric the book reports), read from the runs' metrics.json files; a run the
+    book reports nothing for (a k-fold job, a custom composition) shows its validation and test
+    metrics, and a run whose metrics.json is damaged says so (the other runs are still listed)."""
     rows = []
     for metrics_path in sorted(root.glob("**/metrics.json")):
-        metrics = read_json(metrics_path)
         run = str(metrics_path.parent.relative_to(root)) or "."
+        try:
+            metrics = read_json(metrics_path)
+        except DamagedFileError as damaged:
+            rows.append(["?", run, "damaged", "", "", "", damaged.problem])
+            continue
+        experiment, status = str(metrics.get("experiment", "?")), str(metrics.get("status", "?"))
         reported = [key.removeprefix("book/") for key in metrics if key.startswith("book/")]
         if not reported:
-            rows.append(
-                [
-                    str(metrics.get("experiment", "?")),
-                    run,
-                    metrics.get("status", "?"),
-                    "",
-                    "",
-                    "",
-                    "",
-                ]
-            )
+            own = [
+                key
+                for key, value in metrics.items()
+                if key.startswith(("val/", "test/")) and _number(value)
+            ]
+            rows += [
+                [experiment, run, status, key, f"{metrics[key]:.4g}", "-", ""] for key in own
+            ] or [[experiment, run, status, "", "", "", ""]]
         for metric in reported:
             ours = metrics.get(metric)
+            book = metrics[f"book/{metric}"]
             rows.append(
                 [
-                    str(metrics.get("experiment", "?")),
+                    experiment,
                     run,
-                    str(metrics.get("status", "?")),
+                    status,
                     metric,
-                    "-" if ours is None else f"{ours:.4g}",
-                    f"{metrics[f'book/{metric}']:.4g}",
+                    f"{ours:.4g}" if _number(ours) else "-",
+                    f"{book:.4g}" if _number(book) else str(book),
                     str(metrics.get(f"book_verdict/{metric}", "")),
                 ]
             )

@@ -1,28 +1,46 @@
-"""`ldl summarize <sweep folder> [metric=val/mae] [higher_is_better=false]`: rebuild a sweep's summary."""
+"""`ldl summarize <sweep folder> [metric=val/mae] [higher_is_better=false] [include_incomplete=true]`:
+rebuild a sweep's summary; `ldl retrain-best <sweep folder>`: retrain its best configuration."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ldl.cli.arguments import Converter, boolean, parse_arguments
 from ldl.errors import ConfigError
+from ldl.runs.files import read_yaml
 
-SUMMARY_OPTIONS: dict[str, Converter] = {"metric": str, "higher_is_better": boolean}
-USAGE = "usage: ldl summarize <sweep folder> [metric=val/accuracy] [higher_is_better=true|false]"
+if TYPE_CHECKING:
+    from ldl.sweeps.summary import Job
+
+SUMMARY_OPTIONS: dict[str, Converter] = {
+    "metric": str,
+    "higher_is_better": boolean,
+    "include_incomplete": boolean,
+}
+USAGE = (
+    "usage: ldl summarize <sweep folder> [metric=val/accuracy] [higher_is_better=true|false] "
+    "[include_incomplete=false]"
+)
+
+
+def _sweep_folder(text: str, usage: str) -> Path:
+    folder = Path(text)
+    if not folder.is_dir():
+        what = "a regular file" if folder.exists() else "not there"
+        raise ConfigError(
+            f"{folder} is {what}, not a sweep folder. Give the sweep folder that `ldl train -m` "
+            f"printed. {usage}"
+        )
+    return folder
 
 
 def run_summarize(arguments: list[str]) -> int:
     if not arguments or arguments[0] in ("-h", "--help"):
         print(USAGE)
         return 0 if arguments else 2
-    folder, options = (
-        Path(arguments[0]),
-        parse_arguments(arguments[1:], SUMMARY_OPTIONS, USAGE).values,
-    )
-    if not folder.is_dir():
-        raise ConfigError(
-            f"{folder} is not a folder. Give the sweep folder that `ldl train -m` printed. {USAGE}"
-        )
+    options = parse_arguments(arguments[1:], SUMMARY_OPTIONS, USAGE).values
+    folder = _sweep_folder(arguments[0], USAGE)
     from ldl.sweeps.architecture_search.state import STATE_FILE
 
     if (
@@ -37,7 +55,12 @@ def run_summarize(arguments: list[str]) -> int:
     from ldl.sweeps.hparams import write_sweep_hparams
     from ldl.sweeps.summary import format_summary, summarize_sweep, write_summary
 
-    summary = summarize_sweep(folder, options.get("metric"), options.get("higher_is_better"))
+    summary = summarize_sweep(
+        folder,
+        options.get("metric"),
+        options.get("higher_is_better"),
+        options.get("include_incomplete", False),
+    )
     if not summary.jobs:
         raise ConfigError(
             f"{folder} holds no sweep jobs (no job folders with .hydra/ or metrics.json)."
@@ -48,7 +71,10 @@ def run_summarize(arguments: list[str]) -> int:
     return 0
 
 
-RETRAIN_USAGE = "usage: ldl retrain-best <sweep folder> [metric=val/mae] [higher_is_better=false]"
+RETRAIN_USAGE = (
+    "usage: ldl retrain-best <sweep folder> [metric=val/mae] [higher_is_better=false] "
+    "[include_incomplete=false]"
+)
 
 
 def run_retrain_best(arguments: list[str]) -> int:
@@ -56,25 +82,42 @@ def run_retrain_best(arguments: list[str]) -> int:
     if not arguments or arguments[0] in ("-h", "--help"):
         print(RETRAIN_USAGE)
         return 0 if arguments else 2
-    folder = Path(arguments[0])
     options = parse_arguments(arguments[1:], SUMMARY_OPTIONS, RETRAIN_USAGE).values
-    if not folder.is_dir():
-        raise ConfigError(f"{folder} is not a folder. {RETRAIN_USAGE}")
+    folder = _sweep_folder(arguments[0], RETRAIN_USAGE)
     from ldl.cli.train_command import run_train
-    from ldl.sweeps.summary import REPEAT_KEYS, RETRAINED_FOLDER, summarize_sweep
+    from ldl.sweeps.summary import RETRAINED_FOLDER, summarize_sweep
 
-    summary = summarize_sweep(folder, options.get("metric"), options.get("higher_is_better"))
+    summary = summarize_sweep(
+        folder,
+        options.get("metric"),
+        options.get("higher_is_better"),
+        options.get("include_incomplete", False),
+    )
     best_job = summary.best_job()
     if best_job is None:
         raise ConfigError(
-            f"{folder} has no completed job with {summary.metric}; nothing to retrain. "
-            "Check summary.md, or name the metric with metric=<key>."
+            f"{folder} has no configuration whose jobs all completed with {summary.metric}; nothing "
+            "to retrain. Check summary.md (ldl summarize), name another metric with metric=<key>, or "
+            "rank incomplete configurations too with include_incomplete=true."
         )
-    overrides = [
-        o for o in best_job.overrides if o.split("=", 1)[0].lstrip("+~") not in REPEAT_KEYS
-    ]
+    overrides = retrain_overrides(best_job)
     print(f"Best configuration by {summary.metric}: {best_job.configuration}")
     print("Retraining it on all training data (no validation split) and testing it once.")
     return run_train(
         [*overrides, "trainer.validation=none", f"hydra.run.dir='{folder / RETRAINED_FOLDER}'"]
     )
+
+
+def retrain_overrides(job: Job) -> list[str]:
+    """The winning job's overrides without its fold, with the seed its config trained with, so the
+    final model is as reproducible as the sweep."""
+    overrides = [o for o in job.overrides if o.split("=", 1)[0].lstrip("+~") != "cv.fold"]
+    seeded = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") == "trainer.seed"]
+    if not seeded:
+        config_path = job.folder / "config.yaml"
+        seed = (
+            read_yaml(config_path).get("trainer", {}).get("seed") if config_path.exists() else None
+        )
+        if seed is not None:
+            overrides.append(f"trainer.seed={seed}")
+    return overrides

@@ -1,9 +1,15 @@
-"""`ldl train`: a thin @hydra.main wrapper around `ldl.training.train.train`."""
+"""`ldl train`: a thin @hydra.main wrapper around `ldl.training.train.train`.
+
+Before Hydra runs, the command is composed and checked (`ldl.cli.train_check`): a refused command
+writes nothing. Hydra's record of a job goes to `.hydra.pending` and becomes `.hydra` only once `train`
+uses the folder (`ldl.cli.hydra_files`); a sweep holds its folder's lock while it runs.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -11,10 +17,20 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from ldl.cli.hydra_files import HydraFiles
 from ldl.cli.main import report_error
+from ldl.cli.train_check import (
+    MULTIRUN_FLAGS,
+    check_command,
+    hydra_error,
+    is_multirun,
+    overrides_of,
+)
 from ldl.config import config_dir, sweep_name
 from ldl.errors import ConfigError, DataError, LdlError
-from ldl.runs.files import write_json
+from ldl.runs.files import DamagedFileError, write_json
+from ldl.runs.location import location_error, nearest_existing
+from ldl.runs.lock import FolderBusyError, FolderLock
 from ldl.runs.run_folder import RunFolder
 
 DEFAULT_EXPERIMENT = "c5e2"
@@ -43,10 +59,18 @@ def with_default_experiment(overrides: list[str]) -> list[str]:
 def _record_failed_job(run_dir: str, error: BaseException) -> None:
     """Make sure a failed sweep job's folder says so, whatever stage it failed at."""
     run = RunFolder(run_dir)
-    metrics = run.read_metrics()
+    try:
+        metrics = run.read_metrics()
+    except DamagedFileError:
+        metrics = {}
     if metrics.get("status") != "failed":
         run.path.mkdir(parents=True, exist_ok=True)
         write_json(run.metrics_path, {**metrics, "status": "failed", "error": str(error)})
+
+
+# Where a single run's folder may be cleaned up to when the command is refused: the closest folder
+# that existed before the command (set by run_train; sweep jobs stop at their sweep folder).
+_KEEP_ROOT: Path | None = None
 
 
 def _task(cfg: DictConfig) -> float | None:
@@ -54,25 +78,54 @@ def _task(cfg: DictConfig) -> float | None:
     from ldl.training.train import train
 
     hydra_config = HydraConfig.get()
+    output_dir = Path(hydra_config.runtime.output_dir)
     if hydra_config.mode != RunMode.MULTIRUN:
+        files = HydraFiles(output_dir, _KEEP_ROOT or cfg.output_root)
         try:
-            metrics = train(cfg)
-        except (ConfigError, DataError) as error:
-            discard_unstarted_run(cfg.run_dir)
-            sys.exit(report_error("train", error))
+            metrics = train(cfg, claim=files.claim)
         except LdlError as error:
+            if not files.claimed:
+                files.discard()  # refused: the folder is as it was
+            elif files.fresh and isinstance(error, ConfigError | DataError):
+                discard_unstarted_run(cfg.run_dir, _KEEP_ROOT or cfg.output_root)
             sys.exit(report_error("train", error))
+        except BaseException:
+            if not files.claimed:
+                files.discard()
+            raise
         return objective(metrics)
 
     # A sweep job: share the cores among parallel jobs, and never let one failure end the sweep.
     if cfg.trainer.threads is None:
         cfg.trainer.threads = threads_per_job(hydra_config)
+    files = HydraFiles(output_dir, output_dir.parent)
+    print(
+        f"ldl train: {job_progress(hydra_config)}: {' '.join(hydra_config.overrides.task)}",
+        flush=True,
+    )
     try:
-        return objective(train(cfg))
+        return objective(train(cfg, claim=files.claim))
+    except FolderBusyError as error:
+        files.discard()
+        print(f"ldl train: job {hydra_config.job.num} skipped: {error}", file=sys.stderr)
+        return None
     except Exception as error:
         print(f"ldl train: job {hydra_config.job.num} failed: {error}", file=sys.stderr)
-        _record_failed_job(cfg.run_dir, error)
+        if files.claimed or files.fresh:
+            files.keep()  # a new job's folder records the failure for the sweep's summary
+            _record_failed_job(cfg.run_dir, error)
+        else:
+            files.discard()  # refused: an existing job folder is left as it was
         return None
+
+
+def job_progress(hydra_config: Any) -> str:
+    """`job k of n` (n when the sweep's plan says how many jobs there are)."""
+    from ldl.sweeps.plan import planned_job_count
+
+    number = int(hydra_config.job.num) + 1
+    total = planned_job_count(Path(hydra_config.sweep.dir))
+    return f"job {number} of {total}" if total else f"job {number}"
 
 
 def objective(metrics: dict) -> float | None:
@@ -106,11 +159,58 @@ def with_sweep_folder(arguments: list[str]) -> list[str]:
 
 
 def run_train(arguments: list[str]) -> int:
+    global _KEEP_ROOT
+    arguments = with_sweep_folder(with_default_experiment(arguments))
+    if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in arguments):
+        return _run_hydra(arguments)  # --help, --cfg, --info: Hydra's own
+    cfg = check_command(arguments)
+    if not is_multirun(arguments):
+        _KEEP_ROOT = nearest_existing(Path(str(cfg.hydra.run.dir)))
+        try:
+            return _run_hydra(arguments, Path(str(cfg.hydra.run.dir)))
+        finally:
+            _KEEP_ROOT = None
+    sweep_dir = Path(str(cfg.hydra.sweep.dir))
+    created = not sweep_dir.exists()
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise location_error(error, sweep_dir, "sweep folder") from None
+    try:
+        with FolderLock(sweep_dir, "sweep folder"):
+            return _run_hydra(arguments, sweep_dir)
+    finally:
+        if created and sweep_dir.is_dir() and not any(sweep_dir.iterdir()):
+            sweep_dir.rmdir()  # a sweep refused before its first job leaves no folder
+
+
+def _run_hydra(arguments: list[str], folder: Path | None = None) -> int:
+    """Hand the arguments to Hydra; its errors come back as exceptions and are told in ldl's words."""
     task = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")(_task)
-    saved_argv = sys.argv
-    sys.argv = ["ldl train", *with_sweep_folder(with_default_experiment(arguments))]
+    saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
+    sys.argv = ["ldl train", *arguments]
+    os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         task()
+    except (LdlError, SystemExit, KeyboardInterrupt):
+        raise
+    except OSError as error:
+        raise location_error(error, folder or Path.cwd()) from None
+    except Exception as error:
+        if not _is_hydra_error(error):
+            raise
+        raise hydra_error(error, overrides_of(arguments)) from None
     finally:
         sys.argv = saved_argv
+        if saved_full_error is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved_full_error
     return 0
+
+
+def _is_hydra_error(error: BaseException) -> bool:
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    return isinstance(error, HydraException | OmegaConfBaseException)

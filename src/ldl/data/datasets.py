@@ -16,7 +16,7 @@ import numpy as np
 from ldl.data.arrays import ArraySplits
 from ldl.data.kfold import kfold_split
 from ldl.data.preprocessing import one_hot, standardize_global, standardize_per_feature
-from ldl.errors import ConfigError
+from ldl.errors import ConfigError, DataError
 from ldl.targets import target_of
 
 # What the loss and the output layer mean; the runner (fit, a NumPy program, inference) is chosen
@@ -217,6 +217,12 @@ def prepare_data(
         resolve_validation(validation, cv), validation_fraction, validation_seed, cv
     )
     dataset: Dataset = target_of(data_config, "data")
+    folder = Path(data_dir).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise DataError(
+            f"data_dir={data_dir} is a regular file, not a folder. Pass the folder that holds the "
+            "datasets, e.g. data_dir=data."
+        )
     return training_subset(dataset(data_config, data_dir, split), data_config)
 
 

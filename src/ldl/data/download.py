@@ -130,15 +130,42 @@ def fetch(
             "a file of that name is already there but its sha256 differs from the official one "
             "(the file was kept; delete it to download again)"
         )
+    if data_dir.exists() and not data_dir.is_dir():
+        raise failure(f"data_dir '{data_dir}' is a regular file, not a folder")
+    created = _missing_folders(target_dir)
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
+        _remove_empty(created)
         raise failure(f"the folder cannot be created ({error})") from error
-    # get_file silently switches to /tmp/.keras when its cache dir is not writable.
-    if not os.access(target_dir, os.W_OK):
-        raise failure("the folder is not writable")
-
-    path = _download_with_keras(filename, url, sha256, data_dir, subdir, timeout_s, failure)
-    if Path(path).resolve() != target.resolve():
-        raise failure(f"Keras saved the file at '{path}' instead")
+    try:
+        # get_file silently switches to /tmp/.keras when its cache dir is not writable.
+        if not os.access(target_dir, os.W_OK):
+            raise failure("the folder is not writable")
+        path = _download_with_keras(filename, url, sha256, data_dir, subdir, timeout_s, failure)
+        if Path(path).resolve() != target.resolve():
+            raise failure(f"Keras saved the file at '{path}' instead")
+    except BaseException:
+        # A mistyped data_dir must not stay behind as an empty folder after a failed download.
+        _remove_empty(created)
+        raise
     return target
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders `mkdir(parents=True)` would create for `folder`, deepest first."""
+    missing = []
+    current = Path(os.path.abspath(folder))
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders this download created if they are still empty, deepest first."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return

@@ -131,6 +131,19 @@ def _load_idx_set(directory: Path) -> ArraySplits | None:
     return ArraySplits(*splits["train"], *splits["test"])
 
 
+def _refuse_partial_idx_set(directory: Path) -> None:
+    """Some but not all of the four IDX files: name the missing ones (a download would not help)."""
+    names = [name for pair in IDX_FILES.values() for name in pair]
+    present = [name for name in names if _find_idx(directory, name) is not None]
+    if present and len(present) < len(names):
+        missing = [f"{name}[.gz]" for name in names if name not in present]
+        raise DataError(
+            f"'{directory}' holds {len(present)} of MNIST's 4 IDX files; missing: "
+            f"{', '.join(missing)}. Put the missing file(s) there (e.g. from the same download), or "
+            f"remove the partial set to use {NPZ_NAME}."
+        )
+
+
 def _load_npz(path: Path) -> ArraySplits:
     arrays = read_npz(path, ("x_train", "y_train", "x_test", "y_test"), "MNIST")
     train = _check_split(arrays["x_train"], arrays["y_train"], f"'{path}'")
@@ -154,6 +167,8 @@ def load_mnist(data_dir: Path | str, download: bool = True) -> ArraySplits:
         if npz_path.is_file():
             return _load_npz(npz_path)
 
+    for directory in (data_dir / "mnist", data_dir):
+        _refuse_partial_idx_set(directory)
     expected = [
         *(f"{name}[.gz]" for pair in IDX_FILES.values() for name in pair),
         f"(all four, in 'mnist/' or directly in the data directory) or {NPZ_NAME}",

@@ -90,6 +90,9 @@ def plot_learning_curve(
         else {"mae": "mean absolute error"}.get(metrics[0], metrics[0])
     )
     axes.set_xlabel("epoch")
+    # The title says what is plotted: an error, the MAE or (without either) the loss.
+    plotted = "error" if is_error else {"mae": "mean absolute error"}.get(metrics[0], metrics[0])
+    title = f"{title}: {plotted} per epoch"
     if is_error:  # errors are fractions: start the axis at 0 as the book does
         highest = float(frame[[c for c in frame if c.endswith("error")]].max().max())
         axes.set_ylim(0, 1.05 * highest)

@@ -2,7 +2,8 @@
 
 A run folder holds: config.yaml (the resolved config), metrics.json (flat metrics plus status), history.csv,
 model.keras, learning_curve.png, tensorboard/ and checkpoint/. `status` in metrics.json is running,
-completed, failed or interrupted; a run killed outright stays `running` and can be resumed.
+completed, failed or interrupted; a run killed outright stays `running` (its lock file names a process
+that is gone) and can be resumed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from ldl.config import flatten
-from ldl.runs.files import atomic_write_text, read_json
+from ldl.runs.files import DamagedFileError, atomic_write_text, read_json, read_yaml
+
+# The checkpoint's state files, newest first (ldl.training.checkpoint writes them).
+CHECKPOINT_STATE_FILES = ("state.json", "previous.json")
 
 # Keys that may differ between the first start of a run and its resumption: where things are read and
 # written and how fast, but nothing that changes the numbers.
@@ -55,10 +59,8 @@ class RunFolder:
         return self.config_path.exists()
 
     def read_config(self) -> dict[str, Any]:
-        config = OmegaConf.to_container(OmegaConf.load(self.config_path), resolve=False)
-        if not isinstance(config, dict):
-            raise ValueError(f"{self.config_path} does not hold a mapping")
-        return {str(key): value for key, value in config.items()}
+        """config.yaml as plain values; a DamagedFileError naming it if it cannot be read."""
+        return {str(key): value for key, value in read_yaml(self.config_path).items()}
 
     def write_config(self, config: Mapping[str, Any]) -> None:
         atomic_write_text(self.config_path, OmegaConf.to_yaml(OmegaConf.create(dict(config))))
@@ -70,7 +72,16 @@ class RunFolder:
         return self.read_metrics().get("status")
 
     def has_checkpoint(self) -> bool:
-        return (self.checkpoint_dir / "state.json").exists()
+        return any((self.checkpoint_dir / name).exists() for name in CHECKPOINT_STATE_FILES)
+
+    def checkpoint_time(self) -> int:
+        """When the newest checkpoint state was written (ns), 0 without one."""
+        times = [
+            (self.checkpoint_dir / name).stat().st_mtime_ns
+            for name in CHECKPOINT_STATE_FILES
+            if (self.checkpoint_dir / name).exists()
+        ]
+        return max(times, default=0)
 
 
 def config_differences(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
@@ -91,10 +102,12 @@ def find_resumable_run(output_root: Path, config: Mapping[str, Any]) -> Path | N
     candidates: list[tuple[int, Path]] = []
     for config_path in Path(output_root).glob("**/config.yaml"):
         folder = RunFolder(config_path.parent)
-        if folder.status() == "completed" or not folder.has_checkpoint():
+        try:
+            if folder.status() == "completed" or not folder.has_checkpoint():
+                continue
+            if config_differences(folder.read_config(), config):
+                continue
+        except DamagedFileError:  # a damaged folder is not the run to resume; others may be
             continue
-        if config_differences(folder.read_config(), config):
-            continue
-        modified = (folder.checkpoint_dir / "state.json").stat().st_mtime_ns
-        candidates.append((modified, folder.path))
+        candidates.append((folder.checkpoint_time(), folder.path))
     return max(candidates)[1] if candidates else None

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ldl.errors import ConfigError
-from ldl.runs.files import read_json
+from ldl.runs.files import DamagedFileError, read_json
 from ldl.runs.run_folder import RunFolder
 from ldl.targets import import_defining_module
 
@@ -43,11 +43,30 @@ def load_run_model(
     from ldl import tf_setup
 
     tf_setup.import_tensorflow()
-    import keras
-
     import_defining_module(run.read_config().get("model") or {})
     metadata = read_json(data_json) if data_json.exists() else {}
-    return LoadedRun(run, keras.saving.load_model(model_path), metadata)
+    return LoadedRun(run, load_keras_file(model_path), metadata)
+
+
+def load_keras_file(path: Path) -> Any:
+    """A saved Keras model; a damaged file is a DamagedFileError naming it (Keras would say "File
+    not found" for an empty file that is there)."""
+    import keras
+
+    if path.stat().st_size == 0:
+        raise DamagedFileError(path, "it is empty", _RETRAIN_HINT)
+    try:
+        return keras.saving.load_model(path)
+    except Exception as error:  # zip, HDF5 and deserialization errors all mean a damaged file
+        raise DamagedFileError(
+            path, f"Keras cannot load it ({type(error).__name__}: {error})", _RETRAIN_HINT
+        ) from None
+
+
+_RETRAIN_HINT = (
+    "Restore it from a copy, or train the run again (delete model.keras and resume with ldl train ... "
+    "hydra.run.dir=<that folder>, which retrains from the last checkpoint if there is one)."
+)
 
 
 def _checkpoint_model(run: RunFolder, allow_checkpoint: bool) -> Path:

@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 
 from ldl.config import resolved_config
 from ldl.errors import RunFolderError
+from ldl.runs.files import DamagedFileError
 from ldl.runs.run_folder import RunFolder, config_differences, find_resumable_run
 
 
@@ -22,10 +23,31 @@ class RunMode(enum.Enum):
     COMPLETED = "completed"  # a finished run: report its metrics, change nothing
 
 
-def _discard_if_empty(folder: Path) -> None:
-    """Remove a run folder Hydra created for this invocation if nothing of ldl's is in it."""
-    if folder.is_dir() and all(p.name in (".hydra", "train.log") for p in folder.iterdir()):
+# What Hydra writes into a run folder before ldl has looked at it (the command line moves its files
+# from `.hydra.pending` to `.hydra` only once ldl goes on to use the folder).
+HYDRA_DEBRIS = (".hydra", ".hydra.pending", "train.log")
+
+
+def _discard_if_empty(folder: Path, keep_root: Path | None = None) -> None:
+    """Remove a run folder Hydra created for this invocation if nothing of ldl's is in it, and the
+    date folders above it that this leaves empty (up to, not including, `keep_root`)."""
+    if folder.is_dir() and all(p.name in HYDRA_DEBRIS for p in folder.iterdir()):
         shutil.rmtree(folder, ignore_errors=True)
+        remove_empty_parents(folder, keep_root)
+
+
+def remove_empty_parents(folder: Path, keep_root: Path | None) -> None:
+    """Remove the empty folders above `folder` up to `keep_root` (e.g. outputs/<date>/)."""
+    if keep_root is None:
+        return
+    root = keep_root.resolve()
+    parent = folder.resolve().parent
+    while parent != root and root in parent.parents:
+        try:
+            parent.rmdir()  # only succeeds when empty
+        except OSError:
+            return
+        parent = parent.parent
 
 
 def _requested_run(cfg: DictConfig, config: dict) -> RunFolder:
@@ -79,18 +101,23 @@ def select_run_folder(cfg: DictConfig) -> tuple[RunFolder, RunMode]:
     return run, RunMode.RESUME if run.has_checkpoint() else RunMode.RESTART
 
 
-def discard_unstarted_run(folder: Path | str) -> None:
-    """Remove a run folder in which no epoch was ever trained (a config or data error at start-up).
+def discard_unstarted_run(folder: Path | str, output_root: Path | str | None = None) -> None:
+    """Remove a run folder in which no epoch was ever trained (a config or data error at start-up),
+    and the date folders above it that this leaves empty.
 
-    The command line calls this for single runs, so a mistyped command leaves no folder behind; sweeps
-    keep such folders, because their summary must list the failed job.
+    The command line calls this for single runs that it created in this invocation, so a mistyped
+    command leaves no folder behind; sweeps keep such folders, because their summary must list the
+    failed job.
     """
     run = RunFolder(folder)
     if run.has_checkpoint() or run.model_path.exists() or run.history_path.exists():
         return
-    if run.status() not in (None, "failed"):
+    try:
+        if run.status() not in (None, "failed", "running"):
+            return
+    except DamagedFileError:
         return
-    for path in (run.config_path, run.metrics_path, run.log_path):
+    for path in (run.config_path, run.metrics_path, run.log_path, run.path / "data.json"):
         path.unlink(missing_ok=True)
     shutil.rmtree(run.tensorboard_dir, ignore_errors=True)
-    _discard_if_empty(run.path)
+    _discard_if_empty(run.path, Path(output_root) if output_root is not None else None)

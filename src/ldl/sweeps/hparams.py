@@ -12,6 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from ldl.runs.files import DamagedFileError, read_yaml
 from ldl.sweeps.summary import SweepSummary
 
 
@@ -24,7 +25,10 @@ def varying_hyperparameters(summary: SweepSummary) -> dict[str, list[Any]]:
         config_path = job.folder / "config.yaml"
         if not config_path.exists():
             continue
-        config = OmegaConf.load(config_path)
+        try:
+            config = OmegaConf.create(read_yaml(config_path))
+        except DamagedFileError:  # listed as damaged in the summary; the others still count
+            continue
         if not isinstance(config, DictConfig):
             continue
         for key, value in hparams_of(config).items():

@@ -4,6 +4,13 @@ A sweep folder is what `ldl train -m ...` leaves: one run folder per job (with `
 `metrics.json`). The summary is rebuilt from those files alone, so it works for an interrupted sweep too.
 Jobs that differ only in `cv.fold` or `trainer.seed` are one configuration: their validation scores are
 averaged, as the book's k-fold procedure prescribes (book chapter 5).
+
+Model selection is honest about missing evidence: a configuration with a failed (diverged), interrupted
+or never-started job is averaged over fewer folds, so by default it is listed apart, with why, and cannot
+outrank a complete configuration (`include_incomplete=true` ranks it anyway). A grid sweep's
+`multirun.yaml` says which jobs were planned, so jobs that never started are listed as such, and a job
+whose process was killed (status `running`, no live owner of its lock) as interrupted. A job whose files
+are damaged is listed with the damage and the others are summarized as usual.
 """
 
 from __future__ import annotations
@@ -16,15 +23,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from omegaconf import OmegaConf
 
-from ldl.runs.files import atomic_write_text, read_json
+from ldl.errors import ConfigError
+from ldl.runs.files import DamagedFileError, atomic_write_text, read_json, read_yaml
+from ldl.runs.lock import owner_is_alive, read_owner
+from ldl.sweeps.plan import planned_jobs
 from ldl.sweeps.size_curve import write_size_curve
 
 # Overrides that repeat a configuration rather than define a new one.
 REPEAT_KEYS = ("cv.fold", "trainer.seed")
 # Where `ldl retrain-best` trains the winner, inside the sweep folder (not a job of the sweep).
 RETRAINED_FOLDER = "best_retrained"
+# Job statuses besides a run's own (completed, failed, running, interrupted).
+NOT_STARTED, DAMAGED = "not started", "damaged"
 
 
 @dataclass
@@ -36,19 +47,25 @@ class Job:
     metrics: dict[str, Any]
     # What this job's configuration is called: its overrides that are not shared by every job.
     configuration: str = ""
+    # Why the job's files cannot be read (status damaged).
+    problem: str = ""
 
 
 def _name_configurations(jobs: list[Job]) -> list[str]:
     """Give each job its configuration's name; return the overrides common to all jobs."""
-    common = set.intersection(*(set(job.overrides) for job in jobs)) if jobs else set()
+    described = [job for job in jobs if job.overrides]
+    common = set.intersection(*(set(job.overrides) for job in described)) if described else set()
     for job in jobs:
         kept = [
             o
             for o in job.overrides
             if o not in common and o.split("=", 1)[0].lstrip("+~") not in REPEAT_KEYS
         ]
-        job.configuration = " ".join(kept) or "(the same for every job)"
-    return [o for o in jobs[0].overrides if o in common] if jobs else []
+        if job.overrides:
+            job.configuration = " ".join(kept) or "(the same for every job)"
+        else:
+            job.configuration = f"(unknown: {job.name})"
+    return [o for o in described[0].overrides if o in common] if described else []
 
 
 @dataclass
@@ -59,6 +76,21 @@ class ConfigurationScore:
     mean: float | None
     std: float | None
     values: list[float] = field(default_factory=list)
+    # Jobs that did not complete, by status (failed, interrupted, not started, running, damaged).
+    incomplete: dict[str, int] = field(default_factory=dict)
+    # Completed jobs without a finite value of the metric.
+    unscored: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Every planned job completed with a finite score: the mean is over all of its folds."""
+        return not self.incomplete and not self.unscored and len(self.values) == self.jobs
+
+    def why_incomplete(self) -> str:
+        parts = [f"{count} of {self.jobs} {status}" for status, count in self.incomplete.items()]
+        if self.unscored:
+            parts.append(f"{self.unscored} of {self.jobs} without a finite score")
+        return ", ".join(parts)
 
 
 @dataclass
@@ -69,49 +101,101 @@ class SweepSummary:
     higher_is_better: bool
     configurations: list[ConfigurationScore]
     common_overrides: list[str] = field(default_factory=list)
+    # Rank configurations with failed or missing jobs too (over the jobs they have).
+    include_incomplete: bool = False
+
+    def ranked(self) -> list[ConfigurationScore]:
+        """The configurations that may win, best first."""
+        scored = [
+            c
+            for c in self.configurations
+            if c.mean is not None and (c.complete or self.include_incomplete)
+        ]
+        sign = -1.0 if self.higher_is_better else 1.0
+        return sorted(scored, key=lambda c: sign * (c.mean or 0.0))
 
     @property
     def best(self) -> ConfigurationScore | None:
-        scored = [c for c in self.configurations if c.mean is not None]
-        if not scored:
-            return None
-        key = (lambda c: c.mean) if self.higher_is_better else (lambda c: -c.mean)
-        return max(scored, key=key)
+        ranked = self.ranked()
+        return ranked[0] if ranked else None
 
     def best_job(self) -> Job | None:
         best = self.best
-        return next((j for j in self.jobs if best and j.configuration == best.configuration), None)
+        return next(
+            (
+                j
+                for j in self.jobs
+                if best and j.configuration == best.configuration and j.status == "completed"
+            ),
+            None,
+        )
 
 
 def _job_overrides(folder: Path) -> list[str]:
     path = folder / ".hydra" / "overrides.yaml"
-    return [str(o) for o in OmegaConf.load(path)] if path.exists() else []
+    return [str(o) for o in read_yaml(path, expected=list)] if path.exists() else []
+
+
+def _job_order(folder: Path) -> tuple[int, str]:
+    number = folder.name.split("_", 1)[0]
+    return (int(number) if number.isdigit() else 1_000_000, folder.name)
+
+
+def _status(folder: Path, metrics: dict[str, Any]) -> str:
+    status = str(metrics.get("status", NOT_STARTED))
+    if status == "running":
+        owner = read_owner(folder)
+        if owner is None or not owner_is_alive(owner):
+            return "interrupted"  # killed: no live process owns the folder
+    return status
+
+
+def _read_job(folder: Path) -> Job:
+    """One job folder; damaged files make it a `damaged` job instead of stopping the summary."""
+    overrides: list[str] = []
+    try:
+        overrides = _job_overrides(folder)
+        metrics_path = folder / "metrics.json"
+        metrics = read_json(metrics_path) if metrics_path.exists() else {}
+    except DamagedFileError as damaged:
+        return Job(folder.name, folder, overrides, DAMAGED, {}, problem=str(damaged))
+    return Job(folder.name, folder, overrides, _status(folder, metrics), metrics)
 
 
 def collect_jobs(sweep_folder: Path) -> list[Job]:
-    """Every job folder below the sweep folder, finished, failed or never started."""
+    """Every job of the sweep: its folders, finished, failed, interrupted or damaged, and the planned
+    jobs of a grid sweep that never started (no folder)."""
     jobs = []
-
-    def job_order(folder: Path) -> tuple[int, str]:
-        number = folder.name.split("_", 1)[0]
-        return (int(number) if number.isdigit() else 1_000_000, folder.name)
-
-    for folder in sorted((p for p in Path(sweep_folder).iterdir() if p.is_dir()), key=job_order):
+    for folder in sorted((p for p in Path(sweep_folder).iterdir() if p.is_dir()), key=_job_order):
         if folder.name == RETRAINED_FOLDER:
             continue
         if not (folder / ".hydra").is_dir() and not (folder / "metrics.json").exists():
             continue
-        metrics = read_json(folder / "metrics.json") if (folder / "metrics.json").exists() else {}
-        jobs.append(
-            Job(
-                name=folder.name,
-                folder=folder,
-                overrides=_job_overrides(folder),
-                status=metrics.get("status", "not started"),
-                metrics=metrics,
-            )
-        )
+        jobs.append(_read_job(folder))
+    plan = planned_jobs(sweep_folder)
+    if plan:
+        numbered = {_job_order(job.folder)[0] for job in jobs}
+        for number, overrides in enumerate(plan):
+            if number not in numbered:
+                name = f"{number}_(no folder)"
+                jobs.append(Job(name, Path(sweep_folder) / name, overrides, NOT_STARTED, {}))
+        jobs.sort(key=lambda job: _job_order(job.folder))
     return jobs
+
+
+def available_metrics(jobs: list[Job]) -> list[str]:
+    """The numeric metrics some job recorded (what metric= may name)."""
+    return sorted(
+        {
+            key
+            for job in jobs
+            for key, value in job.metrics.items()
+            if "/" in key
+            and not key.startswith(("book", "data_statistics"))
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+        }
+    )
 
 
 def choose_metric(jobs: list[Job]) -> tuple[str, bool]:
@@ -126,37 +210,67 @@ def choose_metric(jobs: list[Job]) -> tuple[str, bool]:
     return "val/loss", False
 
 
+def _higher_is_better(metric: str) -> bool:
+    name = metric.rsplit("/", 1)[-1]
+    return any(word in name for word in ("accuracy", "bleu", "auc", "precision", "recall"))
+
+
+def _finite_value(job: Job, metric: str) -> float | None:
+    value = job.metrics.get(metric)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def summarize_sweep(
-    sweep_folder: Path | str, metric: str | None = None, higher_is_better: bool | None = None
+    sweep_folder: Path | str,
+    metric: str | None = None,
+    higher_is_better: bool | None = None,
+    include_incomplete: bool = False,
 ) -> SweepSummary:
     folder = Path(sweep_folder)
     jobs = collect_jobs(folder)
     common = _name_configurations(jobs)
-    chosen, higher = choose_metric(jobs)
-    metric = metric or chosen
+    if metric is not None:
+        known = available_metrics(jobs)
+        if metric not in known:
+            raise ConfigError(
+                f"No job of {folder} has the metric {metric!r}; nothing was changed. Metrics there: "
+                f"{', '.join(known) or 'none (no job recorded a metric yet)'}."
+            )
+        higher = _higher_is_better(metric)
+    else:
+        metric, higher = choose_metric(jobs)
     higher = higher if higher_is_better is None else higher_is_better
     grouped: dict[str, list[Job]] = defaultdict(list)
     for job in jobs:
         grouped[job.configuration].append(job)
     configurations = []
     for configuration, members in grouped.items():
-        values = [
-            float(j.metrics[metric])
-            for j in members
-            if j.status == "completed" and isinstance(j.metrics.get(metric), int | float)
-        ]
-        values = [v for v in values if math.isfinite(v)]
+        incomplete: dict[str, int] = defaultdict(int)
+        values, unscored = [], 0
+        for job in members:
+            if job.status != "completed":
+                incomplete[job.status] += 1
+                continue
+            value = _finite_value(job, metric)
+            if value is None:
+                unscored += 1
+            else:
+                values.append(value)
         configurations.append(
             ConfigurationScore(
                 configuration=configuration,
                 jobs=len(members),
-                failed=sum(j.status != "completed" for j in members),
+                failed=sum(j.status == "failed" for j in members),
                 mean=statistics.fmean(values) if values else None,
                 std=statistics.pstdev(values) if len(values) > 1 else (0.0 if values else None),
                 values=values,
+                incomplete=dict(incomplete),
+                unscored=unscored,
             )
         )
-    return SweepSummary(folder, jobs, metric, higher, configurations, common)
+    return SweepSummary(folder, jobs, metric, higher, configurations, common, include_incomplete)
 
 
 def jobs_frame(summary: SweepSummary) -> pd.DataFrame:
@@ -168,7 +282,7 @@ def jobs_frame(summary: SweepSummary) -> pd.DataFrame:
             "configuration": job.configuration,
             "overrides": " ".join(job.overrides),
             "seconds": job.metrics.get("train_seconds"),
-            "error": job.metrics.get("error", ""),
+            "error": job.problem or job.metrics.get("error", ""),
         }
         row.update(
             {
@@ -187,31 +301,49 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
+def _score(score: ConfigurationScore) -> str:
+    return "-" if score.mean is None else f"{score.mean:.4f} ± {score.std:.4f}"
+
+
 def format_summary(summary: SweepSummary) -> str:
     """The sweep as Markdown: configurations ranked by their mean score, then every job."""
     direction = "higher" if summary.higher_is_better else "lower"
+    counts: dict[str, int] = defaultdict(int)
+    for job in summary.jobs:
+        counts[job.status] += 1
+    tally = ", ".join(f"{count} {status}" for status, count in counts.items())
     lines = [
         f"# Sweep {summary.folder.name}",
         "",
-        f"{len(summary.jobs)} jobs, {sum(j.status == 'completed' for j in summary.jobs)} completed. "
-        f"Ranked by {summary.metric} ({direction} is better), mean ± std over folds and seeds.",
+        f"{len(summary.jobs)} jobs: {tally}. Ranked by {summary.metric} ({direction} is better), "
+        "mean ± std over folds and seeds.",
         f"Every job: {' '.join(summary.common_overrides) or '(no common overrides)'}",
         "",
         f"| configuration | jobs | failed | {summary.metric} mean ± std |",
         "|---|---|---|---|",
     ]
     best = summary.best
-    ranked = sorted(
-        summary.configurations,
-        key=lambda c: (
-            c.mean is None,
-            -(c.mean or 0) if summary.higher_is_better else (c.mean or 0),
-        ),
-    )
+    ranked = summary.ranked()
     for score in ranked:
-        shown = "-" if score.mean is None else f"{score.mean:.4f} ± {score.std:.4f}"
         name = f"**{score.configuration}** (best)" if score is best else score.configuration
-        lines.append(f"| {_cell(name)} | {score.jobs} | {score.failed} | {shown} |")
+        if not score.complete:
+            name += f" (incomplete: {score.why_incomplete()})"
+        lines.append(f"| {_cell(name)} | {score.jobs} | {score.failed} | {_score(score)} |")
+    apart = [c for c in summary.configurations if c not in ranked]
+    if apart:
+        lines += [
+            "",
+            "Not ranked: these configurations lack some of their jobs' scores, so their means are "
+            "over fewer folds or seeds than the others' (rank them anyway with include_incomplete=true).",
+            "",
+            f"| configuration | jobs | why not ranked | {summary.metric} over the jobs it has |",
+            "|---|---|---|---|",
+        ]
+        for score in apart:
+            reason = score.why_incomplete() or "no score"
+            lines.append(
+                f"| {_cell(score.configuration)} | {score.jobs} | {_cell(reason)} | {_score(score)} |"
+            )
     frame = jobs_frame(summary)
     metric_columns = [c for c in frame.columns if c.startswith(("val/", "test/"))]
     lines += ["", "| job | overrides | status | " + " | ".join(metric_columns) + " | seconds |"]
@@ -220,18 +352,35 @@ def format_summary(summary: SweepSummary) -> str:
         cells = [row["job"], row["overrides"], row["status"]]
         cells += [row.get(c, "") for c in metric_columns] + [row.get("seconds", "")]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    problems = [job for job in summary.jobs if job.problem]
+    if problems:
+        lines += ["", "Damaged jobs (left out):"] + [f"- {job.problem}" for job in problems]
     if best is not None:
         lines += ["", f"Best configuration: {best.configuration}"]
-        retrained = summary.folder / RETRAINED_FOLDER / "metrics.json"
-        if retrained.exists() and read_json(retrained).get("status") == "completed":
-            tests = {k: v for k, v in read_json(retrained).items() if k.startswith("test/")}
+        retrained = _retrained_metrics(summary.folder)
+        if retrained.get("status") == "completed":
+            tests = {
+                k: v
+                for k, v in retrained.items()
+                if k.startswith("test/") and isinstance(v, int | float)
+            }
             shown = ", ".join(f"{k} = {v:.4f}" for k, v in tests.items())
             lines += [f"Retrained on all training data, tested once ({RETRAINED_FOLDER}/): {shown}"]
         else:
             lines += [
                 f"Retrain it on all training data and test it once: ldl retrain-best {summary.folder}"
             ]
+    else:
+        lines += ["", "No configuration has a complete set of scores yet, so none is named best."]
     return "\n".join(lines) + "\n"
+
+
+def _retrained_metrics(folder: Path) -> dict[str, Any]:
+    path = folder / RETRAINED_FOLDER / "metrics.json"
+    try:
+        return read_json(path) if path.exists() else {}
+    except DamagedFileError:
+        return {}
 
 
 def write_summary(summary: SweepSummary) -> None:

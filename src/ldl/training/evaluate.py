@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from ldl import tf_setup
 from ldl.data.datasets import PreparedData, prepare_data
 from ldl.errors import RunFolderError
+from ldl.runs.files import DamagedFileError
 from ldl.runs.report import with_errors
 from ldl.runs.run_folder import RunFolder
 from ldl.runs.saved_model import load_run_model
@@ -33,12 +34,21 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None) -> dic
             "Resume it first with ldl train ... hydra.run.dir=<that folder>."
         )
     cfg = OmegaConf.create(run.read_config())
+    for key in (
+        "data._target_",
+        "trainer.precision",
+        "trainer.validation",
+        "trainer.eval_batch_size",
+    ):
+        if OmegaConf.select(cfg, key) is None:
+            raise DamagedFileError(run.config_path, f"it has no {key}")
+    data_dir = data_dir if data_dir is not None else cfg.data_dir
     tf_setup.import_tensorflow()
 
     tf_setup.configure_precision(cfg.trainer.precision)
     data = prepare_data(
         cfg.data,
-        data_dir if data_dir is not None else cfg.data_dir,
+        data_dir,
         validation=cfg.trainer.validation,
         validation_fraction=cfg.trainer.validation_fraction,
         validation_seed=cfg.trainer.validation_seed,

@@ -39,6 +39,7 @@ from ldl.models import build_model  # noqa: E402
 from ldl.training import tensorboard_logs  # noqa: E402
 from ldl.training.checkpoint import Checkpointer, CheckpointState  # noqa: E402
 from ldl.training.distribution import distribution_strategy  # noqa: E402
+from ldl.training.epoch_lines import EpochLines  # noqa: E402
 from ldl.training.evaluate import measure_test_metrics  # noqa: E402
 from ldl.training.fine_tuning import (  # noqa: E402
     fine_tune_settings,
@@ -127,7 +128,7 @@ def train_keras(cfg: DictConfig, run: RunFolder, mode: RunMode, say: Say) -> dic
 def set_up_runtime(cfg: DictConfig, resume_from: Checkpointer | None) -> Runtime:
     """Seed, threads, precision and determinism, and the distribution strategy, before any model."""
     trainer = cfg.trainer
-    saved = resume_from.load_state() if resume_from else None
+    saved = resume_from.require_state() if resume_from else None
     if saved:
         seed = saved.seed
     else:
@@ -220,6 +221,8 @@ def build_or_restore(
     with runtime.strategy.scope():
         if runtime.saved:
             model, state = checkpointer.restore(cfg.model)
+            for note in checkpointer.skipped:
+                say(note)
             optimizer = model.optimizer
             say(
                 f"Resuming after epoch {state.epochs_completed} of {cfg.trainer.epochs} "
@@ -278,7 +281,10 @@ def make_callbacks(
     callbacks: list[keras.callbacks.Callback] = [
         SetEpoch(datasets.train, datasets.data.train_transform),
         recorder,
-    ]
+        # Keras prints nothing per epoch without a terminal (verbosity); this line stands in for it.
+        EpochLines(run, recorder.epochs, echo=verbosity(cfg.trainer.verbose) == 0
+                   and cfg.trainer.verbose == "auto"),
+    ]  # fmt: skip
     callbacks += _instantiate_callbacks(cfg.get("callbacks"))
     callbacks += _instantiate_callbacks(cfg.get("logger"))
     if _logs_to_tensorboard(cfg):
@@ -294,9 +300,10 @@ def _logs_to_tensorboard(cfg: DictConfig) -> bool:
 
 
 def verbosity(setting: Any) -> int:
-    """Keras's fit() verbosity: `auto` is a progress bar on a terminal, one line per epoch otherwise."""
+    """Keras's fit() verbosity: `auto` is a progress bar on a terminal and nothing otherwise (ldl's
+    EpochLines then prints one compact line per epoch)."""
     if setting == "auto":
-        return 1 if sys.stdout.isatty() else 2
+        return 1 if sys.stdout.isatty() else 0
     return int(setting)
 
 
@@ -434,7 +441,7 @@ def save_artifacts(
     plot_learning_curve(
         run.learning_curve_path,
         history,
-        title=f"{cfg.experiment_id}: error per epoch",
+        title=cfg.experiment_id,
         validation_label=VALIDATION_LABELS.get(validation, ""),
     )
     if _logs_to_tensorboard(cfg):

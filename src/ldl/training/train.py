@@ -8,7 +8,10 @@ hand-written NumPy program, inference only) is the `runner` config's business.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,10 +21,16 @@ from ldl.config import resolved_config, validate_config
 from ldl.errors import LdlError, RunFolderError
 from ldl.runs.book import book_metrics, compare_with_book, format_book_table
 from ldl.runs.files import write_json
+from ldl.runs.location import location_error
+from ldl.runs.lock import FolderLock
 from ldl.runs.reporter import Say, make_reporter, print_summary
 from ldl.runs.run_folder import RESUME_INDEPENDENT_KEYS, RunFolder
 from ldl.runs.selection import RunMode, select_run_folder
 from ldl.targets import target_of
+
+# Called once the run folder is chosen and locked, before anything is written to it (the command line
+# moves Hydra's files in then; a refused command never reaches it).
+Claim = Callable[[RunFolder, RunMode], None]
 
 
 class Runner(Protocol):
@@ -38,30 +47,46 @@ class RunInterruptedError(LdlError):
     exit_code = 130
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
+def train(cfg: DictConfig, claim: Claim | None = None) -> dict[str, Any]:
     """Train and evaluate the experiment `cfg` describes; return its flat metrics.
 
     The run folder (`cfg.run_dir`) receives config.yaml, metrics.json, history.csv, model.keras,
-    learning_curve.png and TensorBoard logs.
+    learning_curve.png and TensorBoard logs. Nothing is written before the config has been checked,
+    the folder chosen and its lock taken (one writer per run folder).
     """
     validate_config(cfg)
     runner: Runner = target_of(cfg.runner, "runner")
+    # Stored absolute, so later commands (ldl eval) find the data from any working directory.
+    cfg.data_dir = os.path.abspath(os.path.expanduser(str(cfg.data_dir)))
     run, mode = select_run_folder(cfg)
     if str(run.path) != str(cfg.run_dir):
         cfg.run_dir = str(run.path)
-    run.path.mkdir(parents=True, exist_ok=True)
-    say = make_reporter(run)
-    if mode is RunMode.COMPLETED:
+    if mode is RunMode.COMPLETED:  # reported, not touched
+        if claim is not None:
+            claim(run, mode)
         metrics = run.read_metrics()
-        say(f"{run.path} already holds a completed run; its metrics are unchanged:")
-        print_summary(metrics, say)
+        print(f"{run.path} already holds a completed run; its metrics are unchanged:")
+        print_summary(metrics, lambda message="": print(message))
         return metrics
+    try:
+        run.path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise location_error(error, run.path) from None
+    with FolderLock(run.path):
+        if claim is not None:
+            claim(run, mode)
+        return _train_locked(cfg, runner, run, mode)
+
+
+def _train_locked(cfg: DictConfig, runner: Runner, run: RunFolder, mode: RunMode) -> dict[str, Any]:
+    say = make_reporter(run)
     if mode is RunMode.NEW:
         run.write_config(resolved_config(cfg))
-
     say(f"ldl train: {cfg.experiment_id} - {cfg.description}")
     say(f"run folder: {_display_path(run.path)}")
-    write_json(run.metrics_path, {"experiment": cfg.experiment_id, "status": "running"})
+    # A resumed run keeps what its metrics.json holds (epochs, last metrics) until it has more.
+    earlier = {k: v for k, v in run.read_metrics().items() if k != "error"}
+    write_json(run.metrics_path, {**earlier, "experiment": cfg.experiment_id, "status": "running"})
     metrics = _run_recording_failures(runner, cfg, run, mode, say)
     _compare_with_book(cfg, metrics, say)
     write_json(run.metrics_path, metrics)
@@ -82,18 +107,25 @@ def _run_recording_failures(
         ) from None
     except OSError as error:
         if error.errno != errno.ENOSPC:
+            _record_failure(run, error)
             raise
         raise RunFolderError(
             f"No space left on the device while writing {error.filename or run.path}. Free some disk "
             "space (or set output_root to another disk), then resume with the same command plus "
             f"hydra.run.dir={run.path}; the last completed epoch was kept."
         ) from None
-    except LdlError as error:
-        write_json(
-            run.metrics_path, {**run.read_metrics(), "status": "failed", "error": str(error)}
-        )
+    except Exception as error:  # anything else (a bug, out of memory): never `running` forever
+        _record_failure(run, error)
         raise
     return {"experiment": cfg.experiment_id, **metrics, "status": "completed"}
+
+
+def _record_failure(run: RunFolder, error: BaseException) -> None:
+    """metrics.json says `failed` with the error, and keeps everything it held before."""
+    message = str(error) if isinstance(error, LdlError) else f"{type(error).__name__}: {error}"
+    # On a full disk or with a damaged metrics.json the error itself is still reported.
+    with contextlib.suppress(OSError, LdlError):
+        write_json(run.metrics_path, {**run.read_metrics(), "status": "failed", "error": message})
 
 
 def _compare_with_book(cfg: DictConfig, metrics: dict[str, Any], say: Say) -> None:

@@ -28,6 +28,12 @@ def run_caption(arguments: list[str]) -> int:
     images = values.get("images") or []
     if not images:
         raise ConfigError(f"which photos? {USAGE}")
+    decoding = values.get("decoding", "greedy")
+    if decoding not in ("greedy", "beam"):
+        raise ConfigError(f"decoding={decoding!r} is not known; use greedy or beam. {USAGE}")
+    from ldl.decoding import check_beam_width
+
+    check_beam_width(values.get("beam_width", 3))
     loaded = load_run_model(values["run"], needs_metadata="it holds no caption vocabulary")
     run, model, metadata = loaded.run, loaded.model, loaded.metadata
     if "vocabulary" not in metadata or "extractor" not in metadata:
@@ -43,7 +49,6 @@ def run_caption(arguments: list[str]) -> int:
 
     vocabulary = CaptionVocabulary(list(metadata["vocabulary"]), int(metadata["max_length"]))
     features = photo_features(images, metadata["extractor"])
-    decoding = values.get("decoding", "greedy")
     greedy = greedy_captions(
         model, features, vocabulary.start, vocabulary.stop, vocabulary.max_length
     )

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ldl.cli.arguments import Converter, parse_arguments
+from ldl.cli.arguments import Converter, parse_arguments, positive_int
 from ldl.errors import ConfigError
 from ldl.runs.run_folder import RunFolder
 from ldl.runs.saved_model import load_run_model
 from ldl.tasks.text.generation import NEEDS_VOCABULARY
+
+# Bounds of the options that decide how much is decoded and printed.
+MAX_LENGTH = 1000
+MAX_SAMPLES = 100
 
 USAGE = (
     'usage: ldl generate run=<run folder> [prompt="the body "] [decoding=beam|greedy|sample] '
@@ -19,10 +23,10 @@ OPTIONS: dict[str, Converter] = {
     "run": str,
     "prompt": str,
     "decoding": str,
-    "beam_width": int,
-    "length": int,
+    "beam_width": positive_int,
+    "length": positive_int,
     "temperature": float,
-    "samples": int,
+    "samples": positive_int,
     "mode": str,
     "seed": int,
 }
@@ -40,8 +44,56 @@ def _configured_sampling(run: RunFolder) -> dict[str, Any]:
     return settings
 
 
+def _check_bounds(values: dict[str, Any]) -> None:
+    """Refuse settings that would decode or print without bound, before the model is loaded."""
+    import math
+
+    if values.get("length", 1) > MAX_LENGTH:
+        raise ConfigError(f"length must be from 1 to {MAX_LENGTH} tokens, got {values['length']}.")
+    if values.get("samples", 1) > MAX_SAMPLES:
+        raise ConfigError(f"samples must be from 1 to {MAX_SAMPLES}, got {values['samples']}.")
+    temperature = values.get("temperature", 1.0)
+    if not math.isfinite(temperature) or temperature <= 0:
+        raise ConfigError(f"temperature must be a finite number > 0, got {temperature}.")
+    if "beam_width" in values:
+        from ldl.decoding import check_beam_width
+
+        check_beam_width(values["beam_width"])
+    if "prompt" in values and not values["prompt"].strip():
+        raise ConfigError(f'The prompt is empty; give some text, e.g. prompt="the body ". {USAGE}')
+
+
+def _window(run: RunFolder) -> int | None:
+    """How many tokens the model was trained to read (data.window_length), if the run says."""
+    window = (run.read_config().get("data") or {}).get("window_length")
+    return int(window) if isinstance(window, int) and window > 0 else None
+
+
+def _cut_to_window(prompt: str, level: str, window: int | None) -> str:
+    """The prompt's last `window` characters or words, with a note when it was longer: the model
+    never saw longer contexts, and re-reading a long prompt at every step costs minutes."""
+    if window is None:
+        return prompt
+    if level == "characters":
+        if len(prompt) <= window:
+            return prompt
+        cut = prompt[-window:]
+    else:
+        words = prompt.split()
+        if len(words) <= window:
+            return prompt
+        cut = " ".join(words[-window:]) + (" " if prompt.endswith(" ") else "")
+    print(
+        f"note: the prompt has {len(prompt) if level == 'characters' else len(prompt.split())} "
+        f"{level}; the model was trained on windows of {window}, so only its last {window} are "
+        f"used: {cut!r}."
+    )
+    return cut
+
+
 def run_generate(arguments: list[str]) -> int:
     values = parse_arguments(arguments, OPTIONS, USAGE, required=["run"]).values
+    _check_bounds(values)
     loaded = load_run_model(values.pop("run"), needs_metadata=NEEDS_VOCABULARY)
     run, model, metadata = loaded.run, loaded.model, loaded.metadata
     from ldl.tasks.text.generation import Vocabulary, describe, format_completions, generate
@@ -57,7 +109,11 @@ def run_generate(arguments: list[str]) -> int:
         and "mode" not in values
     ):
         settings["mode"] = "auto"
-    prompt = settings.pop("prompt")
+    from ldl.decoding import check_beam_width
+
+    if settings["decoding"] == "beam":
+        check_beam_width(settings["beam_width"], len(vocabulary))
+    prompt = _cut_to_window(settings.pop("prompt"), vocabulary.level, _window(run))
     completions = generate(model, vocabulary, prompt, **settings)
     print(
         f"{run.path.name}: {len(vocabulary)} {vocabulary.level}; "

@@ -295,8 +295,16 @@ def generate(
     if mode not in MODES:
         raise ConfigError(f"mode={mode!r} is not known; use one of: {', '.join(MODES)}.")
     ids = vocabulary.encode(prompt)
-    if not ids:
-        raise ConfigError(f"The prompt {prompt!r} holds no token the model knows; give some text.")
+    oov = (
+        vocabulary.tokens.index(vocabulary.oov_token)
+        if vocabulary.oov_token in vocabulary.tokens
+        else None
+    )
+    if not ids or all(token == oov for token in ids):
+        raise ConfigError(
+            f"The prompt {prompt!r} holds no {vocabulary.level[:-1]} the model knows; give some "
+            "text of the training corpus."
+        )
     if decoding == "beam" and mode == "stateful":
         raise ConfigError("Beam search re-reads every beam (mode=refeed); drop mode=stateful.")
     stateful = mode == "stateful" or (

@@ -4,6 +4,8 @@ c15_transformer run (greedy by default; decoding=beam beam_width=4 for beam sear
 from __future__ import annotations
 
 from ldl.cli.arguments import Converter, parse_arguments, positive_int
+from ldl.data.text import text_to_word_sequence
+from ldl.decoding import MAX_BEAM_WIDTH
 from ldl.errors import ConfigError
 from ldl.runs.saved_model import load_run_model
 
@@ -19,6 +21,14 @@ def run_translate(arguments: list[str]) -> int:
     values, sentences = parsed.values, parsed.positional
     if not sentences:
         raise ConfigError(f'what should be translated? e.g. "je suis fatigué ." {USAGE}')
+    if values.get("beam_width", 1) > MAX_BEAM_WIDTH:
+        raise ConfigError(
+            f"beam_width must be a whole number from 1 to {MAX_BEAM_WIDTH}, got "
+            f"{values['beam_width']}."
+        )
+    for sentence in sentences:
+        if not text_to_word_sequence(sentence):
+            raise ConfigError(f"The sentence {sentence!r} is empty; give French text to translate.")
     loaded = load_run_model(
         values["run"], needs_metadata="it holds no tokenizers to translate with"
     )
@@ -27,7 +37,24 @@ def run_translate(arguments: list[str]) -> int:
 
     vocabulary = TranslationVocabulary.from_metadata(metadata)
     decoding = values.get("decoding", "greedy")
+    if decoding not in ("greedy", "beam"):
+        raise ConfigError(f"decoding={decoding!r} is not known; use greedy or beam. {USAGE}")
     beam_width = values.get("beam_width", 4)
+    if decoding == "beam":
+        from ldl.decoding import check_beam_width
+
+        check_beam_width(beam_width, len(vocabulary.target_tokens))
+    for sentence in sentences:
+        unknown = vocabulary.unknown_words(sentence)
+        if unknown is None:
+            raise ConfigError(f"The sentence {sentence!r} is empty; give French text to translate.")
+        if unknown and len(unknown) == len(text_to_word_sequence(sentence)):
+            raise ConfigError(
+                f"None of the words of {sentence!r} is in the model's French vocabulary "
+                f"({len(vocabulary.source_tokens)} words); give French text of the training data."
+            )
+        if unknown:
+            print(f"note: unknown words in {sentence!r} are read as UNK: {', '.join(unknown)}")
     translations = translate(model, vocabulary, sentences, decoding, beam_width)
     how = f"beam search, width {beam_width}" if decoding == "beam" else "greedy"
     print(f"{run.path.name}: {len(sentences)} sentence(s), {how}")

@@ -76,6 +76,14 @@ class TranslationVocabulary:
         length = max([self.source_length, *(len(s) for s in sequences)])
         return pad_sequences(sequences, maxlen=length, padding=self.src_padding)
 
+    def unknown_words(self, sentence: str) -> list[str] | None:
+        """The sentence's words the model never saw (read as UNK); None for an empty sentence."""
+        words = text_to_word_sequence(sentence)
+        if not words:
+            return None
+        known = set(self.source_tokens[2:-2])
+        return [word for word in words if word not in known]
+
     def target_words(self, ids: Sequence[int]) -> list[str]:
         return [self.target_tokens[int(i)] for i in ids]
 

@@ -1,0 +1,253 @@
+"""`ldl train`'s checks before Hydra touches the file system, and Hydra's errors in ldl's words.
+
+Hydra creates the run folder and writes `.hydra/` before ldl's code runs, and reports its own errors as
+listings of every option or hints that mislead (`use +trainer.epoch=5` for a typo of `trainer.epochs`).
+So the command is composed here first, with Hydra's compose API and the same config tree, and refused
+before anything is written when:
+
+- a config group option does not exist (`experiment=c6e11`): one paragraph with the closest names;
+- a key does not exist (`trainer.epoch=5`): the closest keys, never the advice to add it with `+`;
+- a key added with `+` is read by nothing (`+trainer.epoch=5`, `+data.windw=3`);
+- a value is of the wrong type or out of range (`ldl.config.validate_config`);
+- the run or sweep folder cannot be created: below a regular file, read-only, or on a full disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from ldl.config import config_dir, flatten, validate_config
+from ldl.config_checks import closest, did_you_mean
+from ldl.errors import ConfigError, LdlError
+from ldl.runs.location import check_output_location
+
+MULTIRUN_FLAGS = ("-m", "--multirun")
+# Groups whose entries are instantiated one by one: adding an entry with `+` is how one plugs in.
+_OPEN_GROUPS = ("callbacks", "logger", "hydra")
+# Groups whose added keys the builder's signature decides on (checked by validate_config).
+_BUILDER_GROUPS = ("model", "optimizer")
+
+
+def is_multirun(arguments: list[str]) -> bool:
+    return any(argument in MULTIRUN_FLAGS for argument in arguments)
+
+
+def overrides_of(arguments: list[str]) -> list[str]:
+    """The key=value overrides among `ldl train`'s arguments (flags left out)."""
+    return [argument for argument in arguments if not argument.startswith("-")]
+
+
+def group_options(group: str) -> list[str]:
+    """The options of a config group: its YAML files' names."""
+    folder = config_dir() / group
+    return sorted(path.stem for path in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def _first_values(overrides: list[str]) -> list[str]:
+    """A sweep's overrides with each swept key at its first value (one representative job)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    chosen = []
+    for override in OverridesParser.create().parse_overrides(overrides):
+        if not override.is_sweep_override():
+            chosen.append(override.input_line or "")
+        elif override.is_discrete_sweep():
+            first = next(iter(override.sweep_string_iterator()), None)
+            if first is not None:
+                chosen.append(f"{override.get_key_element()}={first}")
+        # intervals and other search spaces only say where a sweeper may look: nothing to compose
+    return [o for o in chosen if o]
+
+
+def compose(overrides: list[str]) -> DictConfig:
+    """`train.yaml` with `overrides`, as `ldl train` composes it, Hydra's config included."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()  # a command starts with no Hydra app of its own
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return hydra_compose("train", overrides=overrides, return_hydra_config=True)
+
+
+# A grid sweep with more jobs than this has only its first job composed and checked up front.
+MAX_CHECKED_JOBS = 500
+
+
+def _checked(overrides: list[str], check_keys: bool = True) -> DictConfig:
+    """The composed config of one run, after every check that needs no file system."""
+    try:
+        cfg = compose(overrides)
+    except LdlError:
+        raise
+    except Exception as error:  # Hydra's and OmegaConf's composition errors
+        raise hydra_error(error, overrides) from None
+    try:
+        if check_keys:
+            _check_added_keys(overrides, cfg)
+        validate_config(cfg)
+    except OmegaConfBaseException as error:  # e.g. an interpolation that cannot be resolved
+        raise ConfigError(f"The config cannot be resolved: {_first_line(error)}.") from None
+    return cfg
+
+
+def _check_every_job(cfg: DictConfig, overrides: list[str]) -> None:
+    """A grid sweep's jobs are all known in advance: compose and check each, so a bad value in any of
+    them refuses the sweep before its first job (and before its folder exists)."""
+    from ldl.sweeps.plan import grid_jobs, is_grid_sweep
+
+    if not is_grid_sweep(cfg):
+        return
+    try:
+        jobs = grid_jobs(OmegaConf.select(cfg, "hydra.sweeper.params"), overrides)
+    except Exception as error:
+        raise hydra_error(error, overrides) from None
+    if len(jobs) > MAX_CHECKED_JOBS:
+        return
+    for job in jobs[1:]:
+        try:
+            _checked(job, check_keys=False)
+        except LdlError as error:
+            raise type(error)(f"{error} (in the sweep's job {' '.join(job)})") from None
+
+
+def check_command(arguments: list[str]) -> DictConfig:
+    """Compose and check `ldl train`'s arguments; the composed config (of the first job of a sweep)."""
+    multirun = is_multirun(arguments)
+    overrides = overrides_of(arguments)
+    for override in overrides:
+        if not override.split("=", 1)[0].lstrip("+~"):
+            raise ConfigError(
+                f"The override {override!r} cannot be read: it names no key. Overrides are "
+                "key=value, e.g. trainer.epochs=5."
+            )
+    cfg = _checked(_first_values(overrides) if multirun else overrides)
+    if multirun:
+        _check_every_job(cfg, overrides)
+    try:
+        folder = cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir
+        check_output_location(Path(str(folder)), "sweep folder" if multirun else "run folder")
+        _check_data_dir(cfg)
+    except OmegaConfBaseException as error:
+        raise ConfigError(f"The config cannot be resolved: {_first_line(error)}.") from None
+    return cfg
+
+
+def _check_data_dir(cfg: DictConfig) -> None:
+    from ldl.errors import DataError
+
+    data_dir = Path(str(cfg.data_dir)).expanduser()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataError(
+            f"data_dir={cfg.data_dir} is a regular file, not a folder. Pass the folder that holds "
+            "the datasets, e.g. data_dir=data."
+        )
+
+
+def _check_added_keys(overrides: list[str], cfg: DictConfig) -> None:
+    """A key added with `+` must be read by something."""
+    for override in overrides:
+        if not override.startswith("+") or override.startswith("++"):
+            continue
+        key = override[1:].split("=", 1)[0]
+        group = key.split(".", 1)[0].split("/", 1)[0]
+        if group in _OPEN_GROUPS or ("." not in key and "/" not in key and key in _group_names()):
+            continue  # a callback or logger plugged in, or a config group added to the defaults
+        if group in _BUILDER_GROUPS:
+            continue  # its builder's keyword arguments decide (validate_config)
+        section = cfg.get(group) if "." in key else cfg
+        siblings = [str(k) for k in section] if isinstance(section, DictConfig) else []
+        name = key.rsplit(".", 1)[-1]
+        prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
+        siblings = [f"{prefix}{s}" for s in siblings if s != name]
+        raise ConfigError(
+            f"{override} adds the key {key}, but nothing in ldl reads it, so it would be silently "
+            f"ignored.{did_you_mean(key, siblings)} Set an existing key without + (e.g. "
+            f"{_example(key, siblings)}); `ldl train --help` lists the config groups and options."
+        )
+
+
+def _example(key: str, siblings: list[str]) -> str:
+    match = closest(key, siblings, 1)
+    return f"{match[0]}=..." if match else "trainer.epochs=5"
+
+
+def _group_names() -> list[str]:
+    return sorted(p.name for p in config_dir().iterdir() if p.is_dir())
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(error).__name__
+
+
+def hydra_error(error: BaseException, overrides: list[str]) -> LdlError:
+    """A Hydra or OmegaConf error as one ldl paragraph."""
+    from hydra.errors import MissingConfigException, OverrideParseException
+
+    if isinstance(error, MissingConfigException) and error.missing_cfg_file:
+        return _missing_option(error.missing_cfg_file)
+    if isinstance(error, OverrideParseException):
+        return ConfigError(
+            f"The override {error.override!r} cannot be read: {_first_line(error)}. Overrides are "
+            "key=value (e.g. trainer.epochs=5), group=option (e.g. experiment=c6e1); quote values "
+            "with spaces or brackets."
+        )
+    text = str(error)
+    if text.startswith(("Could not override '", "In '")) and "Could not override '" in text:
+        key = text.split("Could not override '", 1)[1].split("'", 1)[0]
+        return _unknown_key(key, overrides)
+    if text.startswith("Could not append to config. An item is already at '"):
+        key = text.split("'", 2)[1]
+        return ConfigError(
+            f"{key} already exists, so it cannot be added with +: set it without the + "
+            f"(e.g. {key}=...)."
+        )
+    if "Could not delete" in text:
+        return ConfigError(f"{_first_line(error)}. Nothing to delete with ~ there.")
+    return ConfigError(f"The command's config cannot be composed: {_first_line(error)}.")
+
+
+def _missing_option(missing: str) -> LdlError:
+    """`experiment/c6e11` is not a file of the config tree: the closest options of that group."""
+    group, _, option = missing.rpartition("/")
+    if not group:
+        return ConfigError(f"{missing} is not an ldl config. `ldl train --help` lists them.")
+    options = group_options(group)
+    if not options:
+        return ConfigError(
+            f"{group} is not a config group of ldl. {did_you_mean(group, _group_names()).strip()} "
+            f"Config groups: {', '.join(_group_names())}."
+        )
+    head = f"{group}={option} is not an option of the {group} config group."
+    matches = closest(option, options)
+    if len(options) <= 12 or (not matches and len(options) <= 30):
+        return ConfigError(f"{head} Its options are: {', '.join(options)}.")
+    hint = f" The closest: {', '.join(matches)}." if matches else ""
+    listing = "`ldl experiments`" if group == "experiment" else "`ldl train --help`"
+    return ConfigError(f"{head}{hint} All {len(options)} options: {listing}.")
+
+
+def _unknown_key(key: str, overrides: list[str]) -> LdlError:
+    """`trainer.epoch=5` names no key: suggest the closest keys of the composed config."""
+    others = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") != key]
+    try:
+        cfg = compose(others)
+        plain = cast(dict, OmegaConf.to_container(cfg, resolve=False))
+        keys = list(flatten(plain).keys()) + _group_names()
+    except Exception:
+        keys = _group_names()
+    keys = [k for k in keys if not k.startswith("hydra.")]
+    head = key.rsplit(".", 1)[0] + "." if "." in key else ""
+    near = [k for k in keys if k.startswith(head)] if head else keys
+    matches = closest(key, near) or closest(key, keys)
+    hint = f" Did you mean {' or '.join(matches)}?" if matches else ""
+    return ConfigError(
+        f"{key} is not a key of ldl's config, so it cannot be set.{hint} `ldl train --help` lists "
+        "the config groups and `ldl train --cfg job` the keys with their values. (Adding a key with "
+        "+ is only for keys something reads, such as a callback: +callbacks.<name>={_target_: ...}.)"
+    )

@@ -1,0 +1,71 @@
+"""Can a run or sweep folder be created here? Checked before anything is written.
+
+A folder below a regular file, in a read-only folder or on a full disk would otherwise fail deep inside
+Hydra or Keras with chained OS errors; here it is one paragraph naming the place and the fix.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from pathlib import Path
+
+from ldl.errors import RunFolderError
+
+# Below this much free space a run cannot even write its config and first metrics reliably.
+MIN_FREE_BYTES = 1 << 20
+
+
+def nearest_existing(path: Path) -> Path:
+    """The path itself or its closest ancestor that exists."""
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_output_location(folder: Path | str, what: str = "run folder") -> None:
+    """Raise RunFolderError if `folder` cannot be created and written; create nothing."""
+    folder = Path(folder)
+    existing = nearest_existing(folder)
+    fix = "Choose another place with hydra.run.dir=<folder> or output_root=<folder>."
+    if not existing.is_dir():
+        raise RunFolderError(
+            f"Cannot create the {what} {folder}: {existing} is a regular file, not a folder. {fix}"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK) or _read_only_mount(existing):
+        raise RunFolderError(f"Cannot create the {what} {folder}: {existing} is read-only. {fix}")
+    free = shutil.disk_usage(existing).free
+    if free < MIN_FREE_BYTES:
+        raise RunFolderError(
+            f"Cannot write the {what} {folder}: the disk holding {existing} is full ({free:,} bytes "
+            f"free). Free some space, or {fix[0].lower()}{fix[1:]}"
+        )
+
+
+def _read_only_mount(path: Path) -> bool:
+    """A read-only file system (os.access says writable to root even there)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def location_error(error: OSError, folder: Path | str, what: str = "run folder") -> RunFolderError:
+    """An OSError raised while creating or writing `folder`, as one paragraph."""
+    reasons = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is exhausted",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ENOTDIR: "a part of the path is a regular file, not a folder",
+        errno.EEXIST: "a file of that name is in the way",
+    }
+    reason = reasons.get(error.errno or 0, error.strerror or str(error))
+    where = error.filename or folder
+    return RunFolderError(
+        f"Cannot write the {what} {folder}: {reason} ({where}). Choose another place with "
+        "hydra.run.dir=<folder> or output_root=<folder>, or fix the file system."
+    )
