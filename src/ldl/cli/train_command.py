@@ -51,7 +51,7 @@ def _record_failed_job(run_dir: str, error: BaseException) -> None:
 
 def _task(cfg: DictConfig) -> float | None:
     from ldl.runs.selection import discard_unstarted_run
-    from ldl.training.train import train
+    from ldl.sweeps.cross_validation import train_or_cross_validate as train
 
     hydra_config = HydraConfig.get()
     if hydra_config.mode != RunMode.MULTIRUN:

@@ -19,6 +19,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from ldl.runs.files import atomic_write_text, read_json
+from ldl.sweeps.optuna_study.table import study_summary_lines
 from ldl.sweeps.size_curve import write_size_curve
 
 # Overrides that repeat a configuration rather than define a new one.
@@ -220,6 +221,7 @@ def format_summary(summary: SweepSummary) -> str:
         cells = [row["job"], row["overrides"], row["status"]]
         cells += [row.get(c, "") for c in metric_columns] + [row.get("seconds", "")]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    lines += study_summary_lines(summary.folder)
     if best is not None:
         lines += ["", f"Best configuration: {best.configuration}"]
         retrained = summary.folder / RETRAINED_FOLDER / "metrics.json"
