@@ -132,6 +132,17 @@ class DurableOptunaSearch:
         template = str(self.config.hydra.sweep._get_node("subdir")._value())
         return template.replace("${hydra.job.num}", str(trial_number))
 
+    def _job_folder_name(self, trial_number: int) -> str:
+        """The job folder's name as Hydra resolves it (for tables)."""
+        config = OmegaConf.create(OmegaConf.to_container(self.config, resolve=False))
+        config.hydra.job.num = trial_number
+        try:
+            return str(
+                OmegaConf.select(config, "hydra.sweep.subdir", throw_on_resolution_failure=True)
+            )
+        except Exception:  # an interpolation only a job can resolve: show the pattern
+            return self._job_subdir(trial_number)
+
     # --- the loop ----------------------------------------------------------------------------
 
     def sweep(self, arguments: list[str]) -> None:
@@ -142,6 +153,8 @@ class DurableOptunaSearch:
 
         # Heartbeats and retries are marked experimental in Optuna 2.10; they are what this relies on.
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        # This sweeper logs what the study holds itself; Optuna's own start-up lines say less.
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
 
         distributions, fixed = self._search_space(arguments)
         n_trials = self.n_trials
@@ -233,7 +246,7 @@ class DurableOptunaSearch:
     def _finish(self, study: Any) -> None:
         from optuna.trial import TrialState
 
-        write_study_table(study, self.sweep_dir, self._job_subdir)
+        write_study_table(study, self.sweep_dir, self._job_folder_name)
         complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if not complete:
             log.warning("No trial of the study completed.")
