@@ -16,6 +16,7 @@ STATE_DIR="${LOCAL_SLURM_DIR:-/var/tmp/ldl-local-slurm}"
 CONF="${SLURM_CONF:-/etc/slurm/slurm.conf}"
 CPUS="${LOCAL_SLURM_CPUS:-2}"
 NODE="$(hostname -s)"
+MUNGED_PID_FILE=/run/munge/munged.pid
 
 need_root() {
   if [ "$(id -u)" -ne 0 ]; then
@@ -95,7 +96,8 @@ start_munge() {
     chown munge:munge /etc/munge/munge.key
     chmod 0400 /etc/munge/munge.key
   fi
-  runuser -u munge -- /usr/sbin/munged --pid-file="$STATE_DIR/munged.pid"
+  # The pid file lies in munge's own run directory: munged runs as munge and writes it itself.
+  runuser -u munge -- /usr/sbin/munged --pid-file="$MUNGED_PID_FILE"
   touch "$STATE_DIR/munged.started-here"
   for _ in $(seq 50); do
     munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && return 0
@@ -175,7 +177,7 @@ stop() {
     kill -TERM "$pid" 2>/dev/null || true
   done
   if [ -e "$STATE_DIR/munged.started-here" ]; then
-    stop_pid_file "$STATE_DIR/munged.pid" munged
+    stop_pid_file "$MUNGED_PID_FILE" munged
     rm -f "$STATE_DIR/munged.started-here"
   fi
   echo "local SLURM cluster stopped"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ldl.cli.main import report_error
 from ldl.config import config_dir, sweep_name
@@ -52,6 +53,7 @@ def _record_failed_job(run_dir: str, error: BaseException) -> None:
 def _task(cfg: DictConfig) -> float | None:
     from ldl.runs.selection import discard_unstarted_run
     from ldl.sweeps.cross_validation import train_or_cross_validate as train
+    from ldl.sweeps.job_paths import anchor_relative_paths
 
     hydra_config = HydraConfig.get()
     if hydra_config.mode != RunMode.MULTIRUN:
@@ -67,6 +69,7 @@ def _task(cfg: DictConfig) -> float | None:
     # A sweep job: share the cores among parallel jobs, and never let one failure end the sweep.
     if cfg.trainer.threads is None:
         cfg.trainer.threads = threads_per_job(hydra_config)
+    anchor_relative_paths(cfg, hydra_config.runtime.cwd)  # Ray's workers run elsewhere
     try:
         return objective(train(cfg))
     except Exception as error:
@@ -86,6 +89,10 @@ def objective(metrics: dict) -> float | None:
 def threads_per_job(hydra_config: Any) -> int | None:
     """TensorFlow threads per job so that parallel jobs x threads never exceed the cores."""
     launcher = hydra_config.launcher
+    # SLURM and Ray give each job a number of CPUs: train with that many threads.
+    allotted = launcher.get("cpus_per_task") or OmegaConf.select(launcher, "ray.remote.num_cpus")
+    if isinstance(allotted, int) and allotted > 0:
+        return allotted
     jobs = launcher.get("n_jobs") if "n_jobs" in launcher else None
     if not jobs:
         return None
@@ -102,7 +109,9 @@ def with_sweep_folder(arguments: list[str]) -> list[str]:
         return arguments
     overrides = [a for a in arguments if not a.startswith("-")]
     root = next((a.split("=", 1)[1] for a in arguments if a.startswith("output_root=")), "outputs")
-    return [*arguments, f"hydra.sweep.dir='{root}/multirun/{sweep_name(overrides)}'"]
+    # Absolute: jobs on Ray's workers run in another directory but must write here.
+    folder = Path(root).resolve() / "multirun" / sweep_name(overrides)
+    return [*arguments, f"hydra.sweep.dir='{folder}'"]
 
 
 def run_train(arguments: list[str]) -> int:
