@@ -308,3 +308,30 @@ def test_summarize_rebuilds_the_search_results(finished_search):
     result = run_ldl("summarize", str(finished_search))
     assert result.returncode == 0, result.stderr
     assert "Architecture search" in result.stdout and (finished_search / "search.csv").exists()
+
+
+class DyingLauncher:
+    """A launcher whose jobs' processes are killed (as the system does when memory runs out): it
+    raises without any job leaving a result."""
+
+    def launch(self, job_overrides, initial_job_idx):
+        raise RuntimeError("job process was killed (signal 9)")
+
+
+def test_a_killed_job_process_scores_zero_and_the_search_goes_on(tmp_path):
+    from ldl.sweeps.architecture_search.sweeper import JobEvaluator
+
+    state = {"candidates": [], "best_score": 0.0}
+    evaluate = JobEvaluator(
+        DyingLauncher(), tmp_path, "c17e4", [], [], state, np.random.RandomState(7)
+    )
+    definitions = [random_definition(np.random.RandomState(seed)) for seed in range(3)]
+    assert evaluate(definitions, "random") == [0.0, 0.0, 0.0]
+    for index in range(3):
+        metrics = json.loads((tmp_path / f"{index}_c17e4" / "metrics.json").read_text())
+        assert metrics["status"] == "failed" and "killed" in metrics["error"]
+    # A re-run reads the failures instead of launching the jobs again.
+    again = JobEvaluator(
+        DyingLauncher(), tmp_path, "c17e4", [], [], state, np.random.RandomState(7)
+    )
+    assert again(definitions, "random") == [0.0, 0.0, 0.0]

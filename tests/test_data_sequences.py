@@ -1,4 +1,8 @@
-"""Book sales and Frankenstein data: formats, window counts (spec formulas), no leakage, clear errors."""
+"""Book sales and Frankenstein data: formats, window counts, no leakage, clear errors.
+
+The window counts are the book's (chapter 9 for book sales, chapters 11 and 12 for Frankenstein), as
+docs/sequences.md states them under "`book_sales`" and "`frankenstein_chars` and `frankenstein_words`".
+"""
 
 from __future__ import annotations
 

@@ -106,11 +106,29 @@ class JobEvaluator:
         }
         pending = [position for position, i in enumerate(indexes) if scores[i] is None]
         for run in _consecutive(pending):
-            self.launcher.launch([batch[p] for p in run], initial_job_idx=indexes[run[0]])
+            try:
+                self.launcher.launch([batch[p] for p in run], initial_job_idx=indexes[run[0]])
+            except Exception as error:  # e.g. the system killed a candidate's process (memory)
+                self._record_unfinished_as_failed([indexes[p] for p in run], error)
             for p in run:
                 folder = job_folder(self.sweep_dir, indexes[p], self.experiment_id)
                 scores[indexes[p]] = finished_score(folder) or 0.0  # a job that died scores 0
         return [float(scores[i] or 0.0) for i in indexes]
+
+    def _record_unfinished_as_failed(self, indexes: list[int], error: Exception) -> None:
+        """A launcher that fails takes no candidate's score with it: each unfinished job of the batch
+        is recorded as failed (score 0), so the search goes on and a re-run does not retry it."""
+        for index in indexes:
+            folder = job_folder(self.sweep_dir, index, self.experiment_id)
+            if finished_score(folder) is None:
+                folder.mkdir(parents=True, exist_ok=True)
+                metrics = (
+                    read_json(folder / "metrics.json") if (folder / "metrics.json").exists() else {}
+                )
+                write_json(
+                    folder / "metrics.json", {**metrics, "status": "failed", "error": str(error)}
+                )
+                print(f"candidate {index}: its job ended without a result ({error}); it scores 0.")
 
     def _save_state(self) -> None:
         """The candidates so far and the generator's state after drawing them (a re-run replays the
