@@ -147,17 +147,27 @@ start() {
   echo "local SLURM cluster up: node $NODE, ${CPUS} CPUs, partition local (config $CONF, state $STATE_DIR)"
 }
 
+# Whether pid is the named daemon, running: a pid file left by an earlier boot may name another
+# process by now, and a daemon that exited stays a zombie until its parent reaps it (a caller that
+# made itself a child subreaper, as the cluster tests do, adopts the daemons), which kill -0 passes.
+alive() {
+  local pid="$1" name="$2" stat
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] || return 1
+  [ "$(echo "${stat##*) }" | cut -d' ' -f1)" != Z ]
+}
+
 stop_pid_file() {
   local pid_file="$1" name="$2" pid
   [ -s "$pid_file" ] || return 0
   pid=$(cat "$pid_file")
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid" "$name"; then
     kill -TERM "$pid"
     for _ in $(seq 100); do
-      kill -0 "$pid" 2>/dev/null || break
+      alive "$pid" "$name" || break
       sleep 0.1
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid" "$name"; then
       echo "local_slurm.sh: $name (pid $pid) did not stop on SIGTERM; sending SIGKILL." >&2
       kill -KILL "$pid" 2>/dev/null || true
     fi

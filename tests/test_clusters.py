@@ -68,9 +68,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def local_ray(tmp_path_factory):
-    """`ray start --head` on 127.0.0.1 with 2 CPUs, in its own process group; stopped afterwards."""
+    """`ray start --head` on 127.0.0.1 with 2 CPUs, in its own process group; stopped right after its
+    test, so that it holds no cores while the SLURM test runs."""
     pytest.importorskip("ray", reason="the [ray] extra is not installed (pip install -e '.[ray]')")
     pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="hydra-ray-launcher is missing")
     become_subreaper()
@@ -180,7 +181,9 @@ def local_slurm():
     try:
         yield
     finally:
-        subprocess.run(["bash", str(LOCAL_SLURM), "stop"], capture_output=True, text=True)
+        stop = subprocess.run(["bash", str(LOCAL_SLURM), "stop"], capture_output=True, text=True)
+        reap_orphans()  # the daemons' exited parents, adopted by this process when it is a subreaper
+        assert not slurm_is_up(), f"scripts/local_slurm.sh stop left slurmctld up:\n{stop.stderr}"
 
 
 @pytest.mark.slow

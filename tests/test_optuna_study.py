@@ -139,6 +139,10 @@ def test_two_processes_share_one_study_without_repeating_trials(tmp_path, boston
     assert len({t.system_attrs["ldl_worker"] for t in trials}) == 2  # both processes ran trials
     assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == [f"{n}_c6e1" for n in range(4)]
     assert len({t.params["optimizer.learning_rate"] for t in trials}) == 4
+    # Whichever process wrote it last, the summary holds every trial of the study.
+    summary = pd.read_csv(folder / "summary.csv")
+    assert sorted(summary["job"]) == [f"{n}_c6e1" for n in range(4)]
+    assert "Optuna study: 4 trials (4 complete)" in (folder / "summary.md").read_text()
 
 
 @pytest.mark.slow
