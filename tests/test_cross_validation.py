@@ -107,4 +107,8 @@ def test_a_grid_ranks_configurations_by_their_cross_validated_score(tmp_path, bo
     summary = pd.read_csv(folder / "summary.csv")
     assert len(summary) == 2 and set(summary["status"]) == {"completed"}
     assert {"val/mae", "val/mae_std"} <= set(summary.columns)
-    assert "val/mae mean ± std" in (folder / "summary.md").read_text()
+    report = (folder / "summary.md").read_text()
+    assert "val/mae mean ± std" in report
+    # One job per configuration: the ranking's spread is the job's own spread over its folds.
+    for _, job in summary.iterrows():
+        assert f"{job['val/mae']:.4f} ± {job['val/mae_std']:.4f}" in report

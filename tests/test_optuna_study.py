@@ -83,6 +83,28 @@ def wait_for(path_pattern: str, root: Path, timeout: float) -> Path:
     raise AssertionError(f"{path_pattern} did not appear below {root} within {timeout} s")
 
 
+def hparams_sessions(folder: Path) -> tuple[set[str], bool]:
+    """The job folders with a TensorBoard HParams session below `folder`, and whether the sweep's
+    own HParams experiment (the dashboard's columns) was written."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    sessions: set[str] = set()
+    experiment = False
+    for path in folder.rglob("events.out.tfevents*"):
+        for event in EventFileLoader(str(path)).Load():
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name != "hparams":
+                    continue
+                data = plugin_data_pb2.HParamsPluginData.FromString(
+                    value.metadata.plugin_data.content
+                )
+                if data.HasField("session_start_info"):
+                    sessions.add(path.relative_to(folder).parts[0])
+                experiment |= data.HasField("experiment")
+    return sessions, experiment
+
+
 @pytest.mark.slow
 def test_a_killed_search_continues_to_n_trials_in_all(tmp_path, boston_dir):
     arguments = search_arguments(boston_dir, "hydra.sweeper.n_trials=3", "trainer.epochs=60")
@@ -119,6 +141,7 @@ def test_a_killed_search_continues_to_n_trials_in_all(tmp_path, boston_dir):
         "3_c6e1",
     ]
     assert "Optuna study: 4 trials (3 complete, 1 fail)" in (folder / "summary.md").read_text()
+    assert hparams_sessions(folder) == (set(jobs), True)  # TensorBoard HParams: every trial
 
     # Asking for more trials of the same study runs only the missing ones.
     more = run_ldl(*arguments, "hydra.sweeper.n_trials=4", cwd=tmp_path, timeout=600)

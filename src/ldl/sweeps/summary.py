@@ -127,6 +127,17 @@ def choose_metric(jobs: list[Job]) -> tuple[str, bool]:
     return "val/loss", False
 
 
+def _spread(members: list[Job], metric: str, values: list[float]) -> float | None:
+    """Standard deviation of a configuration's score: over its jobs (folds or seeds swept as jobs),
+    or, for one job that cross-validated inside itself (cv.fold=all), over that job's folds."""
+    if len(values) > 1:
+        return statistics.pstdev(values)
+    if not values:
+        return None
+    inner = [j.metrics.get(f"{metric}_std") for j in members if j.status == "completed"]
+    return float(inner[0]) if len(inner) == 1 and isinstance(inner[0], int | float) else 0.0
+
+
 def summarize_sweep(
     sweep_folder: Path | str, metric: str | None = None, higher_is_better: bool | None = None
 ) -> SweepSummary:
@@ -153,7 +164,7 @@ def summarize_sweep(
                 jobs=len(members),
                 failed=sum(j.status != "completed" for j in members),
                 mean=statistics.fmean(values) if values else None,
-                std=statistics.pstdev(values) if len(values) > 1 else (0.0 if values else None),
+                std=_spread(members, metric, values),
                 values=values,
             )
         )
