@@ -245,6 +245,8 @@ def test_every_layer_gets_its_own_initializer():
         ("optimizer.learning_rate=fast", "optimizer.learning_rate must be a number"),
         ("model.hidden_units=[a,b]", "model.hidden_units must be a list of integers"),
         ("data.max_train_examples=0", "data.max_train_examples"),
+        ("cv.fold=5", "cv.fold must be an integer from 0 to cv.k-1=4 or 'all'"),
+        ("cv.fold=every", "got 'every' (str)"),
     ],
 )
 def test_bad_values_are_rejected_with_a_clear_message(override, message, make_config):

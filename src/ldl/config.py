@@ -111,6 +111,17 @@ def _validate_data(data: DictConfig) -> None:
         )
 
 
+def _require_fold(cv: DictConfig) -> None:
+    fold = cv.get("fold")
+    if fold is None:
+        return
+    if isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < cv.k:
+        raise ConfigError(
+            f"cv.fold must be an integer from 0 to cv.k-1={cv.k - 1} or 'all' (every fold in one "
+            f"job), got {_describe(fold)}, e.g. cv.fold=1 or cv.fold=all."
+        )
+
+
 def validate_config(cfg: DictConfig) -> None:
     """Raise ConfigError for the first value of the wrong type or out of range."""
     trainer = cfg.trainer
@@ -140,9 +151,8 @@ def validate_config(cfg: DictConfig) -> None:
     if cv is not None:
         _require_int(cv, "k", "cv", minimum=2)
         _require_int(cv, "seed", "cv", minimum=0)
-        _require_optional_int(cv, "fold", "cv", minimum=0)
-        if cv.fold is not None and cv.fold >= cv.k:
-            raise ConfigError(f"cv.fold must be below cv.k={cv.k}, got {cv.fold}.")
+        if cv.fold != "all":  # all: every fold in one job (ldl/sweeps/cross_validation.py)
+            _require_fold(cv)
     _validate_data(cfg.data)
     learning_rate = cfg.optimizer.get("learning_rate")
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, int | float):

@@ -26,6 +26,7 @@ COMMANDS = {
     "translate": 'translate French with a c14e1/c15_transformer run: ldl translate run=<run folder> "je suis fatigué ."',
     "caption": "caption photos with a c16e2 run, with attention figures: "
     "ldl caption run=<run folder> images=a.jpg,b.jpg",
+    "doctor": "versions, devices, threads, datasets, launchers and limits of this machine",
 }
 
 
@@ -43,6 +44,7 @@ HANDLERS = {
     "predict": "ldl.tasks.vision.command:run_predict",
     "translate": "ldl.tasks.translation.command:run_translate",
     "caption": "ldl.tasks.captioning.command:run_caption",
+    "doctor": "ldl.cli.doctor_command:run_doctor",
 }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ldl.cli.hydra_files import HydraFiles
 from ldl.cli.main import report_error
@@ -75,7 +75,8 @@ _KEEP_ROOT: Path | None = None
 
 def _task(cfg: DictConfig) -> float | None:
     from ldl.runs.selection import discard_unstarted_run
-    from ldl.training.train import train
+    from ldl.sweeps.cross_validation import train_or_cross_validate as train
+    from ldl.sweeps.job_paths import anchor_relative_paths
 
     hydra_config = HydraConfig.get()
     output_dir = Path(hydra_config.runtime.output_dir)
@@ -98,6 +99,7 @@ def _task(cfg: DictConfig) -> float | None:
     # A sweep job: share the cores among parallel jobs, and never let one failure end the sweep.
     if cfg.trainer.threads is None:
         cfg.trainer.threads = threads_per_job(hydra_config)
+    anchor_relative_paths(cfg, hydra_config.runtime.cwd)  # Ray's workers run elsewhere
     files = HydraFiles(output_dir, output_dir.parent)
     print(
         f"ldl train: {job_progress(hydra_config)}: {' '.join(hydra_config.overrides.task)}",
@@ -139,6 +141,10 @@ def objective(metrics: dict) -> float | None:
 def threads_per_job(hydra_config: Any) -> int | None:
     """TensorFlow threads per job so that parallel jobs x threads never exceed the cores."""
     launcher = hydra_config.launcher
+    # SLURM and Ray give each job a number of CPUs: train with that many threads.
+    allotted = launcher.get("cpus_per_task") or OmegaConf.select(launcher, "ray.remote.num_cpus")
+    if isinstance(allotted, int) and allotted > 0:
+        return allotted
     jobs = launcher.get("n_jobs") if "n_jobs" in launcher else None
     if not jobs:
         return None
@@ -155,7 +161,9 @@ def with_sweep_folder(arguments: list[str]) -> list[str]:
         return arguments
     overrides = [a for a in arguments if not a.startswith("-")]
     root = next((a.split("=", 1)[1] for a in arguments if a.startswith("output_root=")), "outputs")
-    return [*arguments, f"hydra.sweep.dir='{root}/multirun/{sweep_name(overrides)}'"]
+    # Absolute: jobs on Ray's workers run in another directory but must write here.
+    folder = Path(root).resolve() / "multirun" / sweep_name(overrides)
+    return [*arguments, f"hydra.sweep.dir='{folder}'"]
 
 
 def run_train(arguments: list[str]) -> int:

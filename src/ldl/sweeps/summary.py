@@ -27,6 +27,7 @@ import pandas as pd
 from ldl.errors import ConfigError
 from ldl.runs.files import DamagedFileError, atomic_write_text, read_json, read_yaml
 from ldl.runs.lock import owner_is_alive, read_owner
+from ldl.sweeps.optuna_study.table import study_summary_lines
 from ldl.sweeps.plan import planned_jobs
 from ldl.sweeps.size_curve import write_size_curve
 
@@ -222,6 +223,17 @@ def _finite_value(job: Job, metric: str) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _spread(members: list[Job], metric: str, values: list[float]) -> float | None:
+    """Standard deviation of a configuration's score: over its jobs (folds or seeds swept as jobs),
+    or, for one job that cross-validated inside itself (cv.fold=all), over that job's folds."""
+    if len(values) > 1:
+        return statistics.pstdev(values)
+    if not values:
+        return None
+    inner = [j.metrics.get(f"{metric}_std") for j in members if j.status == "completed"]
+    return float(inner[0]) if len(inner) == 1 and isinstance(inner[0], int | float) else 0.0
+
+
 def summarize_sweep(
     sweep_folder: Path | str,
     metric: str | None = None,
@@ -264,7 +276,7 @@ def summarize_sweep(
                 jobs=len(members),
                 failed=sum(j.status == "failed" for j in members),
                 mean=statistics.fmean(values) if values else None,
-                std=statistics.pstdev(values) if len(values) > 1 else (0.0 if values else None),
+                std=_spread(members, metric, values),
                 values=values,
                 incomplete=dict(incomplete),
                 unscored=unscored,
@@ -355,6 +367,7 @@ def format_summary(summary: SweepSummary) -> str:
     problems = [job for job in summary.jobs if job.problem]
     if problems:
         lines += ["", "Damaged jobs (left out):"] + [f"- {job.problem}" for job in problems]
+    lines += study_summary_lines(summary.folder)
     if best is not None:
         lines += ["", f"Best configuration: {best.configuration}"]
         retrained = _retrained_metrics(summary.folder)

@@ -1,7 +1,9 @@
 """tf.distribute strategies from config.
 
 `mirrored` replicates the model on every local GPU and splits each global batch between them, so a book
-experiment's batch size means the same thing on any number of devices. Training across several machines
+experiment's batch size means the same thing on any number of devices. Without a GPU it replicates over
+the logical CPU devices (one, unless the process split its CPU): that is how the tests run the
+multi-replica path on machines without a GPU (docs/clusters.md). Training across several machines
 (`MultiWorkerMirroredStrategy`) is not offered: Keras 3's `fit()` fails with it ("Attempt to convert a value
 (PerReplica ...)", keras-team/keras#20585, tensorflow/tensorflow#72388; reproduced here with TensorFlow 2.21
 and Keras 3.15 on two local workers). Scale sweeps out across machines with the SLURM or Ray launchers instead.
@@ -14,6 +16,8 @@ from typing import Any
 from ldl.errors import ConfigError
 from ldl.tf_setup import import_tensorflow
 
+_MIRRORED: dict[tuple[str, ...], Any] = {}
+
 
 def distribution_strategy(name: str | None) -> Any:
     """The tf.distribute strategy `trainer.distribute` names (None: TensorFlow's default strategy)."""
@@ -21,7 +25,17 @@ def distribution_strategy(name: str | None) -> Any:
     if name is None:
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        # Every GPU; without one, one replica per logical CPU device: a process that split its CPU
+        # into several (tf.config.set_logical_device_configuration) runs the multi-replica path.
+        devices = tuple(d.name for d in tf.config.list_logical_devices("GPU")) or tuple(
+            d.name for d in tf.config.list_logical_devices("CPU")
+        )
+        # One strategy per process and device set: a second MirroredStrategy reuses the first one's
+        # collective-op instance keys, and its all-reduce then fails with "Shape mismatch in the
+        # collective instance" (the second run of a sweep in one process, TensorFlow 2.21).
+        if devices not in _MIRRORED:
+            _MIRRORED[devices] = tf.distribute.MirroredStrategy(devices=list(devices))
+        return _MIRRORED[devices]
     if name == "multi_worker":
         raise ConfigError(
             "trainer.distribute=multi_worker is not available: Keras 3's fit() does not work with "

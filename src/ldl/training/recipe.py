@@ -201,8 +201,15 @@ def validation_arrays(data: PreparedData, validation: Validation) -> tuple[Any, 
     return data.x_val, data.y_val
 
 
-def _steps_per_execution(setting: int, steps_per_epoch: int) -> int:
-    """Run many steps per tf.function call: batch-1 training is dominated by per-call overhead."""
+def _steps_per_execution(setting: int, steps_per_epoch: int, replicas: int = 1) -> int:
+    """Run many steps per tf.function call: batch-1 training is dominated by per-call overhead.
+
+    Over several replicas, one step per call: Keras 3's multi-step loop fails under
+    MirroredStrategy ("You must feed a value for placeholder tensor", keras-team/keras#19246;
+    reproduced with TensorFlow 2.21 / Keras 3.15 on two logical CPU devices).
+    """
+    if replicas > 1:
+        return 1
     if setting > 0:
         return setting
     return max(1, min(MAX_STEPS_PER_EXECUTION, steps_per_epoch))
@@ -235,7 +242,9 @@ def build_or_restore(
         compile_arguments = {
             **loss_and_metrics(cfg),
             "steps_per_execution": _steps_per_execution(
-                cfg.trainer.steps_per_execution, datasets.train.steps_per_epoch
+                cfg.trainer.steps_per_execution,
+                datasets.train.steps_per_epoch,
+                runtime.strategy.num_replicas_in_sync,
             ),
             "jit_compile": cfg.trainer.jit_compile,
         }

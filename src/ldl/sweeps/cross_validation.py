@@ -1,0 +1,165 @@
+"""k-fold cross-validation inside one job (`cv.fold=all`): train every fold in turn, report the mean.
+
+A sweep over `cv.fold=range(k)` spreads the folds of a configuration over k jobs; an Optuna trial or a
+grid point that must be *ranked* by its cross-validated score needs them in one job. With `cv.fold=all`
+the job trains fold 0, 1, ... k-1 one after the other, each with `train(cfg)` in its own run folder
+`fold_<i>/` inside the job's folder, and the job's metrics.json holds the mean over the folds of every
+train/ and val/ number (and `<key>_std`, the population standard deviation), so the job's objective
+(`val/loss`) is the cross-validated loss. A killed job re-run with the same command finds the finished
+folds complete and resumes the interrupted fold at its last saved epoch.
+
+This layer only calls `train`; it does not depend on how a run is trained.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from ldl.config import hparams_of, resolved_config
+from ldl.errors import ConfigError, LdlError
+from ldl.runs.files import write_json
+from ldl.runs.reporter import make_reporter
+from ldl.runs.selection import RunMode, select_run_folder
+
+ALL_FOLDS = "all"
+Train = Callable[[DictConfig], dict[str, Any]]
+
+
+def cross_validates_in_one_job(cfg: DictConfig) -> bool:
+    return str(OmegaConf.select(cfg, "cv.fold")) == ALL_FOLDS
+
+
+def train_or_cross_validate(cfg: DictConfig, train: Train | None = None) -> dict[str, Any]:
+    """`train(cfg)`, or all k folds of it in turn when cv.fold=all."""
+    if train is None:
+        from ldl.training.train import train as train_one_run
+
+        train = train_one_run
+    if not cross_validates_in_one_job(cfg):
+        return train(cfg)
+    return train_all_folds(cfg, train)
+
+
+def fold_folder(job_folder: Path | str, fold: int) -> Path:
+    return Path(job_folder) / f"fold_{fold}"
+
+
+def _fold_config(cfg: DictConfig, fold: int, folder: Path) -> DictConfig:
+    fold_cfg = copy.deepcopy(cfg)
+    with open_dict(fold_cfg):
+        fold_cfg.cv.fold = fold
+        fold_cfg.run_dir = str(folder)
+        # The job folder, not each fold's, is what trainer.resume=true or =<folder> pointed at.
+        fold_cfg.trainer.resume = "auto"
+    return fold_cfg
+
+
+def _number_of_folds(cfg: DictConfig) -> int:
+    k = cfg.cv.k
+    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+        raise ConfigError(f"cv.k must be an integer >= 2 for cv.fold=all, got {k!r}, e.g. cv.k=5.")
+    return k
+
+
+def mean_and_std(per_fold: list[dict[str, Any]]) -> dict[str, float]:
+    """Mean and population standard deviation of every train/ and val/ number all folds have."""
+    keys = [
+        key
+        for key, value in per_fold[0].items()
+        if key.startswith(("train/", "val/"))
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    ]
+    result: dict[str, float] = {}
+    for key in keys:
+        values = [fold.get(key) for fold in per_fold]
+        if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
+            continue
+        numbers = [float(v) for v in values if v is not None]
+        result[key] = statistics.fmean(numbers)
+        result[f"{key}_std"] = statistics.pstdev(numbers)
+    return result
+
+
+def train_all_folds(cfg: DictConfig, train: Train) -> dict[str, Any]:
+    """Train fold 0 .. k-1 in turn in `<run_dir>/fold_<i>/`; the job's metrics are their mean."""
+    k = _number_of_folds(cfg)
+    job, mode = select_run_folder(cfg)
+    if str(job.path) != str(cfg.run_dir):
+        with open_dict(cfg):
+            cfg.run_dir = str(job.path)
+    job.path.mkdir(parents=True, exist_ok=True)
+    say = make_reporter(job)
+    if mode is RunMode.COMPLETED:
+        say(f"{job.path} already holds a completed run ({k}-fold cross-validation); unchanged.")
+        return job.read_metrics()
+    if mode is RunMode.NEW:
+        job.write_config(resolved_config(cfg))
+    say(f"ldl train: {cfg.experiment_id}, {k}-fold cross-validation in one job ({job.path})")
+    per_fold: list[dict[str, Any]] = []
+    for fold in range(k):
+        write_json(
+            job.metrics_path,
+            {"experiment": cfg.experiment_id, "status": "running", "folds_completed": fold},
+        )
+        say(f"--- fold {fold + 1} of {k} ---")
+        try:
+            metrics = train(_fold_config(cfg, fold, fold_folder(job.path, fold)))
+        except LdlError as error:
+            write_json(
+                job.metrics_path,
+                {
+                    "experiment": cfg.experiment_id,
+                    "status": "failed",
+                    "folds_completed": fold,
+                    "error": f"fold {fold}: {error}",
+                },
+            )
+            raise
+        per_fold.append(metrics)
+    summary = _job_metrics(cfg, per_fold)
+    write_json(job.metrics_path, summary)
+    _write_tensorboard(cfg, job.tensorboard_dir, job.path.name, summary)
+    shown = ", ".join(
+        f"{key} = {summary[key]:.4f} ± {summary[key + '_std']:.4f}"
+        for key in summary
+        if key.startswith("val/") and not key.endswith("_std")
+    )
+    say(f"Result over {k} folds (mean ± std): {shown}")
+    return summary
+
+
+def _job_metrics(cfg: DictConfig, per_fold: list[dict[str, Any]]) -> dict[str, Any]:
+    first = per_fold[0]
+    return {
+        "experiment": cfg.experiment_id,
+        "cv/k": len(per_fold),
+        **mean_and_std(per_fold),
+        **{
+            f"fold_{fold}/{key}": value
+            for fold, metrics in enumerate(per_fold)
+            for key, value in metrics.items()
+            if key.startswith("val/") and isinstance(value, int | float)
+        },
+        "epochs_completed": sum(int(m.get("epochs_completed", 0)) for m in per_fold),
+        "train_seconds": sum(float(m.get("train_seconds", 0.0)) for m in per_fold),
+        "device": first.get("device"),
+        "seed": first.get("seed"),
+        "status": "completed",
+    }
+
+
+def _write_tensorboard(cfg: DictConfig, log_dir: Path, name: str, metrics: dict[str, Any]) -> None:
+    """The job as one HParams session with the cross-validated numbers (each fold has its own too)."""
+    from ldl.training import tensorboard_logs
+
+    tensorboard_logs.write_hparams(str(log_dir), hparams_of(cfg), name)
+    means = {key: value for key, value in metrics.items() if key.startswith("val/")}
+    tensorboard_logs.write_final_scalars(str(log_dir), means, step=0)

@@ -1,0 +1,1 @@
+"""Durable, shareable Optuna studies (`hydra/sweeper=optuna_study`)."""

@@ -1,0 +1,294 @@
+"""Optuna searches whose study outlives the process: kill, re-run, share, and still get `n_trials`.
+
+Hydra's Optuna sweeper keeps the study in memory unless told otherwise, runs `n_trials` *more* trials
+on every start, and numbers its jobs from 0 each time, so a re-run writes over the first run's folders.
+This sweeper keeps its options and search-space syntax (`hydra.sweeper.params`) and changes what a
+durable search needs:
+
+- The study lives in `optuna.db` (SQLite) in the sweep folder unless `storage` names another database
+  URL; its name defaults to the sweep folder's, which the command decides.
+- `n_trials` counts the whole study: a re-run of the same command runs only the trials still missing,
+  and two processes started with the same command split the work, because counting the trials and
+  asking for new ones happens under a lock on the sweep folder.
+- Trial k runs in the job folder numbered k, whichever process runs it. A trial whose process was killed
+  is taken back (see `liveness`) and retried in its own folder, so the job resumes where it stopped.
+- A failed job is told to Optuna as a failed trial and the search goes on.
+- Each trial's sampler is seeded with `seed + trial number`: a resumed or shared study draws the same
+  parameters for the same history, and two processes never draw in lockstep.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.core.plugins import Plugins
+from hydra.core.utils import JobStatus
+from hydra.types import HydraContext, TaskFunction
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from ldl.errors import ConfigError
+from ldl.sweeps.optuna_study.liveness import (
+    WORKER_ATTRIBUTE,
+    Heartbeat,
+    first_attempt,
+    study_lock,
+    take_back_dead_trials,
+    this_worker,
+)
+from ldl.sweeps.optuna_study.table import write_study_table
+
+log = logging.getLogger(__name__)
+
+STUDY_DATABASE = "optuna.db"
+
+
+class DurableOptunaSearch:
+    """The search behind `hydra/sweeper=optuna_study` (options documented in its YAML file)."""
+
+    def __init__(
+        self,
+        sampler: DictConfig,
+        direction: str | Sequence[str],
+        storage: str | None,
+        study_name: str | None,
+        n_trials: int,
+        n_jobs: int,
+        params: DictConfig | None,
+        heartbeat_interval: int,
+        grace_period: int,
+        max_retries: int,
+        poll_seconds: float,
+    ) -> None:
+        if n_trials < 1 or n_jobs < 1:
+            raise ConfigError(
+                f"hydra.sweeper.n_trials and hydra.sweeper.n_jobs must be at least 1, got {n_trials} "
+                f"and {n_jobs}."
+            )
+        self.sampler_config = sampler
+        self.directions = [direction] if isinstance(direction, str) else list(direction)
+        self.storage_url = storage
+        self.study_name = study_name
+        self.n_trials = n_trials
+        self.n_jobs = n_jobs
+        self.params = params
+        self.heartbeat_interval = heartbeat_interval
+        self.grace_period = grace_period
+        self.max_retries = max_retries
+        self.poll_seconds = poll_seconds
+        self.job_idx = 0
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        self.config = config
+        self.launcher = Plugins.instance().instantiate_launcher(
+            config=config, hydra_context=hydra_context, task_function=task_function
+        )
+        self.sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
+
+    # --- the study ---------------------------------------------------------------------------
+
+    def _storage(self) -> Any:
+        import optuna
+
+        url = self.storage_url or f"sqlite:///{self.sweep_dir / STUDY_DATABASE}"
+        engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=self.heartbeat_interval,
+            grace_period=self.grace_period,
+            failed_trial_callback=optuna.storages.RetryFailedTrialCallback(self.max_retries),
+        )
+
+    def _sampler(self, offset: int) -> Any:
+        """The configured sampler, seeded with seed + offset (unseeded stays unseeded)."""
+        if str(self.sampler_config.get("_target_", "")).endswith("GridSampler"):
+            raise ConfigError(
+                "hydra/sweeper/sampler=grid is not offered by the optuna_study sweeper: a grid needs "
+                "no sampler. Sweep a grid with comma-separated values (the basic sweeper), e.g. "
+                "ldl train -m optimizer=sgd,adam model.hidden_units=[25],[64]."
+            )
+        seed = self.sampler_config.get("seed")
+        overrides = {} if seed is None else {"seed": int(seed) + offset}
+        return instantiate(self.sampler_config, **overrides)
+
+    def _search_space(self, arguments: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        from hydra_plugins.hydra_optuna_sweeper._impl import create_params_from_overrides
+
+        params = [f"{key!s}={value}" for key, value in (self.params or {}).items()]
+        distributions, fixed = create_params_from_overrides([*params, *arguments])
+        for name in fixed:
+            distributions.pop(name, None)
+        return distributions, fixed
+
+    def _job_subdir(self, trial_number: int) -> str:
+        """The configured `hydra.sweep.subdir` with the trial's number as the job number."""
+        template = str(self.config.hydra.sweep._get_node("subdir")._value())
+        return template.replace("${hydra.job.num}", str(trial_number))
+
+    def _job_folder_name(self, trial_number: int) -> str:
+        """The job folder's name as Hydra resolves it (for tables)."""
+        config = OmegaConf.create(OmegaConf.to_container(self.config, resolve=False))
+        config.hydra.job.num = trial_number
+        try:
+            return str(
+                OmegaConf.select(config, "hydra.sweep.subdir", throw_on_resolution_failure=True)
+            )
+        except Exception:  # an interpolation only a job can resolve: show the pattern
+            return self._job_subdir(trial_number)
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def sweep(self, arguments: list[str]) -> None:
+        import warnings
+
+        import optuna
+        from optuna.trial import TrialState
+
+        # Heartbeats and retries are marked experimental in Optuna 2.10; they are what this relies on.
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        # This sweeper logs what the study holds itself; Optuna's own start-up lines say less.
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+        distributions, fixed = self._search_space(arguments)
+        n_trials = self.n_trials
+        with study_lock(self.sweep_dir):
+            storage = self._storage()
+            study = optuna.create_study(
+                study_name=self.study_name or self.sweep_dir.name,
+                storage=storage,
+                sampler=self._sampler(0),
+                directions=self.directions,
+                load_if_exists=True,
+            )
+            taken = take_back_dead_trials(study)
+        _log_start(study, n_trials, taken)
+        heartbeat = Heartbeat(study._storage, self.heartbeat_interval).start()
+        waiting_logged = False
+        try:
+            while True:
+                with study_lock(self.sweep_dir):
+                    take_back_dead_trials(study)
+                    trials = self._ask(study, n_trials, heartbeat)
+                if trials:
+                    waiting_logged = False
+                    self._run(study, trials, distributions, fixed, heartbeat)
+                    continue
+                running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                if not running:
+                    break
+                if not waiting_logged:
+                    log.info(
+                        f"Waiting for {len(running)} trial(s) that other processes are running "
+                        f"(numbers {[t.number for t in running]}); a killed one is retried here."
+                    )
+                    waiting_logged = True
+                time.sleep(self.poll_seconds)
+        finally:
+            heartbeat.stop()
+        self._finish(study)
+
+    def _ask(self, study: Any, n_trials: int, heartbeat: Heartbeat) -> list[Any]:
+        """Up to n_jobs trials to run now: retries first, then new trials up to n_trials in all."""
+        from optuna.trial import TrialState
+
+        trials = study.get_trials(deepcopy=False)
+        waiting = sum(t.state == TrialState.WAITING for t in trials)
+        missing = n_trials - len({first_attempt(t) for t in trials})
+        asked = []
+        for _ in range(min(self.n_jobs, waiting + max(0, missing))):
+            study.sampler = self._sampler(len(study.get_trials(deepcopy=False)))
+            trial = study.ask()
+            trial.set_system_attr(WORKER_ATTRIBUTE, this_worker())
+            heartbeat.add(trial._trial_id)
+            asked.append(trial)
+        return asked
+
+    def _run(
+        self,
+        study: Any,
+        trials: list[Any],
+        distributions: dict[str, Any],
+        fixed: dict[str, Any],
+        heartbeat: Heartbeat,
+    ) -> None:
+        from optuna.trial import TrialState
+
+        batch = []
+        for trial in trials:
+            for name, distribution in distributions.items():
+                trial._suggest(name, distribution)
+            for name, value in fixed.items():
+                trial.set_user_attr(name, value)
+            overrides = [f"{name}={value}" for name, value in {**trial.params, **fixed}.items()]
+            folder = first_attempt(trial)
+            batch.append((*overrides, f"hydra.sweep.subdir={self._job_subdir(folder)}"))
+            retry = "" if folder == trial.number else f" (retry of trial {folder}, same folder)"
+            log.info(f"Trial {trial.number}{retry}: {' '.join(overrides)}")
+        returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
+        self.job_idx += len(returns)
+        for trial, result in zip(trials, returns, strict=True):
+            heartbeat.remove(trial._trial_id)
+            value = None if result.status == JobStatus.FAILED else result.return_value
+            values = _objective_values(value, len(self.directions))
+            if values is None:
+                study.tell(trial, state=TrialState.FAIL)
+                log.warning(f"Trial {trial.number} failed (its job folder says why); going on.")
+            else:
+                study.tell(trial, values=values)
+
+    def _finish(self, study: Any) -> None:
+        from optuna.trial import TrialState
+
+        write_study_table(study, self.sweep_dir, self._job_folder_name)
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if not complete:
+            log.warning("No trial of the study completed.")
+            return
+        if len(self.directions) == 1:
+            best = study.best_trial
+            results: dict[str, Any] = {
+                "name": "optuna",
+                "best_params": best.params,
+                "best_value": best.value,
+                "best_trial": best.number,
+            }
+            log.info(f"Best trial {best.number}: {best.params}, value {best.value}")
+        else:
+            results = {
+                "name": "optuna",
+                "solutions": [{"params": t.params, "values": t.values} for t in study.best_trials],
+            }
+        OmegaConf.save(OmegaConf.create(results), self.sweep_dir / "optimization_results.yaml")
+
+
+def _objective_values(value: Any, count: int) -> list[float] | None:
+    """The job's return value as `count` finite floats, or None (the trial failed)."""
+    import math
+
+    if value is None:
+        return None
+    raw = [value] if count == 1 else list(value)
+    try:
+        values = [float(v) for v in raw]
+    except (TypeError, ValueError):
+        return None
+    if len(values) != count or not all(math.isfinite(v) for v in values):
+        return None
+    return values
+
+
+def _log_start(study: Any, n_trials: int, taken: list[int]) -> None:
+    from collections import Counter
+
+    states = Counter(t.state.name.lower() for t in study.get_trials(deepcopy=False))
+    so_far = ", ".join(f"{count} {state}" for state, count in sorted(states.items())) or "none"
+    log.info(f"Study {study.study_name}: trials so far: {so_far}; {n_trials} in all.")
+    if taken:
+        log.info(f"Trials {taken} were left running by a process that is gone; retrying them.")
