@@ -16,6 +16,10 @@ from ldl.tasks.classic.xor_network import XorNetwork
 
 # Parameter counts of the book's networks (chapters 5 and 6).
 EXPECTED_PARAMETERS = {
+    # Chapter 4 and Appendix F: the hand-written 784-25-10 network (the same count as c5e1).
+    "c4e2": 19_885,
+    "aFe1": 19_885,
+    "aFe2": 19_885,
     # Chapter 17.
     "c17e1": 101_200,
     "c17e2": 20_533,
@@ -89,7 +93,12 @@ INPUT_SHAPES = {
     "coco_captions": lambda data: (((14, 14, 512), (None,)), data.max_words),
     "shapes_captions": lambda data: (((14, 14, 128), (None,)), data.max_words),
 }
-CHAPTERS_1_TO_6 = {"c1e1", "c3e1", *(e for e in EXPECTED_PARAMETERS if e.startswith(("c5", "c6")))}
+CHAPTERS_1_TO_6 = {
+    "c1e1",
+    "c1e2",
+    "c3e1",
+    *(e for e in EXPECTED_PARAMETERS if e.startswith(("c4", "c5", "c6", "aF"))),
+}
 
 
 def test_every_chapter_1_to_6_experiment_exists():
@@ -110,6 +119,17 @@ def test_experiment_composes_validates_and_builds(experiment, make_config):
     if cfg.model.name == "xor_network":
         network = XorNetwork.initialize(np.random.RandomState(cfg.model.seed), cfg.model.init_range)
         assert 0.0 < network.forward(np.array([1.0, 1.0, -1.0])) < 1.0
+        return
+    if cfg.model.name == "mnist_network":  # chapter 4's NumPy network
+        from ldl.tasks.classic.mnist_network import TwoLayerNetwork
+        from ldl.tasks.classic.mnist_program import network_options
+
+        options = network_options(cfg)
+        network = TwoLayerNetwork.initialize(
+            np.random.RandomState(options.seed), 784, options.hidden_units, 10, options.init_range
+        )
+        parameters = network.hidden_weights.size + network.output_weights.size
+        assert parameters == EXPECTED_PARAMETERS[experiment]
         return
     if cfg.model.name == "glove_lookup":  # c13e1: a lookup, no network
         assert cfg.model.distance == "cosine" and cfg.model.k == 3 and not cfg.model.exclude_inputs
