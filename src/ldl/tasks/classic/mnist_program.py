@@ -17,7 +17,7 @@ import numpy as np
 from omegaconf import DictConfig
 from threadpoolctl import threadpool_limits
 
-from ldl.data.datasets import resolve_validation, split_validation
+from ldl.data.datasets import resolve_validation, split_validation, target_values
 from ldl.data.mnist import load_mnist
 from ldl.errors import ConfigError
 from ldl.runs.files import write_json
@@ -103,7 +103,7 @@ def load_network_arrays(cfg: DictConfig) -> NetworkArrays:
     held_out = [x_test] if x_val is None else [x_test, x_val]
     scaled, statistics = _scale(data, x_train, held_out)
     x_train, x_test = scaled[0], scaled[1]
-    low, high = (float(v) for v in data.get("target_values", (0.0, 1.0)))
+    low, high = target_values(data)
     targets = np.full((len(y_train), int(data.num_classes)), low)
     targets[np.arange(len(y_train)), y_train] = high
     labels_test = raw.y_test.astype(np.int64)
