@@ -45,3 +45,32 @@ def test_cifar10_divide_255(tmp_path: Path) -> None:
     images, _ = data.transform(data.x_test, data.y_test)
     np.testing.assert_allclose(images.numpy(), written.x_test / 255.0, rtol=1e-6)
     assert data.statistics == {"scale": 255.0}
+
+
+# --- chapter 6: dropout placement ---------------------------------------------------------------
+
+
+def test_dropout_per_hidden_layer_and_on_the_inputs() -> None:
+    from ldl.models.fully_connected import build_fully_connected
+
+    model = build_fully_connected(
+        (13,), 1, [64, 64, 32], dropout=[0.0, 0.3, 0.1], input_dropout=0.2
+    )
+    dropouts = {layer.name: layer.rate for layer in model.layers if "dropout" in layer.name}
+    assert dropouts == {"input_dropout": 0.2, "dropout_1": 0.3, "dropout_2": 0.1}
+    # Dropout follows its hidden layer: dense_1 -> dropout_1.
+    names = [layer.name for layer in model.layers]
+    assert names.index("dropout_1") == names.index("dense_1") + 1
+    assert model.count_params() == 13 * 64 + 64 + 64 * 64 + 64 + 64 * 32 + 32 + 33  # no weights
+    with pytest.raises(ConfigError, match="2 rates for 3 hidden layers"):
+        build_fully_connected((13,), 1, [8, 8, 8], dropout=[0.1, 0.2])
+    with pytest.raises(ConfigError, match="input_dropout"):
+        build_fully_connected((13,), 1, [8], input_dropout=1.0)
+
+
+def test_dropout_list_passes_validation_only_for_the_fc_model(make_config) -> None:
+    from ldl.config import validate_config
+
+    validate_config(make_config("experiment=c6_conf5", "model.dropout=[0.2,0.2,0.0]"))
+    with pytest.raises(ConfigError, match="model.dropout must be a number"):
+        validate_config(make_config("experiment=c11e1", "model.dropout=[0.2,0.2]"))
