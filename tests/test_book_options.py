@@ -74,3 +74,106 @@ def test_dropout_list_passes_validation_only_for_the_fc_model(make_config) -> No
     validate_config(make_config("experiment=c6_conf5", "model.dropout=[0.2,0.2,0.0]"))
     with pytest.raises(ConfigError, match=r"model\.dropout must be a number"):
         validate_config(make_config("experiment=c11e1", "model.dropout=[0.2,0.2]"))
+
+
+# --- chapter 9: padding side and value, masking, extra input series, a 1D-conv forecaster -------
+
+
+def test_windows_padded_before_or_after_with_a_chosen_value() -> None:
+    from ldl.tasks.forecasting.data import last_months, make_windows
+
+    series = np.arange(1.0, 7.0, dtype=np.float32)  # months 1..6
+    pre, y = make_windows(series, min_history=2)
+    post, _ = make_windows(series, min_history=2, padding="post", padding_value=-9.0)
+    np.testing.assert_array_equal(pre[0, :, 0], [0, 0, 0, 1, 2])
+    np.testing.assert_array_equal(post[0, :, 0], [1, 2, -9, -9, -9])
+    np.testing.assert_array_equal(post[-1, :, 0], [1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(y[:, 0], [3, 4, 5, 6])
+    np.testing.assert_array_equal(last_months(series, 2)[:, 0], [2, 3, 4, 5])
+    two, target = make_windows(np.stack([series, 10 * series], axis=1), min_history=2)
+    assert two.shape == (4, 5, 2)
+    np.testing.assert_array_equal(two[0, -2:, 1], [10, 20])
+    np.testing.assert_array_equal(target[:, 0], y[:, 0])  # the target is always feature 0
+    with pytest.raises(ConfigError, match=r"data\.padding"):
+        make_windows(series, padding="middle")
+
+
+def _sales_dir(tmp_path: Path) -> Path:
+    from sequence_fixtures import book_sales_values, write_book_sales_csv
+
+    write_book_sales_csv(tmp_path)
+    extra = (tmp_path / "book_store_sales.csv").read_text().splitlines()
+    retail = [extra[0]] + [
+        f"{line.split(',')[0]},{value}"
+        for line, value in zip(extra[1:], 3 * book_sales_values(seed=5), strict=True)
+    ]
+    (tmp_path / "retail_sales.csv").write_text("\n".join(retail) + "\n")
+    (tmp_path / "short.csv").write_text("\n".join(retail[:100]) + "\n")
+    return tmp_path
+
+
+def test_post_padding_keeps_the_naive_baseline_the_previous_month(tmp_path: Path) -> None:
+    directory = _sales_dir(tmp_path)
+    pre = prepare_data(data_config("book_sales"), directory)
+    post = prepare_data(data_config("book_sales", padding="post", padding_value=-10.0), directory)
+    np.testing.assert_array_equal(post.test_report.naive, pre.test_report.naive)
+    np.testing.assert_array_equal(pre.test_report.naive, pre.x_test[:, -1, :1])
+    assert post.x_test[0, -1, 0] == -10.0 and pre.x_test[0, 0, 0] == 0.0
+
+
+def test_extra_input_series_are_standardized_separately(tmp_path: Path) -> None:
+    directory = _sales_dir(tmp_path)
+    data = prepare_data(data_config("book_sales", extra_series=["retail_sales.csv"]), directory)
+    assert data.x_train.shape == (259, 270, 2) and data.x_test.shape == (56, 67, 2)
+    last = data.x_train[-1, :, 1]  # the last window holds every training month but the last
+    assert abs(float(last.mean())) < 0.1 and 0.9 < float(last.std()) < 1.1
+    assert data.metadata["input_series"] == ["book_sales", "retail_sales.csv"]
+    from ldl.errors import DataError
+
+    with pytest.raises(DataError, match="must cover"):
+        prepare_data(data_config("book_sales", extra_series=["short.csv"]), directory)
+
+
+def test_masking_makes_the_padding_invisible() -> None:
+    import keras
+
+    from ldl.models.rnn import build_recurrent
+
+    months = np.random.default_rng(0).normal(size=(1, 6, 1)).astype("float32")
+    padded = np.concatenate([np.full((1, 10, 1), -10.0, "float32"), months], axis=1)
+    for masking in (True, False):
+        keras.utils.set_random_seed(3)
+        model = build_recurrent((None, 1), 1, cell="simple_rnn", units=[8], output_activation="linear",
+                                masking=masking, mask_value=-10.0)  # fmt: skip
+        short, long = model(months).numpy(), model(padded).numpy()
+        assert np.allclose(short, long, atol=1e-6) == masking
+    with pytest.raises(ConfigError, match="mask_zero"):
+        build_recurrent((40,), 10, embedding_dim=8, embedding_input_dim=10, masking=True)
+
+
+def test_conv1d_forecaster_sees_only_its_receptive_field() -> None:
+    from ldl.models.conv1d import build_conv1d, receptive_field
+
+    model = build_conv1d((None, 1), 1, filters=[4, 4, 4], kernel_size=2, dilation_rates=[1, 2, 4])
+    assert receptive_field(2, [1, 2, 4]) == 8
+    x = np.random.default_rng(1).normal(size=(1, 20, 1)).astype("float32")
+    far, near = x.copy(), x.copy()
+    far[0, -9, 0] += 5.0  # just outside the last 8 steps
+    near[0, -8, 0] += 5.0
+    base = model(x).numpy()
+    assert np.allclose(model(far).numpy(), base)
+    assert not np.allclose(model(near).numpy(), base)
+    assert model(x[:, -10:]).shape == (1, 1)  # any window length
+    with pytest.raises(ConfigError, match="one per entry"):
+        build_conv1d((None, 1), 1, filters=[4, 4], dilation_rates=[1])
+
+
+def test_c9e1_conv1d_runs_and_reports_the_naive_ratio(make_config, tmp_path: Path) -> None:
+    from ldl.training.train import train
+
+    directory = _sales_dir(tmp_path / "data")
+    metrics = train(
+        make_config("experiment=c9e1_conv1d", f"data_dir={directory}", "trainer.epochs=2")
+    )
+    assert metrics["status"] == "completed"
+    assert metrics["test/mse_ratio_to_naive"] > 0

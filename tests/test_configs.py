@@ -44,6 +44,8 @@ EXPECTED_PARAMETERS = {
     "c9e1": 16_769,
     "c9e1_ffn": 3_585,
     "c9e1_naive": 0,
+    # Not a book network: 4 causal Conv1D (kernel 2, 32 filters) 96 + 3 x 2,080 + Dense 33.
+    "c9e1_conv1d": 6_369,
     "c11e1": 240_579,
     "c11e1_no_rdo": 240_579,
     "c12e1": 2_555_344,
