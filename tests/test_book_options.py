@@ -177,3 +177,61 @@ def test_c9e1_conv1d_runs_and_reports_the_naive_ratio(make_config, tmp_path: Pat
     )
     assert metrics["status"] == "completed"
     assert metrics["test/mse_ratio_to_naive"] > 0
+
+
+# --- chapter 11 (and 14): length normalization of beam search ---------------------------------
+
+
+class _TwoWordStepper:
+    """Next-token probabilities over PAD, A, STOP, START given the last token: after START, STOP is a
+    little likelier than A; after A, STOP is very likely."""
+
+    def start(self, sources: np.ndarray) -> None:
+        return None
+
+    def step(self, state: None, prefixes: np.ndarray) -> tuple[np.ndarray, None]:
+        rows = [[0.0, 0.49, 0.51, 0.0] if row[-1] == 3 else [0.0, 0.05, 0.95, 0.0] for row in prefixes]
+        return np.asarray(rows), None
+
+    def select(self, state: None, rows: np.ndarray) -> None:
+        return None
+
+
+def test_length_normalization_lets_a_longer_translation_win() -> None:
+    from ldl.decoding import beam_decode, length_penalty
+
+    stepper = _TwoWordStepper()
+    plain = beam_decode(stepper, np.array([1]), start=3, stop=2, max_steps=5, beam_width=2)
+    assert plain[0].ids == ()  # STOP at once: log 0.51 beats log 0.49 + log 0.95
+    normalized = beam_decode(
+        stepper, np.array([1]), start=3, stop=2, max_steps=5, beam_width=2, length_normalization=1.0
+    )
+    assert normalized[0].ids == (1,)
+    expected = (np.log(0.49) + np.log(0.95)) / length_penalty(2, 1.0)
+    assert normalized[0].normalized == pytest.approx(expected)
+    assert length_penalty(7, 0.0) == 1.0
+    with pytest.raises(ConfigError, match="length_normalization"):
+        beam_decode(stepper, np.array([1]), 3, 2, 5, 2, length_normalization=-1.0)
+
+
+# --- chapter 11: lowercasing the text --------------------------------------------------------------
+
+
+def test_without_lowercasing_capitals_are_characters_of_their_own(tmp_path: Path) -> None:
+    from sequence_fixtures import write_frankenstein
+
+    from ldl.tasks.text.generation import Vocabulary
+
+    write_frankenstein(tmp_path)
+    lowered = prepare_data(data_config("frankenstein_chars"), tmp_path)
+    kept = prepare_data(data_config("frankenstein_chars", lowercase=False), tmp_path)
+    lower_vocabulary, kept_vocabulary = lowered.metadata["vocabulary"], kept.metadata["vocabulary"]
+    assert not any(char.isupper() for char in lower_vocabulary)
+    assert any(char.isupper() for char in kept_vocabulary)
+    assert set(lower_vocabulary) < set(kept_vocabulary)
+    # The prompt is read the way the text was: capitals kept (and known) without lowercasing.
+    vocabulary = Vocabulary.from_metadata(kept.metadata)
+    capital = next(char for char in kept_vocabulary if char.isupper())
+    assert vocabulary.decode(vocabulary.encode(capital)) == capital
+    with pytest.raises(ConfigError, match="data.lowercase"):
+        prepare_data(data_config("frankenstein_chars", lowercase="yes"), tmp_path)

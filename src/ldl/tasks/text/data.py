@@ -63,10 +63,14 @@ def strip_gutenberg_boilerplate(text: str) -> str:
     return text[max(start, 0) : end if end >= 0 else len(text)]
 
 
-def preprocess_characters(text: str) -> str:
+def preprocess_characters(text: str, lowercase: bool = True) -> str:
     """The book's character preprocessing, in its order: lowercase, LF -> space, then one
-    left-to-right pass replacing two spaces by one (so runs of 3+ spaces only partly collapse)."""
-    return text.lower().replace("\n", " ").replace("  ", " ")
+    left-to-right pass replacing two spaces by one (so runs of 3+ spaces only partly collapse).
+
+    Without lowercasing (`data.lowercase=false`) the vocabulary keeps capitals and the model must also
+    learn where sentences and names start: more classes, fewer examples of each.
+    """
+    return (text.lower() if lowercase else text).replace("\n", " ").replace("  ", " ")
 
 
 def character_vocabulary(text: str, order: str = "sorted") -> list[str]:
@@ -133,7 +137,10 @@ def prepare_characters(
     split: ValidationSplit = TEST_AS_VALIDATION,
 ) -> PreparedData:
     """c11e1's data: 40-character windows, step 3, one-hot encoded per batch in the pipeline."""
-    text = preprocess_characters(_load(data_config, data_dir))
+    lowercase = data_config.get("lowercase", True)
+    if not isinstance(lowercase, bool):
+        raise ConfigError(f"data.lowercase must be true or false, got {lowercase!r}.")
+    text = preprocess_characters(_load(data_config, data_dir), lowercase)
     vocabulary = character_vocabulary(text, str(data_config["char_order"]))
     index = {char: i for i, char in enumerate(vocabulary)}
     ids = np.fromiter((index[char] for char in text), dtype=np.int32, count=len(text))
@@ -157,6 +164,7 @@ def prepare_characters(
                 "dataset": "frankenstein_chars",
                 "tokens": "characters",
                 "input_encoding": "one_hot",
+                "lowercase": lowercase,
                 "vocabulary": vocabulary,
                 "window_length": window_length,
             },

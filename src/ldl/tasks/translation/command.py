@@ -9,9 +9,15 @@ from ldl.runs.saved_model import load_run_model
 
 USAGE = (
     'usage: ldl translate run=<run folder> "<sentence>" ["<sentence>" ...] '
-    "[decoding=greedy|beam] [beam_width=4]"
+    "[decoding=greedy|beam] [beam_width=4] [length_normalization=0.0]"
 )
-OPTIONS: dict[str, Converter] = {"run": str, "decoding": str, "beam_width": positive_int}
+OPTIONS: dict[str, Converter] = {
+    "run": str,
+    "decoding": str,
+    "beam_width": positive_int,
+    # Beam search: rank finished translations by score / ((5 + length) / 6) ** alpha (0 = off).
+    "length_normalization": float,
+}
 
 
 def run_translate(arguments: list[str]) -> int:
@@ -28,8 +34,11 @@ def run_translate(arguments: list[str]) -> int:
     vocabulary = TranslationVocabulary.from_metadata(metadata)
     decoding = values.get("decoding", "greedy")
     beam_width = values.get("beam_width", 4)
-    translations = translate(model, vocabulary, sentences, decoding, beam_width)
+    alpha = values.get("length_normalization", 0.0)
+    translations = translate(model, vocabulary, sentences, decoding, beam_width, alpha)
     how = f"beam search, width {beam_width}" if decoding == "beam" else "greedy"
+    if decoding == "beam" and alpha:
+        how += f", length normalization {alpha}"
     print(f"{run.path.name}: {len(sentences)} sentence(s), {how}")
     for sentence, translation in zip(sentences, translations, strict=True):
         print(f"{sentence} -> {translation}")

@@ -177,6 +177,7 @@ def translate_ids(
     beam_width: int = 4,
     max_steps: int | None = None,
     batch_size: int = 512,
+    length_normalization: float = 0.0,
 ) -> list[list[int]]:
     """Target ids (STOP excluded) for every source row."""
     if decoding not in DECODINGS:
@@ -191,7 +192,7 @@ def translate_ids(
             results += greedy_decode(stepper, chunk, start, stop, steps)
         return results
     for row in sources:
-        best = beam_decode(stepper, row, start, stop, steps, beam_width)[0]
+        best = beam_decode(stepper, row, start, stop, steps, beam_width, length_normalization)[0]
         results.append(list(best.ids))
     return results
 
@@ -202,10 +203,13 @@ def translate(
     sentences: Sequence[str | Sequence[str]],
     decoding: str = "greedy",
     beam_width: int = 4,
+    length_normalization: float = 0.0,
 ) -> list[str]:
     """Sentences in the source language -> space-joined target words."""
     sources = vocabulary.encode_sources(sentences)
-    translated = translate_ids(model, vocabulary, sources, decoding, beam_width)
+    translated = translate_ids(
+        model, vocabulary, sources, decoding, beam_width, length_normalization=length_normalization
+    )
     return [" ".join(vocabulary.target_words(ids)) for ids in translated]
 
 
@@ -274,11 +278,15 @@ def translation_report(
     examples: int = 20,
     decoder_inputs: np.ndarray | None = None,
     targets: np.ndarray | None = None,
+    length_normalization: float = 0.0,
 ) -> dict[str, Any]:
     """Corpus BLEU of the test translations, masked token accuracy and example translations."""
     vocabulary = TranslationVocabulary.from_metadata(metadata)
     count = len(sources) if bleu_examples is None else min(int(bleu_examples), len(sources))
-    translated = translate_ids(model, vocabulary, sources[:count], decoding, beam_width)
+    translated = translate_ids(
+        model, vocabulary, sources[:count], decoding, beam_width,
+        length_normalization=length_normalization,
+    )  # fmt: skip
     hypotheses = [" ".join(vocabulary.target_words(ids)) for ids in translated]
     reference_text = [" ".join(words) for words in references[:count]]
     bleu, signature = corpus_bleu(hypotheses, reference_text)
