@@ -190,7 +190,9 @@ class _TwoWordStepper:
         return None
 
     def step(self, state: None, prefixes: np.ndarray) -> tuple[np.ndarray, None]:
-        rows = [[0.0, 0.49, 0.51, 0.0] if row[-1] == 3 else [0.0, 0.05, 0.95, 0.0] for row in prefixes]
+        rows = [
+            [0.0, 0.49, 0.51, 0.0] if row[-1] == 3 else [0.0, 0.05, 0.95, 0.0] for row in prefixes
+        ]
         return np.asarray(rows), None
 
     def select(self, state: None, rows: np.ndarray) -> None:
@@ -233,5 +235,5 @@ def test_without_lowercasing_capitals_are_characters_of_their_own(tmp_path: Path
     vocabulary = Vocabulary.from_metadata(kept.metadata)
     capital = next(char for char in kept_vocabulary if char.isupper())
     assert vocabulary.decode(vocabulary.encode(capital)) == capital
-    with pytest.raises(ConfigError, match="data.lowercase"):
+    with pytest.raises(ConfigError, match=r"data\.lowercase"):
         prepare_data(data_config("frankenstein_chars", lowercase="yes"), tmp_path)
