@@ -237,3 +237,34 @@ def test_without_lowercasing_capitals_are_characters_of_their_own(tmp_path: Path
     assert vocabulary.decode(vocabulary.encode(capital)) == capital
     with pytest.raises(ConfigError, match=r"data\.lowercase"):
         prepare_data(data_config("frankenstein_chars", lowercase="yes"), tmp_path)
+
+
+# --- chapter 15: label smoothing ---------------------------------------------------------------------
+
+
+def test_label_smoothing_moves_the_target_towards_uniform(tmp_path: Path) -> None:
+    import keras
+    from helpers import compose_config
+
+    from ldl.training.losses import SmoothedSparseCategoricalCrossentropy
+    from ldl.training.recipe import loss_and_metrics
+
+    probabilities = np.array([[[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]], dtype="float32")
+    ids = np.array([[0, 2]])
+    smoothed = float(SmoothedSparseCategoricalCrossentropy(0.3)(ids, probabilities))
+    targets = 0.7 * np.eye(3)[ids] + 0.1  # (1 - eps) * one-hot + eps / 3
+    assert smoothed == pytest.approx(float(np.mean(-(targets * np.log(probabilities)).sum(-1))))
+    plain = float(keras.losses.SparseCategoricalCrossentropy()(ids, probabilities))
+    assert smoothed > plain
+    # the option reaches compile(), and a model compiled with it saves and loads
+    loss = loss_and_metrics(compose_config("experiment=c14e1", "label_smoothing=0.1"))["loss"]
+    assert isinstance(loss, SmoothedSparseCategoricalCrossentropy) and loss.label_smoothing == 0.1
+    assert loss_and_metrics(compose_config("experiment=c14e1"))["loss"] == (
+        "sparse_categorical_crossentropy"
+    )
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(loss=loss)
+    model.save(tmp_path / "model.keras")
+    assert keras.saving.load_model(tmp_path / "model.keras").loss.label_smoothing == 0.1
+    with pytest.raises(ConfigError, match="cross-entropy"):
+        loss_and_metrics(compose_config("experiment=c9e1", "label_smoothing=0.1"))

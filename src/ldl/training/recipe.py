@@ -45,6 +45,7 @@ from ldl.training.fine_tuning import (  # noqa: E402
     phase_two_optimizer,
     unfreeze_top_layers,
 )
+from ldl.training.losses import smoothed_loss  # noqa: E402
 from ldl.training.optimizers import build_optimizer  # noqa: E402
 from ldl.training.pipeline import (  # noqa: E402
     BatchTransform,
@@ -240,7 +241,7 @@ def loss_and_metrics(cfg: DictConfig) -> dict[str, Any]:
     model with several outputs (e.g. chapter 17's digit and answer heads)."""
     metrics = plain(cfg.metrics)
     return {
-        "loss": plain(cfg.loss),
+        "loss": smoothed_loss(plain(cfg.loss), cfg.get("label_smoothing", 0.0)),
         "metrics": metrics if isinstance(metrics, dict) else list(metrics),
         "loss_weights": plain(cfg.get("loss_weights")),
     }

@@ -91,41 +91,78 @@ def _layer_names(model: Any) -> set[str]:
 
 
 class Seq2SeqStepper:
-    """c14e1: the encoder's final states start the decoder, fed one token per step (state passing)."""
+    """c14e1: the encoder's final states start the decoder, fed one token per step (state passing).
+
+    With attention the state also holds the top encoder layer's outputs and the source mask, which
+    each step's query reads; a bidirectional encoder's two directions are concatenated as in training.
+    """
 
     def __init__(self, model: Any) -> None:
         from keras import ops
 
-        self.ops = ops
+        from ldl.tasks.translation.seq2seq import attend
+
+        self.ops, self.attend = ops, attend
         names = _layer_names(model)
-        count = sum(1 for name in names if name.startswith("encoder_lstm_"))
+        count = sum(1 for name in names if name.startswith("encoder_lstm_") and "cell" not in name)
         self.encoder_embedding = model.get_layer("encoder_embedding")
         self.encoder = [model.get_layer(f"encoder_lstm_{i}") for i in range(count)]
         self.decoder_embedding = model.get_layer("decoder_embedding")
         self.decoder = [model.get_layer(f"decoder_lstm_{i}") for i in range(count)]
         self.output = model.get_layer("decoder_output")
+        self.attention: dict[str, Any] = {
+            name: model.get_layer(name)
+            for name in ("attention_query", "attention_key", "attention", "attention_combine")
+            if name in names
+        }
 
-    def start(self, sources: np.ndarray) -> list[Any]:
+    def encode(self, sources: np.ndarray) -> tuple[Any, list[list[Any]], Any]:
+        """(top encoder outputs, every layer's final [h, c], source mask)."""
         mask = self.ops.not_equal(sources, 0)
         x = self.encoder_embedding(sources)
         states = []
         for layer in self.encoder:
             outputs = layer(x, mask=mask, training=False)
             x = outputs[0]
-            states.append(list(outputs[1:]))
-        return states
+            if len(outputs) == 5:  # bidirectional: forward h, c, backward h, c
+                forward_h, forward_c, backward_h, backward_c = outputs[1:]
+                concatenate = self.ops.concatenate
+                states.append(
+                    [
+                        concatenate([forward_h, backward_h], -1),
+                        concatenate([forward_c, backward_c], -1),
+                    ]
+                )
+            else:
+                states.append(list(outputs[1:]))
+        return x, states, mask
 
-    def step(self, states: list[Any], prefixes: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    def start(self, sources: np.ndarray) -> tuple[list[Any], Any, Any]:
+        memory, states, mask = self.encode(sources)
+        return (states, memory, mask) if self.attention else (states, None, None)
+
+    def step(
+        self, state: tuple[list[Any], Any, Any], prefixes: np.ndarray
+    ) -> tuple[np.ndarray, Any]:
+        states, memory, mask = state
         y = self.decoder_embedding(prefixes[:, -1:])
         new_states = []
-        for layer, state in zip(self.decoder, states, strict=True):
-            outputs = layer(y, initial_state=state, training=False)
+        for layer, layer_state in zip(self.decoder, states, strict=True):
+            outputs = layer(y, initial_state=layer_state, training=False)
             y = outputs[0]
             new_states.append(list(outputs[1:]))
-        return np.asarray(self.output(y[:, -1, :])), new_states
+        if self.attention:
+            y = self.attend(self.attention, y, memory, mask)
+        return np.asarray(self.output(y[:, -1, :])), (new_states, memory, mask)
 
-    def select(self, states: list[Any], rows: np.ndarray) -> list[Any]:
-        return [[self.ops.take(s, rows, axis=0) for s in layer] for layer in states]
+    def select(self, state: tuple[list[Any], Any, Any], rows: np.ndarray) -> Any:
+        states, memory, mask = state
+        take = self.ops.take
+        return (
+            [[take(s, rows, axis=0) for s in layer] for layer in states],
+            None if memory is None else take(memory, rows, axis=0),
+            None if mask is None else take(mask, rows, axis=0),
+        )
 
 
 class TransformerStepper:
@@ -164,6 +201,30 @@ def stepper_for(model: Any) -> DecoderStepper:
         "This model is no translation model (it has neither the seq2seq nor the Transformer "
         "layers); use a run of c14e1 or c15_transformer."
     )
+
+
+def sentence_embeddings(
+    model: Any, vocabulary: TranslationVocabulary, sentences: Sequence[str | Sequence[str]]
+) -> np.ndarray:
+    """The LSTM encoder's final state as a sentence embedding (chapter 14): the top layer's final h
+    (both directions side by side for a bidirectional encoder), one row per sentence."""
+    stepper = stepper_for(model)
+    if not isinstance(stepper, Seq2SeqStepper):
+        raise ConfigError(
+            "Sentence embeddings are the LSTM encoder's final state; this run is a Transformer, "
+            "whose encoder has no final state. Use a c14e1 run."
+        )
+    _, states, _ = stepper.encode(vocabulary.encode_sources(sentences))
+    return np.asarray(states[-1][0])
+
+
+def most_similar(embeddings: np.ndarray) -> list[tuple[int, float]]:
+    """For every row, the other row with the highest cosine similarity, and that similarity."""
+    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    similarity = unit @ unit.T
+    np.fill_diagonal(similarity, -np.inf)
+    best = similarity.argmax(axis=1)
+    return [(int(j), float(similarity[i, j])) for i, j in enumerate(best)]
 
 
 # --- Decoding ---------------------------------------------------------------------------------------
