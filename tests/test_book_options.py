@@ -268,3 +268,69 @@ def test_label_smoothing_moves_the_target_towards_uniform(tmp_path: Path) -> Non
     assert keras.saving.load_model(tmp_path / "model.keras").loss.label_smoothing == 0.1
     with pytest.raises(ConfigError, match="cross-entropy"):
         loss_and_metrics(compose_config("experiment=c9e1", "label_smoothing=0.1"))
+
+
+# --- chapter 12: perplexity, an Embedding started from GloVe vectors --------------------------------
+
+
+def test_perplexity_is_the_exponential_of_the_mean_token_cross_entropy() -> None:
+    from ldl.training.metrics import Perplexity, metric_objects
+
+    probabilities = np.array([[[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]]], dtype="float32")
+    ids = np.array([[0, 1]])
+    metric = Perplexity()
+    metric.update_state(ids, probabilities)
+    metric.update_state(ids[:, :1], probabilities[:, :1])  # a second batch: a token-weighted mean
+    expected = np.exp(-(2 * np.log(0.5) + np.log(0.8)) / 3)
+    assert float(metric.result()) == pytest.approx(expected, rel=1e-5)
+    masked = Perplexity()
+    masked.update_state(ids, probabilities, sample_weight=np.array([[1.0, 0.0]]))
+    assert float(masked.result()) == pytest.approx(2.0, rel=1e-5)  # only the first token counts
+    uniform = Perplexity()
+    uniform.update_state(ids, np.full((1, 2, 3), 1 / 3, dtype="float32"))
+    assert float(uniform.result()) == pytest.approx(3.0, rel=1e-5)
+    [made] = metric_objects(["perplexity"], "categorical_crossentropy")
+    assert isinstance(made, Perplexity) and not made.sparse
+
+
+def write_glove_text(path: Path, words: list[str], dimension: int, seed: int = 0) -> np.ndarray:
+    """A GloVe text file as Stanford ships it: `word v1 ... vd`, space separated, six decimals."""
+    vectors = np.round(np.random.default_rng(seed).normal(size=(len(words), dimension)), 6)
+    lines = [
+        " ".join([word, *(f"{value:.6f}" for value in row)])
+        for word, row in zip(words, vectors, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return vectors.astype("float32")
+
+
+@pytest.mark.parametrize("trainable", [False, True])
+def test_c12e1_embedding_starts_from_glove_vectors(make_config, tmp_path: Path, trainable) -> None:
+    import keras
+    from sequence_fixtures import write_frankenstein
+
+    from ldl.training.train import train
+
+    write_frankenstein(tmp_path)
+    vocabulary = prepare_data(data_config("frankenstein_words", max_words=40), tmp_path)
+    words = vocabulary.metadata["vocabulary"]
+    in_file = [word for word in words[2:] if word != "UNK"][::2]  # half the words, plus strangers
+    vectors = write_glove_text(tmp_path / "glove.test.6d.txt", [",", *in_file, "zyzzyva"], 6)
+    overrides = [
+        "experiment=c12e1", f"data_dir={tmp_path}", "data.max_words=40", "data.window_length=6",
+        "data.pretrained_embeddings=glove.test.6d.txt",
+        f"model.embedding_trainable={str(trainable).lower()}", "model.units=[8,8]",
+        "model.recurrent_dropout=0.0", "model.dense_units=[8]", "metrics=[perplexity]",
+        "trainer.epochs=1", "logger=none", "callbacks.embedding_projector=null",
+    ]  # fmt: skip
+    metrics = train(make_config(*overrides, "model.embedding_dim=6"))
+    assert metrics["test/perplexity"] == pytest.approx(np.exp(metrics["test/loss"]), rel=1e-3)
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    matrix = model.get_layer("embedding").get_weights()[0]
+    rows = [words.index(word) for word in in_file]
+    if trainable:
+        assert not np.allclose(matrix[rows], vectors[1:-1])  # started there, then trained
+    else:
+        np.testing.assert_array_equal(matrix[rows], vectors[1:-1])
+    with pytest.raises(ConfigError, match="shapes"):
+        train(make_config(*overrides, "model.embedding_dim=5", run_dir=tmp_path / "narrow"))

@@ -80,6 +80,9 @@ class PreparedData:
     # `steps_per_epoch` (its order a function of seed and epoch), or None for an empty split. The
     # arrays above then hold what is small (ids, captions) and count the examples.
     batches: Callable[[str, int, int, bool], Any] | None = None
+    # Starting weights of named layers of a new model (not of a resumed one), e.g. an Embedding
+    # initialized from pretrained word vectors: {layer name: the layer's weight list}.
+    initial_weights: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     @property
     def input_shape(self) -> tuple[int, ...]:

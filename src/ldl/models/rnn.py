@@ -76,6 +76,7 @@ def build_recurrent(
     embedding_input_dim: int | None = None,
     embedding_dim: int | None = None,
     mask_zero: bool = True,
+    embedding_trainable: bool = True,
     dense_units: Sequence[int] = (),
     dense_activation: str = "relu",
     output_activation: str = "softmax",
@@ -129,7 +130,11 @@ def build_recurrent(
     if uses_ids:
         inputs = keras.Input(shape=(timesteps,), dtype="int32", name="tokens")
         x = layers.Embedding(
-            embedding_input_dim, embedding_dim, mask_zero=mask_zero, name="embedding"
+            embedding_input_dim,
+            embedding_dim,
+            mask_zero=mask_zero,
+            trainable=bool(embedding_trainable),
+            name="embedding",
         )(inputs)
     else:
         inputs = keras.Input(shape=(timesteps, input_shape[1]), name="inputs")

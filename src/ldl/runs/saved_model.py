@@ -45,7 +45,8 @@ def load_run_model(
     tf_setup.import_tensorflow()
     import keras
 
-    import ldl.training.losses  # noqa: F401  (registers the losses a saved model may be compiled with)
+    import ldl.training.losses
+    import ldl.training.metrics  # noqa: F401  (and the metrics)
 
     import_defining_module(run.read_config().get("model") or {})
     metadata = read_json(data_json) if data_json.exists() else {}

@@ -10,7 +10,7 @@ always agree. The validation (= test) windows are the last 5 % of the text, Kera
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from ldl.data.text import (
     validation_split_index,
 )
 from ldl.errors import ConfigError, DataError
+from ldl.tasks.text.embeddings import load_glove
 
 FILE_NAME = "frankenstein.txt"
 SOURCE_URL = "https://www.gutenberg.org/ebooks/84 (Plain Text UTF-8, file 84-0.txt)"
@@ -205,6 +206,14 @@ def prepare_words(
     window_length, step = data_config["window_length"], data_config["window_step"]
     x, y = make_windows(ids, window_length, step)
     x_train, y_train, x_test, y_test = _split_and_cut(x, y, data_config)
+    vocabulary = index_to_word(tokenizer, max_words)
+    initial_weights, coverage = {}, {}
+    if data_config.get("pretrained_embeddings"):
+        matrix, found = pretrained_matrix(
+            vocabulary, data_dir, str(data_config["pretrained_embeddings"])
+        )
+        initial_weights = {"embedding": [matrix]}
+        coverage = {"pretrained_words": found}
     return split.carve(
         PreparedData(
             x_train=x_train,
@@ -219,17 +228,38 @@ def prepare_words(
                 "tokens": len(tokens),
                 "distinct_words": len(tokenizer.word_counts),
                 "windows": len(x),
+                **coverage,
             },
+            initial_weights=initial_weights,
             metadata={
                 "dataset": "frankenstein_words",
                 "tokens": "words",
                 "input_encoding": "ids",
-                "vocabulary": index_to_word(tokenizer, max_words),
+                "vocabulary": vocabulary,
                 "oov_token": oov_token,
                 "window_length": window_length,
             },
         )
     )
+
+
+def pretrained_matrix(
+    vocabulary: Sequence[str], data_dir: Path | str, file_name: str
+) -> tuple[np.ndarray, int]:
+    """The Embedding's starting matrix: row i = the file's vector of vocabulary[i]; rows of words the
+    file lacks (and of UNK) drawn from uniform(-0.05, 0.05) (Keras's Embedding default), the padding
+    row 0 zeros. Returns the matrix and how many vocabulary words the file had."""
+    vectors = load_glove(data_dir, file_name)
+    lookup = {word: row for row, word in enumerate(vectors.words)}
+    dimension = vectors.vectors.shape[1]
+    matrix = np.random.default_rng(0).uniform(-0.05, 0.05, (len(vocabulary), dimension))
+    matrix[0] = 0.0
+    found = 0
+    for index, word in enumerate(vocabulary[1:], start=1):
+        if word in lookup:
+            matrix[index] = vectors.vectors[lookup[word]]
+            found += 1
+    return matrix.astype(np.float32), found
 
 
 def one_hot_transform(depth: int, one_hot_targets: bool = True) -> Any:
