@@ -334,3 +334,46 @@ def test_c12e1_embedding_starts_from_glove_vectors(make_config, tmp_path: Path, 
         np.testing.assert_array_equal(matrix[rows], vectors[1:-1])
     with pytest.raises(ConfigError, match="shapes"):
         train(make_config(*overrides, "model.embedding_dim=5", run_dir=tmp_path / "narrow"))
+
+
+# --- chapter 8: depthwise separable convolutions, the Inception module ----------------------------
+
+
+def _cnn(layers: list[str]):
+    from ldl.models.cnn import build_cnn
+
+    return build_cnn(input_shape=(16, 16, 3), num_outputs=10, layers=layers)
+
+
+def test_separable_convolution_has_the_depthwise_and_pointwise_weights() -> None:
+    dense = 16 * 16 * 8 * 10 + 10  # the output layer after the flattened 16x16x8 maps
+    assert _cnn(["C8-k3"]).count_params() == 3 * 3 * 3 * 8 + 8 + dense
+    separable = _cnn(["SC8-k3"])
+    assert separable.count_params() == 3 * 3 * 3 + 3 * 8 + 8 + dense
+    assert type(separable.get_layer("separable_conv_1")).__name__ == "SeparableConv2D"
+    doubled = _cnn(["SC8-k3-m2-bn"])  # two depthwise filters per channel, then batch norm
+    assert doubled.get_layer("separable_conv_1").depth_multiplier == 2
+    assert doubled.count_params() == 3 * 3 * 3 * 2 + 6 * 8 + 8 + 4 * 8 + dense
+
+
+def test_inception_module_concatenates_its_four_branches() -> None:
+    model = _cnn(["I8-4-8-2-4-4", "G"])
+    assert model.get_layer("inception_1").output.shape == (None, 16, 16, 8 + 8 + 4 + 4)
+    weights = (3 * 8 + 8) + (3 * 4 + 4 + 4 * 9 * 8 + 8) + (3 * 2 + 2 + 2 * 25 * 4 + 4) + (3 * 4 + 4)
+    assert model.count_params() == weights + 24 * 10 + 10
+    default = _cnn(["I64"]).get_layer("inception_1").output.shape
+    assert default[-1] == 64 + 64 + 16 + 16  # I64 = I64-48-64-8-16-16
+    # every branch sees the input: zeroing the 5x5 branch's weights changes the output
+    x = np.random.default_rng(0).normal(size=(1, 16, 16, 3)).astype("float32")
+    before = np.asarray(model(x))
+    layer = model.get_layer("inception_1_5x5")
+    layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    assert np.abs(np.asarray(model(x)) - before).max() > 1e-6
+    with pytest.raises(ConfigError, match="six"):
+        _cnn(["I8-4-8"])
+
+
+def test_chapter8_layers_compose_from_an_experiment(make_config) -> None:
+    from ldl.config import validate_config
+
+    validate_config(make_config("experiment=c7e2", "model.layers=[SC32-k3-s2,I16,G]"))
