@@ -59,6 +59,12 @@ MODELS = {
         seed, attention="additive", bidirectional_encoder=True
     ),
     "seq2seq_bidirectional": lambda seed=0: tiny_seq2seq(seed, bidirectional_encoder=True),
+    "seq2seq_input_feeding": lambda seed=0: tiny_seq2seq(
+        seed, attention="general", input_feeding=True
+    ),
+    "seq2seq_bahdanau": lambda seed=0: tiny_seq2seq(
+        seed, attention="additive", attention_query="previous_state"
+    ),
 }
 
 
@@ -216,8 +222,15 @@ def test_attention_and_bidirectional_encoder_add_their_layers():
     # two directions of 8 units each instead of one of 16
     bidirectional = tiny_seq2seq(bidirectional_encoder=True)
     assert bidirectional.get_layer("encoder_lstm_0").forward_layer.units == size // 2
+    # input feeding / Bahdanau's query: the first decoder layer also reads a layer_size vector
+    fed = size * 4 * size  # the LSTM's 4 gates' extra input weights
+    assert tiny_seq2seq(attention="dot", input_feeding=True).count_params() == plain + combine + fed
+    bahdanau = tiny_seq2seq(attention="additive", attention_query="previous_state")
+    assert bahdanau.count_params() == additive + fed
     with pytest.raises(ConfigError, match=r"model\.attention"):
         tiny_seq2seq(attention="luong")
+    with pytest.raises(ConfigError, match="need attention"):
+        tiny_seq2seq(input_feeding=True)
     with pytest.raises(ConfigError, match="even"):
         build_seq2seq(VOCABULARY, VOCABULARY, layer_size=15, bidirectional_encoder=True)
 
@@ -285,7 +298,12 @@ OVERFIT_TARGET = np.concatenate([OVERFIT_INPUT[:, 1:], np.zeros((4, 1), "int32")
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("family", "learning_rate", "epochs"),
-    [("seq2seq", 0.01, 15), ("transformer", 0.003, 15), ("seq2seq_dot", 0.01, 15)],
+    [
+        ("seq2seq", 0.01, 15),
+        ("transformer", 0.003, 15),
+        ("seq2seq_dot", 0.01, 15),
+        ("seq2seq_input_feeding", 0.01, 15),
+    ],
 )
 def test_a_handful_of_pairs_is_learned_to_full_token_accuracy(family, learning_rate, epochs):
     """The book's debugging advice (chapter 14): first overfit four short sentences (150 steps:

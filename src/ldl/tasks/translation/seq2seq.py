@@ -17,16 +17,18 @@ Options beyond the book (chapters 14 and 15):
   h_t . W h_s, additive (Bahdanau's form) v . tanh(W1 h_t + W2 h_s). The context c_t and h_t give the
   attentional vector tanh(W_c [c_t; h_t]) (`attention_combine`) that the softmax reads. The layers are
   named `attention_query`, `attention_key`, `attention`, `attention_combine`.
+- `input_feeding` (Luong) and `attention_query: previous_state` (Bahdanau) put the attention inside
+  the decoder's recurrence: the decoder is then one `FeedingDecoder` layer (`feeding_decoder.py`).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import keras
 from keras import layers
 
 from ldl.errors import ConfigError
+from ldl.tasks.translation.attention import attend, attention_layers, check_attention
+from ldl.tasks.translation.feeding_decoder import QUERIES, FeedingDecoder
 
 KIND = "seq2seq"
 
@@ -35,17 +37,6 @@ def _positive(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"model.{name} must be an integer >= 1, got {value!r}.")
     return value
-
-
-ATTENTIONS = ("none", "dot", "general", "additive")
-
-
-def _check_attention(attention: object) -> str:
-    if attention not in ATTENTIONS:
-        raise ConfigError(
-            f"model.attention={attention!r} is not known; use one of: {', '.join(ATTENTIONS)}."
-        )
-    return str(attention)
 
 
 def _encoder_layer(index: int, units: int, sequences: bool, bidirectional: bool) -> layers.Layer:
@@ -58,28 +49,22 @@ def _encoder_layer(index: int, units: int, sequences: bool, bidirectional: bool)
     return layers.Bidirectional(lstm, name=f"encoder_lstm_{index}") if bidirectional else lstm
 
 
-def attention_layers(attention: str, layer_size: int) -> dict[str, layers.Layer]:
-    """The named layers of Luong attention with the given score (see the module docstring)."""
-    found: dict[str, layers.Layer] = {
-        "attention_combine": layers.Dense(layer_size, activation="tanh", name="attention_combine")
-    }
-    if attention == "additive":
-        found["attention_query"] = layers.Dense(layer_size, use_bias=False, name="attention_query")
-        found["attention_key"] = layers.Dense(layer_size, use_bias=False, name="attention_key")
-        found["attention"] = layers.AdditiveAttention(use_scale=True, name="attention")
-    else:
-        if attention == "general":
-            found["attention_key"] = layers.Dense(layer_size, use_bias=False, name="attention_key")
-        found["attention"] = layers.Attention(score_mode="dot", name="attention")
-    return found
-
-
-def attend(named: dict[str, layers.Layer], query: Any, memory: Any, memory_mask: Any) -> Any:
-    """The attentional vector tanh(W_c [context; query]) for every query step."""
-    keys = named["attention_key"](memory) if "attention_key" in named else memory
-    scored = named["attention_query"](query) if "attention_query" in named else query
-    context = named["attention"]([scored, memory, keys], mask=[None, memory_mask])
-    return named["attention_combine"](layers.Concatenate(axis=-1)([context, query]))
+def _check_looped_attention(attention: str, input_feeding: object, query: object) -> bool:
+    """Whether the decoder needs attention inside its loop (input feeding, or Bahdanau's query)."""
+    if query not in QUERIES:
+        raise ConfigError(
+            f"model.attention_query={query!r} is not known; use output (Luong: the top decoder "
+            "output of the step) or previous_state (Bahdanau: the top layer's state before the step)."
+        )
+    if not isinstance(input_feeding, bool):
+        raise ConfigError(f"model.input_feeding must be true or false, got {input_feeding!r}.")
+    looped = input_feeding or query == "previous_state"
+    if looped and attention == "none":
+        raise ConfigError(
+            "model.input_feeding and model.attention_query=previous_state need attention; set "
+            "model.attention=dot, general or additive."
+        )
+    return looped
 
 
 def build_seq2seq(
@@ -90,6 +75,8 @@ def build_seq2seq(
     num_layers: int = 2,
     bidirectional_encoder: bool = False,
     attention: str = "none",
+    input_feeding: bool = False,
+    attention_query: str = "output",
     name: str = "seq2seq",
     num_outputs: int | None = None,
 ) -> keras.Model:
@@ -108,7 +95,8 @@ def build_seq2seq(
         ("num_layers", num_layers),
     ):
         _positive(key, value)
-    attention = _check_attention(attention)
+    attention = check_attention(attention)
+    looped = _check_looped_attention(attention, input_feeding, attention_query)
     if bidirectional_encoder and layer_size % 2:
         raise ConfigError(
             f"model.bidirectional_encoder needs an even model.layer_size (each direction gets half "
@@ -137,12 +125,20 @@ def build_seq2seq(
     y = layers.Embedding(
         target_vocabulary, embedding_dim, mask_zero=True, name="decoder_embedding"
     )(decoder_input)
-    for index in range(num_layers):
-        y = layers.LSTM(
-            layer_size, return_sequences=True, return_state=True, name=f"decoder_lstm_{index}"
-        )(y, initial_state=list(states[index]))[0]
-    if attention != "none":
-        y = attend(attention_layers(attention, layer_size), y, x, keras.ops.not_equal(source, 0))
+    source_mask = keras.ops.not_equal(source, 0)
+    if looped:  # attention inside the recurrence: one layer runs the whole decoder stack
+        decoder = FeedingDecoder(
+            layer_size, num_layers, attention, attention_query, bool(input_feeding),
+            name="feeding_decoder",
+        )  # fmt: skip
+        y = decoder(y, states=[list(state) for state in states], memory=x, memory_mask=source_mask)
+    else:
+        for index in range(num_layers):
+            y = layers.LSTM(
+                layer_size, return_sequences=True, return_state=True, name=f"decoder_lstm_{index}"
+            )(y, initial_state=list(states[index]))[0]
+        if attention != "none":
+            y = attend(attention_layers(attention, layer_size), y, x, source_mask)
     probabilities = layers.Dense(
         target_vocabulary, activation="softmax", name="decoder_output", dtype="float32"
     )(y)

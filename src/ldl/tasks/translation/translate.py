@@ -100,7 +100,7 @@ class Seq2SeqStepper:
     def __init__(self, model: Any) -> None:
         from keras import ops
 
-        from ldl.tasks.translation.seq2seq import attend
+        from ldl.tasks.translation.attention import attend
 
         self.ops, self.attend = ops, attend
         names = _layer_names(model)
@@ -108,7 +108,11 @@ class Seq2SeqStepper:
         self.encoder_embedding = model.get_layer("encoder_embedding")
         self.encoder = [model.get_layer(f"encoder_lstm_{i}") for i in range(count)]
         self.decoder_embedding = model.get_layer("decoder_embedding")
-        self.decoder = [model.get_layer(f"decoder_lstm_{i}") for i in range(count)]
+        # The decoder stack: LSTM layers, or one FeedingDecoder (attention inside the loop).
+        self.feeding = model.get_layer("feeding_decoder") if "feeding_decoder" in names else None
+        self.decoder = (
+            [] if self.feeding else [model.get_layer(f"decoder_lstm_{i}") for i in range(count)]
+        )
         self.output = model.get_layer("decoder_output")
         self.attention: dict[str, Any] = {
             name: model.get_layer(name)
@@ -137,15 +141,22 @@ class Seq2SeqStepper:
                 states.append(list(outputs[1:]))
         return x, states, mask
 
-    def start(self, sources: np.ndarray) -> tuple[list[Any], Any, Any]:
+    def start(self, sources: np.ndarray) -> tuple[list[Any], Any, Any, Any]:
         memory, states, mask = self.encode(sources)
-        return (states, memory, mask) if self.attention else (states, None, None)
+        if self.feeding is not None:
+            return states, memory, mask, self.feeding.initial_feed(len(sources))
+        return (states, memory, mask, None) if self.attention else (states, None, None, None)
 
     def step(
-        self, state: tuple[list[Any], Any, Any], prefixes: np.ndarray
+        self, state: tuple[list[Any], Any, Any, Any], prefixes: np.ndarray
     ) -> tuple[np.ndarray, Any]:
-        states, memory, mask = state
+        states, memory, mask, feed = state
         y = self.decoder_embedding(prefixes[:, -1:])
+        if self.feeding is not None:
+            y, (new_states, feed) = self.feeding(
+                y, states=states, memory=memory, memory_mask=mask, feed=feed, return_state=True
+            )
+            return np.asarray(self.output(y[:, -1, :])), (new_states, memory, mask, feed)
         new_states = []
         for layer, layer_state in zip(self.decoder, states, strict=True):
             outputs = layer(y, initial_state=layer_state, training=False)
@@ -153,15 +164,19 @@ class Seq2SeqStepper:
             new_states.append(list(outputs[1:]))
         if self.attention:
             y = self.attend(self.attention, y, memory, mask)
-        return np.asarray(self.output(y[:, -1, :])), (new_states, memory, mask)
+        return np.asarray(self.output(y[:, -1, :])), (new_states, memory, mask, feed)
 
-    def select(self, state: tuple[list[Any], Any, Any], rows: np.ndarray) -> Any:
-        states, memory, mask = state
-        take = self.ops.take
+    def select(self, state: tuple[list[Any], Any, Any, Any], rows: np.ndarray) -> Any:
+        states, memory, mask, feed = state
+
+        def take(value: Any) -> Any:
+            return None if value is None else self.ops.take(value, rows, axis=0)
+
         return (
-            [[take(s, rows, axis=0) for s in layer] for layer in states],
-            None if memory is None else take(memory, rows, axis=0),
-            None if mask is None else take(mask, rows, axis=0),
+            [[take(s) for s in layer] for layer in states],
+            take(memory),
+            take(mask),
+            take(feed),
         )
 
 
