@@ -62,6 +62,7 @@ MODELS = {
     "seq2seq_input_feeding": lambda seed=0: tiny_seq2seq(
         seed, attention="general", input_feeding=True
     ),
+    "seq2seq_state_every_step": lambda seed=0: tiny_seq2seq(seed, state_every_step=True),
     "seq2seq_bahdanau": lambda seed=0: tiny_seq2seq(
         seed, attention="additive", attention_query="previous_state"
     ),
@@ -229,6 +230,10 @@ def test_attention_and_bidirectional_encoder_add_their_layers():
     assert bahdanau.count_params() == additive + fed
     with pytest.raises(ConfigError, match=r"model\.attention"):
         tiny_seq2seq(attention="luong")
+    # the encoder state next to every input: the first decoder layer reads layer_size more inputs
+    assert tiny_seq2seq(state_every_step=True).count_params() == plain + fed
+    with pytest.raises(ConfigError, match="state_every_step"):
+        tiny_seq2seq(attention="dot", input_feeding=True, state_every_step=True)
     with pytest.raises(ConfigError, match="need attention"):
         tiny_seq2seq(input_feeding=True)
     with pytest.raises(ConfigError, match="even"):

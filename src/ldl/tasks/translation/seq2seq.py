@@ -17,6 +17,8 @@ Options beyond the book (chapters 14 and 15):
   h_t . W h_s, additive (Bahdanau's form) v . tanh(W1 h_t + W2 h_s). The context c_t and h_t give the
   attentional vector tanh(W_c [c_t; h_t]) (`attention_combine`) that the softmax reads. The layers are
   named `attention_query`, `attention_key`, `attention`, `attention_combine`.
+- `state_every_step`: the top encoder layer's final h is also concatenated to every decoder input
+  embedding (the alternative decoder of chapter 15, after Cho et al.), not only used as the start state.
 - `input_feeding` (Luong) and `attention_query: previous_state` (Bahdanau) put the attention inside
   the decoder's recurrence: the decoder is then one `FeedingDecoder` layer (`feeding_decoder.py`).
 """
@@ -77,6 +79,7 @@ def build_seq2seq(
     attention: str = "none",
     input_feeding: bool = False,
     attention_query: str = "output",
+    state_every_step: bool = False,
     name: str = "seq2seq",
     num_outputs: int | None = None,
 ) -> keras.Model:
@@ -97,6 +100,11 @@ def build_seq2seq(
         _positive(key, value)
     attention = check_attention(attention)
     looped = _check_looped_attention(attention, input_feeding, attention_query)
+    if not isinstance(state_every_step, bool) or (state_every_step and looped):
+        raise ConfigError(
+            "model.state_every_step must be true or false, and it does not combine with "
+            f"model.input_feeding or model.attention_query=previous_state (got {state_every_step!r})."
+        )
     if bidirectional_encoder and layer_size % 2:
         raise ConfigError(
             f"model.bidirectional_encoder needs an even model.layer_size (each direction gets half "
@@ -126,6 +134,10 @@ def build_seq2seq(
         target_vocabulary, embedding_dim, mask_zero=True, name="decoder_embedding"
     )(decoder_input)
     source_mask = keras.ops.not_equal(source, 0)
+    if state_every_step:  # the top encoder layer's final h next to every input token's embedding
+        context = states[-1][0]
+        steps = keras.ops.zeros_like(y[:, :, :1]) + keras.ops.expand_dims(context, 1)
+        y = layers.Concatenate(axis=-1, name="decoder_input_with_state")([y, steps])
     if looped:  # attention inside the recurrence: one layer runs the whole decoder stack
         decoder = FeedingDecoder(
             layer_size, num_layers, attention, attention_query, bool(input_feeding),

@@ -110,6 +110,7 @@ class Seq2SeqStepper:
         self.decoder_embedding = model.get_layer("decoder_embedding")
         # The decoder stack: LSTM layers, or one FeedingDecoder (attention inside the loop).
         self.feeding = model.get_layer("feeding_decoder") if "feeding_decoder" in names else None
+        self.state_every_step = "decoder_input_with_state" in names
         self.decoder = (
             [] if self.feeding else [model.get_layer(f"decoder_lstm_{i}") for i in range(count)]
         )
@@ -145,7 +146,10 @@ class Seq2SeqStepper:
         memory, states, mask = self.encode(sources)
         if self.feeding is not None:
             return states, memory, mask, self.feeding.initial_feed(len(sources))
-        return (states, memory, mask, None) if self.attention else (states, None, None, None)
+        # `feed` is the vector that goes in with every input token: input feeding's attentional
+        # vector (above) or, with state_every_step, the top encoder layer's final h.
+        feed = states[-1][0] if self.state_every_step else None
+        return (states, memory, mask, feed) if self.attention else (states, None, None, feed)
 
     def step(
         self, state: tuple[list[Any], Any, Any, Any], prefixes: np.ndarray
@@ -157,6 +161,8 @@ class Seq2SeqStepper:
                 y, states=states, memory=memory, memory_mask=mask, feed=feed, return_state=True
             )
             return np.asarray(self.output(y[:, -1, :])), (new_states, memory, mask, feed)
+        if self.state_every_step:
+            y = self.ops.concatenate([y, self.ops.expand_dims(feed, 1)], axis=-1)
         new_states = []
         for layer, layer_state in zip(self.decoder, states, strict=True):
             outputs = layer(y, initial_state=layer_state, training=False)
