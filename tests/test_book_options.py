@@ -408,3 +408,38 @@ def test_ldl_report_plots_the_test_error_of_every_run(tmp_path: Path, capsys) ->
     assert figure.read_bytes()[:4] == b"\x89PNG"
     assert main(["report", str(tmp_path / "runs"), f"plot={figure}", "metric=val/mae"]) == 2
     assert "val/mae" in capsys.readouterr().err
+
+
+# --- chapter 11: multi-step prediction, one model with m outputs or one model per horizon -------
+
+
+def test_windows_with_a_horizon_of_several_months() -> None:
+    from ldl.tasks.forecasting.data import last_months, make_windows
+
+    series = np.arange(1.0, 8.0, dtype=np.float32)  # months 1..7
+    x, y = make_windows(series, min_history=2, horizon=3)
+    np.testing.assert_array_equal(y, [[3, 4, 5], [4, 5, 6], [5, 6, 7]])
+    np.testing.assert_array_equal(x[-1, -4:, 0], [1, 2, 3, 4])  # never a target month as input
+    _, last = make_windows(series, min_history=2, horizon=3, horizon_targets="last")
+    np.testing.assert_array_equal(last[:, 0], [5, 6, 7])
+    np.testing.assert_array_equal(last_months(series, 2, 3, 3), [[2] * 3, [3] * 3, [4] * 3])
+    with pytest.raises(ConfigError, match=r"data\.horizon_targets"):
+        make_windows(series, horizon=2, horizon_targets="first")
+
+
+def test_c9e1_predicts_three_months_at_once(make_config, tmp_path: Path) -> None:
+    from ldl.training.train import train
+
+    (tmp_path / "data").mkdir()
+    directory = _sales_dir(tmp_path / "data")
+    data = prepare_data(data_config("book_sales", horizon=3), directory)
+    assert data.num_outputs == 3 and data.y_test.shape == (54, 3)
+    assert data.test_report.naive.shape == (54, 3)
+    metrics = train(
+        make_config(
+            "experiment=c9e1", f"data_dir={directory}", "data.horizon=3", "trainer.epochs=1",
+            "logger=none",
+        )
+    )  # fmt: skip
+    assert metrics["status"] == "completed"
+    assert {f"test/mse_ratio_to_naive_step_{k}" for k in (1, 2, 3)} <= set(metrics)

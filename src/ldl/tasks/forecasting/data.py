@@ -190,6 +190,7 @@ def scale_series(
     return as_scaled(train), as_scaled(test), mean, scale
 
 
+HORIZON_TARGETS = ("all", "last")
 PADDING_SIDES = ("pre", "post")
 
 
@@ -200,8 +201,15 @@ def make_windows(
     lookback: int = 12,
     padding: str = "pre",
     padding_value: float = 0.0,
+    horizon: int = 1,
+    horizon_targets: str = "all",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Forecasting examples from one split: X (n - min_history, width, features), y (n - min_history, 1).
+
+    Multi-step prediction (chapter 11's strategies): with `horizon` m > 1 example i predicts months
+    t .. t + m - 1 (`horizon_targets="all"`: one model with m outputs) or only month t + m - 1
+    (`"last"`: one model per horizon, one run for each m); the last m - 1 months of the split then
+    start no example.
 
     `series` is (n,) or (n, features); the target is feature 0 (the book's sales), the other features
     are extra input series. Example i predicts month t = i + min_history from the months before it:
@@ -215,11 +223,16 @@ def make_windows(
         raise ConfigError(f"data.history={history!r} is not known; use full or fixed.")
     if padding not in PADDING_SIDES:
         raise ConfigError(f"data.padding={padding!r} is not known; use pre (the book) or post.")
-    for key, value in (("min_history", min_history), ("lookback", lookback)):
+    if horizon_targets not in HORIZON_TARGETS:
+        raise ConfigError(
+            f"data.horizon_targets={horizon_targets!r} is not known; use all (one model, m outputs) "
+            "or last (one model per horizon)."
+        )
+    for key, value in (("min_history", min_history), ("lookback", lookback), ("horizon", horizon)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"data.{key} must be an integer >= 1, got {value!r}.")
     values = series.reshape(len(series), -1)
-    count = len(values) - min_history
+    count = len(values) - min_history - (horizon - 1)
     if count < 1:
         raise ConfigError(
             f"A split of {len(values)} months gives no example with data.min_history={min_history}; "
@@ -227,7 +240,8 @@ def make_windows(
         )
     width = len(values) - 1 if history == "full" else lookback
     x = np.full((count, width, values.shape[1]), padding_value, dtype=np.float32)
-    y = np.zeros((count, 1), dtype=np.float32)
+    outputs = horizon if horizon_targets == "all" else 1
+    y = np.zeros((count, outputs), dtype=np.float32)
     for i in range(count):
         target = i + min_history
         past = values[max(0, target - width) : target]
@@ -235,14 +249,19 @@ def make_windows(
             x[i, width - len(past) :] = past
         else:
             x[i, : len(past)] = past
-        y[i, 0] = values[target, 0]
+        future = values[target : target + horizon, 0]
+        y[i] = future if horizon_targets == "all" else future[-1:]
     return x, y
 
 
-def last_months(series: np.ndarray, min_history: int) -> np.ndarray:
-    """The naive forecast of every example, the month before its target: shape (N, 1)."""
+def last_months(
+    series: np.ndarray, min_history: int, horizon: int = 1, outputs: int = 1
+) -> np.ndarray:
+    """The naive forecast of every example, the month before its (first) target, for each of its
+    `outputs` target months: shape (N, outputs)."""
     values = series.reshape(len(series), -1)
-    return values[min_history - 1 : len(values) - 1, :1].astype(np.float32)
+    last = values[min_history - 1 : len(values) - horizon, :1].astype(np.float32)
+    return np.repeat(last, outputs, axis=1)
 
 
 def load_extra_series(
@@ -303,12 +322,17 @@ def prepare_book_sales(
         "lookback": data_config["lookback"],
         "padding": data_config.get("padding", "pre"),
         "padding_value": float(data_config.get("padding_value", 0.0)),
+        "horizon": data_config.get("horizon", 1),
+        "horizon_targets": data_config.get("horizon_targets", "all"),
     }
     x_train, y_train = make_windows(train_features, **options)
     x_test, y_test = make_windows(test_features, **options)
     first_test_month = len(train)
     min_history = int(data_config["min_history"])
-    test_months = series.months[first_test_month + min_history :]
+    horizon, outputs = int(options["horizon"]), int(y_test.shape[1])
+    # The month of each example's first target (its last one with horizon_targets=last).
+    first_target = first_test_month + min_history + (0 if outputs > 1 else horizon - 1)
+    test_months = series.months[first_target : first_target + len(y_test)]
     statistics = {"mean": mean, "scale": scale, "scale_by": str(data_config["scale_by"])}
     metadata = {
         "dataset": "book_sales",
@@ -319,7 +343,7 @@ def prepare_book_sales(
         "input_series": ["book_sales", *extra_names],
         **statistics,
     }
-    naive = last_months(test_scaled, min_history)
+    naive = last_months(test_scaled, min_history, horizon, outputs)
     return split.carve(
         PreparedData(
             x_train=x_train,
@@ -329,7 +353,7 @@ def prepare_book_sales(
             x_test=x_test,
             y_test=y_test,
             task="regression",
-            num_outputs=1,
+            num_outputs=outputs,
             statistics=statistics,
             metadata=metadata,
             test_report=ForecastReport(x_test, y_test, test_months, mean, scale, naive),

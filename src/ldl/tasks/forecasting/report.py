@@ -66,7 +66,15 @@ class ForecastReport:
         mse_units, mae_units = error_metrics(predicted_units, actual_units)
         naive_mse_units, naive_mae_units = error_metrics(naive_units, actual_units)
         self._write(Path(run_dir), actual_units, predicted_units, naive_units)
+        # Several target months (data.horizon with horizon_targets=all): the error of each step ahead.
+        columns = int(np.shape(predicted)[-1])
+        steps = {}
+        for k in range(columns if columns > 1 else 0):
+            step_mse = error_metrics(predicted[:, k], self.y_test[:, k])[0]
+            step_naive = error_metrics(naive[:, k], self.y_test[:, k])[0]
+            steps[f"test/mse_ratio_to_naive_step_{k + 1}"] = step_mse / max(step_naive, 1e-12)
         return {
+            **steps,
             "test/mse": mse,
             "test/naive_mse": naive_mse,
             "test/naive_mae": naive_mae,
