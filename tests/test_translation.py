@@ -212,6 +212,23 @@ def test_step_by_step_decoding_reproduces_the_training_model(family):
         np.testing.assert_allclose(probabilities, reference[:, position], atol=1e-5)
 
 
+@pytest.mark.parametrize("family", sorted(MODELS))
+def test_loss_and_accuracy_count_the_unpadded_target_positions_only(family):
+    """The decoder mask reaches the loss whatever layers sit between the embedding and the softmax."""
+    model = MODELS[family](seed=6)
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    source = np.array([[0, 0, 5, 6, 7], [8, 9, 10, 11, 12]], dtype=np.int32)
+    decoder = np.array([[START, 9, 10, STOP, 0, 0], [START, 12, 13, 14, 15, STOP]], dtype=np.int32)
+    targets = np.array([[9, 10, STOP, 0, 0, 0], [12, 13, 14, 15, STOP, 0]], dtype=np.int32)
+    logs = model.evaluate([source, decoder], targets, verbose=0, return_dict=True)
+    probabilities = np.asarray(model([source, decoder]))
+    counted = decoder != 0
+    picked = np.take_along_axis(probabilities, targets[..., None], axis=-1)[..., 0]
+    assert logs["loss"] == pytest.approx(float(-np.log(picked[counted]).mean()), rel=1e-4)
+    correct = probabilities.argmax(-1) == targets
+    assert logs["accuracy"] == pytest.approx(float(correct[counted].mean()), abs=1e-6)
+
+
 def test_attention_and_bidirectional_encoder_add_their_layers():
     plain = tiny_seq2seq().count_params()
     size = 16

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
 from keras import layers
 
 from ldl.errors import ConfigError
@@ -42,3 +43,25 @@ def attend(named: dict[str, layers.Layer], query: Any, memory: Any, memory_mask:
     scored = named["attention_query"](query) if "attention_query" in named else query
     context = named["attention"]([scored, memory, keys], mask=[None, memory_mask])
     return named["attention_combine"](layers.Concatenate(axis=-1)([context, query]))
+
+
+@keras.saving.register_keras_serializable(package="ldl")
+class TokenMask(layers.Layer):
+    """Passes its first input through with the mask `ids != 0` of its second (the decoder input ids).
+
+    Keras's Concatenate does not keep the decoder's mask when one of its inputs (the attention context,
+    the repeated encoder state) has none, so the loss and accuracy would count the padded target
+    positions; this layer puts the mask back right before the softmax.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs: list[Any]) -> Any:
+        # A new tensor: Keras keeps a mask already attached to the returned tensor instead of asking
+        # compute_mask, and the input arrives with Concatenate's wrong one.
+        return keras.ops.add(inputs[0], 0.0)
+
+    def compute_mask(self, inputs: list[Any], mask: Any = None) -> Any:
+        return keras.ops.not_equal(inputs[1], 0)

@@ -29,7 +29,7 @@ import keras
 from keras import layers
 
 from ldl.errors import ConfigError
-from ldl.tasks.translation.attention import attend, attention_layers, check_attention
+from ldl.tasks.translation.attention import TokenMask, attend, attention_layers, check_attention
 from ldl.tasks.translation.feeding_decoder import QUERIES, FeedingDecoder
 
 KIND = "seq2seq"
@@ -151,6 +151,8 @@ def build_seq2seq(
             )(y, initial_state=list(states[index]))[0]
         if attention != "none":
             y = attend(attention_layers(attention, layer_size), y, x, source_mask)
+    if attention != "none" or state_every_step:
+        y = TokenMask(name="decoder_mask")([y, decoder_input])
     probabilities = layers.Dense(
         target_vocabulary, activation="softmax", name="decoder_output", dtype="float32"
     )(y)
