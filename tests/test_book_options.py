@@ -443,3 +443,62 @@ def test_c9e1_predicts_three_months_at_once(make_config, tmp_path: Path) -> None
     )  # fmt: skip
     assert metrics["status"] == "completed"
     assert {f"test/mse_ratio_to_naive_step_{k}" for k in (1, 2, 3)} <= set(metrics)
+
+
+# --- chapter 12's exercise: a bag-of-words / bag-of-n-grams sentiment classifier on IMDB ----------
+
+
+def write_aclimdb(directory: Path, per_class: int = 40, seed: int = 0) -> None:
+    """A small aclImdb tree as the archive unpacks: {train,test}/{pos,neg}/<id>_<rating>.txt, with
+    `<br />` line breaks; positive reviews say "good" or "great", negative ones "not good" or "awful"."""
+    rng = np.random.default_rng(seed)
+    filler = ["the", "film", "plot", "actors", "was", "and", "a", "movie", "story", "it"]
+    cues = {"pos": ["good", "great", "loved"], "neg": ["not good", "awful", "boring"]}
+    for split in ("train", "test"):
+        for label, words in cues.items():
+            folder = directory / "aclImdb" / split / label
+            folder.mkdir(parents=True)
+            for index in range(per_class):
+                body = [*rng.choice(filler, size=12), str(rng.choice(words))]
+                rng.shuffle(body)
+                rating = 8 if label == "pos" else 2
+                text = " ".join(body[:6]) + ".<br /><br />" + " ".join(body[6:]) + "!"
+                (folder / f"{index}_{rating}.txt").write_text(text, encoding="utf-8")
+
+
+def test_imdb_reviews_become_bags_of_words_or_word_pairs(tmp_path: Path) -> None:
+    from ldl.tasks.text.imdb import bag_matrix, review_tokens
+
+    assert review_tokens("Not good.<br />Good!") == ["not", "good", "good"]
+    assert review_tokens("not good film", ngrams=2)[-2:] == ["not good", "good film"]
+    np.testing.assert_array_equal(bag_matrix([[1, 3, 3]], 4, "count"), [[0, 1, 0, 2]])
+    np.testing.assert_array_equal(bag_matrix([[1, 3, 3], []], 4, "binary"), [[0, 1, 0, 1], [0] * 4])
+    write_aclimdb(tmp_path)
+    words = prepare_data(data_config("imdb_bow", max_words=30), tmp_path)
+    pairs = prepare_data(data_config("imdb_bow", max_words=60, ngrams=2), tmp_path)
+    assert words.x_train.shape == (80, 30) and words.y_train.shape == (80, 2)
+    assert set(np.unique(words.x_train)) <= {0.0, 1.0}
+    assert "br" not in words.metadata["features"] and "not good" in pairs.metadata["features"]
+    assert "not good" not in words.metadata["features"]
+    row = words.metadata["features"].index("awful")  # an awful review is a negative one
+    assert (words.y_train[words.x_train[:, row] == 1, 0] == 1).all()
+    with pytest.raises(ConfigError, match=r"data\.ngrams"):
+        prepare_data(data_config("imdb_bow", ngrams=3), tmp_path)
+    from ldl.errors import DataError
+
+    with pytest.raises(DataError, match="aclImdb"):
+        prepare_data(data_config("imdb_bow"), tmp_path / "elsewhere")
+
+
+def test_c12_bow_learns_the_sentiment_of_generated_reviews(make_config, tmp_path: Path) -> None:
+    from ldl.training.train import train
+
+    write_aclimdb(tmp_path)
+    metrics = train(
+        make_config(
+            "experiment=c12_bow", f"data_dir={tmp_path}", "data.max_words=200", "data.ngrams=2",
+            "trainer.epochs=20", "trainer.batch_size=16", "optimizer.learning_rate=0.01",
+            "logger=none", "trainer.seed=0",
+        )
+    )  # fmt: skip
+    assert metrics["status"] == "completed" and metrics["test/accuracy"] >= 0.95
