@@ -502,3 +502,64 @@ def test_c12_bow_learns_the_sentiment_of_generated_reviews(make_config, tmp_path
         )
     )  # fmt: skip
     assert metrics["status"] == "completed" and metrics["test/accuracy"] >= 0.95
+
+
+# --- chapter 13: word2vec training, CBOW or skip-gram with negative sampling ------------------------
+
+
+def test_word2vec_examples_pair_each_word_with_its_neighbours_and_noise() -> None:
+    from ldl.tasks.text.word2vec import training_examples
+
+    ids = np.array([2, 3, 4, 5, 6, 7, 2, 3, 4, 5], dtype=np.int32)
+    (first, candidate), target = training_examples(ids, "skipgram", 1, 2, 10)
+    positives = {
+        (int(a), int(b))
+        for a, b, t in zip(first[:, 0], candidate[:, 0], target[:, 0], strict=True)
+        if t
+    }
+    expected = {(int(ids[t]), int(ids[t + o])) for t in range(1, 9) for o in (-1, 1)}
+    assert positives == expected and len(target) == 8 * 2 * 3 and target.sum() == 16
+    assert (candidate[target[:, 0] == 0] >= 2).all()  # noise is never padding or UNK
+    (context, centre), cbow_target = training_examples(ids, "cbow", 2, 1, 10)
+    assert context.shape == (12, 4) and cbow_target.sum() == 6
+    rows = cbow_target[:, 0] == 1
+    assert {tuple(r) for r in np.sort(context[rows], axis=1)} >= {
+        (2, 3, 5, 6)
+    }  # around the 4 at t=2
+    assert 4 in centre[rows][:, 0]
+    with pytest.raises(ConfigError, match=r"data\.method"):
+        training_examples(ids, "glove", 1, 1, 10)
+
+
+def test_word2vec_model_scores_the_dot_product_and_can_tie_its_matrices() -> None:
+    from ldl.tasks.text.word2vec import build_word2vec
+
+    model = build_word2vec(((4,), (1,)), vocabulary=20, embedding_dim=3)
+    tied = build_word2vec(((4,), (1,)), vocabulary=20, embedding_dim=3, tied=True)
+    assert model.count_params() == 2 * 20 * 3 and tied.count_params() == 20 * 3
+    words, candidate = np.array([[2, 3, 4, 5]]), np.array([[7]])
+    inputs = model.get_layer("embedding").get_weights()[0]
+    outputs = model.get_layer("context_embedding").get_weights()[0]
+    expected = 1 / (1 + np.exp(-inputs[[2, 3, 4, 5]].mean(0) @ outputs[7]))
+    assert float(np.asarray(model([words, candidate]))[0, 0]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_c13_word2vec_trains_and_its_vectors_answer_queries(make_config, tmp_path: Path, capsys):
+    from sequence_fixtures import write_frankenstein
+
+    from ldl.cli.main import main
+    from ldl.training.train import train
+
+    write_frankenstein(tmp_path, sentences=60)
+    for method in ("skipgram", "cbow"):
+        run = tmp_path / method
+        metrics = train(
+            make_config(
+                "experiment=c13_word2vec", f"data_dir={tmp_path}", "data.max_words=40",
+                f"data.method={method}", "model.embedding_dim=8", "trainer.epochs=2",
+                "logger=none", run_dir=run,
+            )
+        )  # fmt: skip
+        assert metrics["status"] == "completed" and metrics["test/accuracy"] > 0.5
+    assert main(["embeddings", f"run={tmp_path / 'cbow'}", "nearest=the"]) == 0
+    assert "the" in capsys.readouterr().out

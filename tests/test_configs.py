@@ -52,6 +52,8 @@ EXPECTED_PARAMETERS = {
     "c12e1_no_rdo": 2_555_344,
     # Not a book network (chapter 12's exercise): 10,000 bag-of-words features -> 16 -> 16 -> 2.
     "c12_bow": 160_322,
+    # Not a book network (chapter 13's word2vec): input and output matrices of 10,000 x 100.
+    "c13_word2vec": 2_000_000,
     # Chapter 7 (chapter 7, Table 7-1).
     "c7e2": 82_762,
     "c7_conf1": 82_762,
@@ -87,6 +89,10 @@ INPUT_SHAPES = {
     "frankenstein_words": lambda data: ((data.window_length,), data.max_words),
     "cifar10": ((32, 32, 3), 10),
     "imdb_bow": lambda data: ((data.max_words,), 2),
+    "frankenstein_word2vec": lambda data: (
+        ((1,) if data.method == "skipgram" else (2 * data.window,), (1,)),
+        1,
+    ),
     "images": ((224, 224, 3), 1000),
     # Two inputs (source ids, decoder input ids) of any length; outputs: the target vocabulary.
     "anki_fra_eng": lambda data: (((None,), (None,)), data.max_words),

@@ -125,7 +125,7 @@ def _split_and_cut(
     return x[:cut][:n_train], y[:cut][:n_train], x[cut:][:n_test], y[cut:][:n_test]
 
 
-def _load(data_config: Mapping[str, Any], data_dir: Path | str) -> str:
+def load_text(data_config: Mapping[str, Any], data_dir: Path | str) -> str:
     text = read_text(data_dir, str(data_config["file"]))
     if data_config["strip_gutenberg_boilerplate"]:
         text = strip_gutenberg_boilerplate(text)
@@ -141,7 +141,7 @@ def prepare_characters(
     lowercase = data_config.get("lowercase", True)
     if not isinstance(lowercase, bool):
         raise ConfigError(f"data.lowercase must be true or false, got {lowercase!r}.")
-    text = preprocess_characters(_load(data_config, data_dir), lowercase)
+    text = preprocess_characters(load_text(data_config, data_dir), lowercase)
     vocabulary = character_vocabulary(text, str(data_config["char_order"]))
     index = {char: i for i, char in enumerate(vocabulary)}
     ids = np.fromiter((index[char] for char in text), dtype=np.int32, count=len(text))
@@ -198,7 +198,7 @@ def prepare_words(
     split: ValidationSplit = TEST_AS_VALIDATION,
 ) -> PreparedData:
     """c12e1's data: 40-word windows, step 3, over a `max_words` vocabulary with an UNK token."""
-    tokens = text_to_word_sequence(_load(data_config, data_dir))
+    tokens = text_to_word_sequence(load_text(data_config, data_dir))
     max_words = data_config["max_words"]
     oov_token = data_config["oov_token"]
     tokenizer = word_tokenizer(tokens, max_words, oov_token)
