@@ -382,31 +382,45 @@ def test_chapter8_layers_compose_from_an_experiment(make_config) -> None:
 # --- chapter 5's comparison figures: the test error of several runs in one chart ------------------
 
 
-def _finished_run(folder: Path, experiment: str, errors: list[float]) -> None:
+def _finished_run(folder: Path, overrides: list[str], errors: list[float]) -> None:
+    """A run folder as training leaves it: config.yaml, history.csv and metrics.json."""
+    from helpers import compose_config
+    from omegaconf import OmegaConf
+
     from ldl.runs.files import write_json
     from ldl.runs.report import write_history
 
     folder.mkdir(parents=True)
+    config = compose_config(*overrides, f"run_dir={folder}")
+    (folder / "config.yaml").write_text(OmegaConf.to_yaml(config))
     history = [{"train/error": e / 2, "val/error": e, "val/loss": 2 * e} for e in errors]
     write_history(folder / "history.csv", history)
-    write_json(folder / "metrics.json", {"experiment": experiment, "status": "completed"})
+    write_json(folder / "metrics.json", {"experiment": config.experiment_id, "status": "completed"})
 
 
 def test_ldl_report_plots_the_test_error_of_every_run(tmp_path: Path, capsys) -> None:
     from ldl.cli.main import main
     from ldl.runs.comparison import run_curves
 
-    _finished_run(tmp_path / "runs" / "a", "c5e1", [0.3, 0.2, 0.1])
-    _finished_run(tmp_path / "runs" / "b", "c5e2", [0.4, 0.35])
-    curves = run_curves(tmp_path / "runs")
-    assert list(curves) == ["c5e1: a", "c5e2: b"]
-    assert curves["c5e1: a"].tolist() == [0.3, 0.2, 0.1] and list(curves["c5e2: b"].index) == [1, 2]
-    assert run_curves(tmp_path / "runs", "val/loss")["c5e2: b"].tolist() == [0.8, 0.7]
+    runs = tmp_path / "runs"
+    _finished_run(runs / "a", ["experiment=c5e2"], [0.3, 0.2, 0.1])
+    _finished_run(runs / "b", ["experiment=c5e2", "optimizer.learning_rate=0.1"], [0.4, 0.35])
+    curves = run_curves(runs)
+    # curves are named by the setting in which the runs differ
+    assert list(curves) == [
+        "c5e2: optimizer.learning_rate=0.001",
+        "c5e2: optimizer.learning_rate=0.1",
+    ]
+    first, second = curves.values()
+    assert first.tolist() == [0.3, 0.2, 0.1] and list(second.index) == [1, 2]
+    assert list(run_curves(runs, "val/loss").values())[1].tolist() == [0.8, 0.7]
+    _finished_run(runs / "c", ["experiment=c5e2"], [0.5])  # the same settings as a: folders tell
+    assert "c5e2: optimizer.learning_rate=0.001 (c)" in run_curves(runs)
     figure = tmp_path / "figures" / "test_error.png"
-    assert main(["report", str(tmp_path / "runs"), f"plot={figure}"]) == 0
-    assert "val/error of 2 run(s)" in capsys.readouterr().out
+    assert main(["report", str(runs), f"plot={figure}"]) == 0
+    assert "val/error of 3 run(s)" in capsys.readouterr().out
     assert figure.read_bytes()[:4] == b"\x89PNG"
-    assert main(["report", str(tmp_path / "runs"), f"plot={figure}", "metric=val/mae"]) == 2
+    assert main(["report", str(runs), f"plot={figure}", "metric=val/mae"]) == 2
     assert "val/mae" in capsys.readouterr().err
 
 

@@ -8,34 +8,82 @@ In the book's runs the test set is the validation data, so its per-epoch test er
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+import yaml
 from matplotlib.ticker import MaxNLocator
 
 from ldl.errors import ConfigError
-from ldl.runs.files import read_json
 
 DEFAULT_METRIC = "val/error"
 
 
+# Keys that differ between any two runs without saying how they were configured.
+_IGNORED = ("run_dir", "output_root", "data_dir", "description", "experiment_id")
+MAX_LABEL_SETTINGS = 4
+
+
+def _flat(config: Any, prefix: str = "") -> dict[str, str]:
+    """A nested config as {dotted key: value text}."""
+    if isinstance(config, dict):
+        flat: dict[str, str] = {}
+        for key, value in config.items():
+            flat.update(_flat(value, f"{prefix}{key}."))
+        return flat
+    return {prefix.rstrip("."): str(config)}
+
+
+def _differences(configs: list[dict[str, str]]) -> list[str]:
+    """The dotted keys every run has but not with the same value (the book's comparison block and
+    bookkeeping keys left out)."""
+    if not configs:
+        return []
+    common = set(configs[0]).intersection(*configs[1:])
+    return [
+        key
+        for key in sorted(common)
+        if key.split(".")[-1] not in _IGNORED
+        and not key.startswith(("book.", "deviations.", "hydra."))
+        and len({config[key] for config in configs}) > 1
+    ]
+
+
+def _config_of(run: Path) -> dict[str, str]:
+    path = run / "config.yaml"
+    return _flat(yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
 def run_curves(root: Path, metric: str = DEFAULT_METRIC) -> dict[str, pd.Series]:
-    """{label: the metric per epoch} for every run below `root` whose history has the metric; the
-    label is the experiment id and the run folder's path below `root`."""
-    curves: dict[str, pd.Series] = {}
+    """{label: the metric per epoch} for every run below `root` whose history has the metric.
+
+    A run's label is its experiment id and the settings in which the runs differ (as a comparison
+    figure names its curves), or its folder below `root` when the settings tell the runs apart no
+    better."""
+    runs: list[tuple[Path, pd.Series]] = []
     for history_path in sorted(root.glob("**/history.csv")):
         frame = pd.read_csv(history_path)
-        if metric not in frame or frame.empty:
-            continue
-        metrics_path = history_path.parent / "metrics.json"
-        experiment = read_json(metrics_path).get("experiment") if metrics_path.exists() else None
-        run = str(history_path.parent.relative_to(root)) or root.name
-        label = f"{experiment}: {run}" if experiment else run
-        curves[label] = pd.Series(frame[metric].to_numpy(), index=frame["epoch"].to_numpy())
-    return curves
+        if metric in frame and not frame.empty:
+            series = pd.Series(frame[metric].to_numpy(), index=frame["epoch"].to_numpy())
+            runs.append((history_path.parent, series))
+    configs = [_config_of(run) for run, _ in runs]
+    differing = _differences(configs)[:MAX_LABEL_SETTINGS]
+    labels = []
+    for (run, _), config in zip(runs, configs, strict=True):
+        experiment = config.get("experiment_id")
+        settings = ", ".join(f"{key}={config.get(key, '-')}" for key in differing)
+        name = settings or str(run.relative_to(root)) or root.name
+        labels.append(f"{experiment}: {name}" if experiment else name)
+    if len(set(labels)) < len(labels):  # settings alike: the folders tell the runs apart
+        labels = [
+            f"{label} ({run.relative_to(root)})"
+            for label, (run, _) in zip(labels, runs, strict=True)
+        ]
+    return {label: series for label, (_, series) in zip(labels, runs, strict=True)}
 
 
 def plot_run_comparison(root: Path, path: Path, metric: str = DEFAULT_METRIC) -> int:
