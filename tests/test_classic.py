@@ -309,3 +309,102 @@ def test_chain_step_rejects_mismatched_weights() -> None:
         single_neuron_chain_step((-0.9, 0.1), 1.0, (0.3, 0.6), (-0.2, 0.5))
     with pytest.raises(ValueError, match="w_f"):
         single_neuron_chain_step((-0.9, 0.1), 1.0, (0.3, 0.6, -0.1), (-0.2, 0.5, 0.1))
+
+
+# --- chapter 1 and 3 options: starting weights, limits, activations, updates, the c1e2 figure ------
+
+
+def test_initial_weight_policies() -> None:
+    from ldl.tasks.classic.perceptron import initial_weights
+
+    assert initial_weights("fixed", [0.2, -0.6, 0.25], 3) == [0.2, -0.6, 0.25]
+    assert initial_weights("zeros", [], 3) == [0.0, 0.0, 0.0]
+    drawn = initial_weights("uniform", [], 3, init_range=0.5, seed=4)
+    assert drawn == initial_weights("uniform", [], 3, init_range=0.5, seed=4)
+    assert all(-0.5 <= w <= 0.5 for w in drawn) and len(set(drawn)) == 3
+    with pytest.raises(ValueError, match="needs 3 values"):
+        initial_weights("fixed", [0.1], 3)
+    with pytest.raises(ValueError, match="fixed, zeros, uniform"):
+        initial_weights("normal", [], 3)  # type: ignore[arg-type]
+
+
+def test_max_updates_stops_xor_after_the_books_6_and_30_updates() -> None:
+    inputs, targets = truth_table("xor", "sign")
+    for limit in (6, 30):
+        printed: list[str] = []
+        result = train_perceptron(
+            inputs, targets, [0.2, -0.6, 0.25], max_updates=limit, print_fn=printed.append
+        )
+        assert result.updates == limit and not result.converged
+        assert len(printed) == limit + 1  # the initial weights, then one line per update
+
+
+def test_c1e2_draws_the_decision_boundary_after_each_printout(make_config, tmp_path):
+    from ldl.tasks.classic.decision_boundary import boundary_line, line_colour
+    from ldl.training.train import train
+
+    metrics = train(make_config("experiment=c1e2"))
+    assert metrics["train/updates"] == 4
+    assert (tmp_path / "run" / "decision_boundary.png").stat().st_size > 0
+    # x2 = -(w1/w2) x1 - w0/w2 at x1 = -2 and 2, for the final weights and for w2 = 0 (-> 1e-5).
+    assert boundary_line([0.4, -0.4, -0.15]) == pytest.approx([8.0, -8.0 / 3.0])
+    assert boundary_line([1.0, 1.0, 0.0]) == pytest.approx([2.0 / 1e-5 - 1e5, -2.0 / 1e-5 - 1e5])
+    assert [line_colour(i) for i in range(8)] == ["r-", "m-", "y-", "c-", "b-", "g-", "g-", "g-"]
+
+
+def test_perceptron_options_reach_the_program(make_config, capsys, tmp_path):
+    from ldl.training.train import train
+
+    metrics = train(make_config("experiment=c1e1", "data=or", "model.init=zeros"))
+    assert metrics["converged"] and metrics["weights/w0"] > 0  # OR: mostly true, a positive bias
+    assert capsys.readouterr().out.splitlines()[2] == "w0 =  0.00 , w1 =  0.00 , w2 =  0.00"
+    limited = train(
+        make_config("experiment=c1e1", "data=and", "model.max_updates=1", run_dir=tmp_path / "and")
+    )
+    assert limited["train/updates"] == 1 and not limited["converged"]
+
+
+def test_xor_network_zero_start_never_breaks_the_symmetry() -> None:
+    result = train_xor_network(init="zeros", max_passes=50, print_fn=lambda *args: None)
+    assert not result.converged
+    np.testing.assert_array_equal(result.weights[0], result.weights[1])
+
+
+def test_xor_network_updates_only_on_errors_and_stops_at_max_updates() -> None:
+    every = train_xor_network(max_passes=5, print_fn=lambda *args: None)
+    errors = train_xor_network(max_passes=5, update_on="errors", print_fn=lambda *args: None)
+    assert every.updates == 20 and errors.updates < 20
+    limited = train_xor_network(max_updates=7, print_fn=lambda *args: None)
+    assert limited.updates == 7 and limited.passes == 2 and not limited.converged
+
+
+def test_xor_network_other_activations_and_fixed_start() -> None:
+    fixed = [[0.1, 0.5, -0.5], [0.0, 0.7, 0.3], [0.0, 0.9, -0.4]]
+    result = train_xor_network(
+        init="fixed", initial_weights=fixed, hidden_activation="relu", max_passes=3,
+        print_fn=lambda *args: None,
+    )  # fmt: skip
+    network = XorNetwork(fixed, hidden_activation="relu")
+    # Hidden ReLU: N0 = max(0.1 - 0.5 + 0.5, 0) = 0.1, N1 = max(-0.7 - 0.3, 0) = 0; output 0.9 * 0.1.
+    assert network.forward(np.array([1.0, -1.0, -1.0])) == pytest.approx(
+        1.0 / (1.0 + np.exp(-0.09))
+    )
+    assert result.passes == 3
+
+
+def test_xor_network_converges_to_the_configured_threshold() -> None:
+    result = train_xor_network(threshold=0.6, print_fn=lambda *args: None)
+    assert result.converged and result.passes != 161
+    targets = truth_table("xor", "binary")[1]
+    assert all((y >= 0.6) == (t == 1.0) for y, t in zip(result.outputs, targets, strict=True))
+
+
+def test_xor_options_are_config_errors_when_wrong(make_config, tmp_path):
+    from ldl.errors import ConfigError
+    from ldl.training.train import train
+
+    for index, (override, message) in enumerate((("model.hidden_activation=sign", "no useful derivative"),
+                                                  ("model.init=fixed", "initial_weights"),
+                                                  ("model.update_on=sometimes", "update_on"))):  # fmt: skip
+        with pytest.raises(ConfigError, match=message):
+            train(make_config("experiment=c3e1", override, run_dir=tmp_path / str(index)))

@@ -16,6 +16,10 @@ from ldl.tasks.classic.xor_network import XorNetwork
 
 # Parameter counts of the book's networks (chapters 5 and 6).
 EXPECTED_PARAMETERS = {
+    # Chapter 4 and Appendix F: the hand-written 784-25-10 network (the same count as c5e1).
+    "c4e2": 19_885,
+    "aFe1": 19_885,
+    "aFe2": 19_885,
     # Chapter 17.
     "c17e1": 101_200,
     "c17e2": 20_533,
@@ -40,10 +44,16 @@ EXPECTED_PARAMETERS = {
     "c9e1": 16_769,
     "c9e1_ffn": 3_585,
     "c9e1_naive": 0,
+    # Not a book network: 4 causal Conv1D (kernel 2, 32 filters) 96 + 3 x 2,080 + Dense 33.
+    "c9e1_conv1d": 6_369,
     "c11e1": 240_579,
     "c11e1_no_rdo": 240_579,
     "c12e1": 2_555_344,
     "c12e1_no_rdo": 2_555_344,
+    # Not a book network (chapter 12's exercise): 10,000 bag-of-words features -> 16 -> 16 -> 2.
+    "c12_bow": 160_322,
+    # Not a book network (chapter 13's word2vec): input and output matrices of 10,000 x 100.
+    "c13_word2vec": 2_000_000,
     # Chapter 7 (chapter 7, Table 7-1).
     "c7e2": 82_762,
     "c7_conf1": 82_762,
@@ -78,6 +88,11 @@ INPUT_SHAPES = {
     "frankenstein_chars": lambda data: ((data.window_length, 67), 67),
     "frankenstein_words": lambda data: ((data.window_length,), data.max_words),
     "cifar10": ((32, 32, 3), 10),
+    "imdb_bow": lambda data: ((data.max_words,), 2),
+    "frankenstein_word2vec": lambda data: (
+        ((1,) if data.method == "skipgram" else (2 * data.window,), (1,)),
+        1,
+    ),
     "images": ((224, 224, 3), 1000),
     # Two inputs (source ids, decoder input ids) of any length; outputs: the target vocabulary.
     "anki_fra_eng": lambda data: (((None,), (None,)), data.max_words),
@@ -89,7 +104,12 @@ INPUT_SHAPES = {
     "coco_captions": lambda data: (((14, 14, 512), (None,)), data.max_words),
     "shapes_captions": lambda data: (((14, 14, 128), (None,)), data.max_words),
 }
-CHAPTERS_1_TO_6 = {"c1e1", "c3e1", *(e for e in EXPECTED_PARAMETERS if e.startswith(("c5", "c6")))}
+CHAPTERS_1_TO_6 = {
+    "c1e1",
+    "c1e2",
+    "c3e1",
+    *(e for e in EXPECTED_PARAMETERS if e.startswith(("c4", "c5", "c6", "aF"))),
+}
 
 
 def test_every_chapter_1_to_6_experiment_exists():
@@ -110,6 +130,22 @@ def test_experiment_composes_validates_and_builds(experiment, make_config):
     if cfg.model.name == "xor_network":
         network = XorNetwork.initialize(np.random.RandomState(cfg.model.seed), cfg.model.init_range)
         assert 0.0 < network.forward(np.array([1.0, 1.0, -1.0])) < 1.0
+        return
+    if cfg.model.name == "mnist_network":  # chapter 4's NumPy network
+        from ldl.tasks.classic.mnist_network import TwoLayerNetwork
+        from ldl.tasks.classic.mnist_program import network_options
+
+        options = network_options(cfg)
+        network = TwoLayerNetwork.initialize(
+            np.random.RandomState(options.seed), 784, options.hidden_units, 10, options.init_range
+        )
+        parameters = network.hidden_weights.size + network.output_weights.size
+        assert parameters == EXPECTED_PARAMETERS[experiment]
+        return
+    if cfg.model.name == "data_inspection":  # c4e1, c7e1: they print a dataset, no network
+        assert cfg.data.name in ("mnist", "cifar10") and cfg.runner._target_.endswith(
+            "numpy_program"
+        )
         return
     if cfg.model.name == "glove_lookup":  # c13e1: a lookup, no network
         assert cfg.model.distance == "cosine" and cfg.model.k == 3 and not cfg.model.exclude_inputs

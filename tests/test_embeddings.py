@@ -144,3 +144,27 @@ def test_rows_past_the_texts_vocabulary_are_labelled_unused_and_never_neighbours
         "monster",
         "saw",
     ]
+
+
+def test_unit_length_vectors_rank_euclidean_like_cosine(make_config, glove, tmp_path):
+    from ldl.tasks.text.embeddings import unit_length
+    from ldl.training.train import train
+
+    # "long" points the same way as "a" but is ten times longer: far in Euclidean terms, near by angle
+    raw = WordVectors(["a", "long", "b"], np.array([[1.0, 0.0], [10.0, 1.0], [0.6, 0.8]]))
+    assert [w for w, _ in nearest(raw, "a", 2, "euclidean", exclude_inputs=True)] == ["b", "long"]
+    unit = unit_length(raw)
+    np.testing.assert_allclose(np.linalg.norm(unit.vectors, axis=1), 1.0)
+    assert [w for w, _ in nearest(unit, "a", 2, "euclidean", exclude_inputs=True)] == ["long", "b"]
+    assert [w for w, _ in nearest(raw, "a", 2, "cosine", exclude_inputs=True)] == ["long", "b"]
+    # c13e1 with model.normalize=true: Euclidean neighbours of a word are then its cosine neighbours
+    overrides = ("experiment=c13e1", f"data_dir={glove[0]}")
+    euclidean = ("model.distance=euclidean", "model.k=5")
+    plain = train(make_config(*overrides, *euclidean, run_dir=tmp_path / "plain"))
+    unit = train(
+        make_config(*overrides, *euclidean, "model.normalize=true", run_dir=tmp_path / "u")
+    )
+    cosine = train(make_config(*overrides, "model.k=5", run_dir=tmp_path / "cosine"))
+    words = [f"word/{q}/{rank}" for q in ("dog", "king", "sweden") for rank in range(1, 6)]
+    assert [unit[key] for key in words] == [cosine[key] for key in words]
+    assert [plain[key] for key in words] != [unit[key] for key in words]

@@ -38,9 +38,9 @@ def data_config(**overrides):
     return {**config, **overrides}
 
 
-def tiny_seq2seq(seed: int = 0) -> keras.Model:
+def tiny_seq2seq(seed: int = 0, **options) -> keras.Model:
     keras.utils.set_random_seed(seed)
-    return build_seq2seq(VOCABULARY, VOCABULARY, embedding_dim=8, layer_size=16)
+    return build_seq2seq(VOCABULARY, VOCABULARY, embedding_dim=8, layer_size=16, **options)
 
 
 def tiny_transformer(seed: int = 0, **options) -> keras.Model:
@@ -49,7 +49,24 @@ def tiny_transformer(seed: int = 0, **options) -> keras.Model:
     return build_transformer(VOCABULARY, VOCABULARY, **settings)
 
 
-MODELS = {"seq2seq": tiny_seq2seq, "transformer": tiny_transformer}
+MODELS = {
+    "seq2seq": tiny_seq2seq,
+    "transformer": tiny_transformer,
+    # chapters 14-15 options of the LSTM encoder-decoder
+    "seq2seq_dot": lambda seed=0: tiny_seq2seq(seed, attention="dot"),
+    "seq2seq_general": lambda seed=0: tiny_seq2seq(seed, attention="general"),
+    "seq2seq_additive_bidirectional": lambda seed=0: tiny_seq2seq(
+        seed, attention="additive", bidirectional_encoder=True
+    ),
+    "seq2seq_bidirectional": lambda seed=0: tiny_seq2seq(seed, bidirectional_encoder=True),
+    "seq2seq_input_feeding": lambda seed=0: tiny_seq2seq(
+        seed, attention="general", input_feeding=True
+    ),
+    "seq2seq_state_every_step": lambda seed=0: tiny_seq2seq(seed, state_every_step=True),
+    "seq2seq_bahdanau": lambda seed=0: tiny_seq2seq(
+        seed, attention="additive", attention_query="previous_state"
+    ),
+}
 
 
 # --- Data ----------------------------------------------------------------------------------------
@@ -183,6 +200,64 @@ def test_without_padding_masks_the_transformer_sees_padding_like_the_books_code(
 
 
 @pytest.mark.parametrize("family", sorted(MODELS))
+def test_step_by_step_decoding_reproduces_the_training_model(family):
+    """The stepper (encoder once, one token per step) gives the teacher-forced model's outputs."""
+    model = MODELS[family](seed=2)
+    source = np.pad(SOURCE, ((0, 0), (2, 0)))
+    reference = np.asarray(model([source, DECODER]))
+    stepper = stepper_for(model)
+    state = stepper.start(source)
+    for position in range(DECODER.shape[1]):
+        probabilities, state = stepper.step(state, DECODER[:, : position + 1])
+        np.testing.assert_allclose(probabilities, reference[:, position], atol=1e-5)
+
+
+@pytest.mark.parametrize("family", sorted(MODELS))
+def test_loss_and_accuracy_count_the_unpadded_target_positions_only(family):
+    """The decoder mask reaches the loss whatever layers sit between the embedding and the softmax."""
+    model = MODELS[family](seed=6)
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    source = np.array([[0, 0, 5, 6, 7], [8, 9, 10, 11, 12]], dtype=np.int32)
+    decoder = np.array([[START, 9, 10, STOP, 0, 0], [START, 12, 13, 14, 15, STOP]], dtype=np.int32)
+    targets = np.array([[9, 10, STOP, 0, 0, 0], [12, 13, 14, 15, STOP, 0]], dtype=np.int32)
+    logs = model.evaluate([source, decoder], targets, verbose=0, return_dict=True)
+    probabilities = np.asarray(model([source, decoder]))
+    counted = decoder != 0
+    picked = np.take_along_axis(probabilities, targets[..., None], axis=-1)[..., 0]
+    assert logs["loss"] == pytest.approx(float(-np.log(picked[counted]).mean()), rel=1e-4)
+    correct = probabilities.argmax(-1) == targets
+    assert logs["accuracy"] == pytest.approx(float(correct[counted].mean()), abs=1e-6)
+
+
+def test_attention_and_bidirectional_encoder_add_their_layers():
+    plain = tiny_seq2seq().count_params()
+    size = 16
+    combine = 2 * size * size + size  # tanh(W_c [context; h] + b)
+    assert tiny_seq2seq(attention="dot").count_params() == plain + combine
+    assert tiny_seq2seq(attention="general").count_params() == plain + combine + size * size
+    additive = tiny_seq2seq(attention="additive").count_params()
+    assert additive == plain + combine + 2 * size * size + size  # W1, W2 and v
+    # two directions of 8 units each instead of one of 16
+    bidirectional = tiny_seq2seq(bidirectional_encoder=True)
+    assert bidirectional.get_layer("encoder_lstm_0").forward_layer.units == size // 2
+    # input feeding / Bahdanau's query: the first decoder layer also reads a layer_size vector
+    fed = size * 4 * size  # the LSTM's 4 gates' extra input weights
+    assert tiny_seq2seq(attention="dot", input_feeding=True).count_params() == plain + combine + fed
+    bahdanau = tiny_seq2seq(attention="additive", attention_query="previous_state")
+    assert bahdanau.count_params() == additive + fed
+    with pytest.raises(ConfigError, match=r"model\.attention"):
+        tiny_seq2seq(attention="luong")
+    # the encoder state next to every input: the first decoder layer reads layer_size more inputs
+    assert tiny_seq2seq(state_every_step=True).count_params() == plain + fed
+    with pytest.raises(ConfigError, match="state_every_step"):
+        tiny_seq2seq(attention="dot", input_feeding=True, state_every_step=True)
+    with pytest.raises(ConfigError, match="need attention"):
+        tiny_seq2seq(input_feeding=True)
+    with pytest.raises(ConfigError, match="even"):
+        build_seq2seq(VOCABULARY, VOCABULARY, layer_size=15, bidirectional_encoder=True)
+
+
+@pytest.mark.parametrize("family", sorted(MODELS))
 def test_the_decoder_cannot_see_future_tokens(family):
     model = MODELS[family]()
     reference = np.asarray(model([SOURCE, DECODER]))
@@ -244,7 +319,13 @@ OVERFIT_TARGET = np.concatenate([OVERFIT_INPUT[:, 1:], np.zeros((4, 1), "int32")
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("family", "learning_rate", "epochs"), [("seq2seq", 0.01, 15), ("transformer", 0.003, 15)]
+    ("family", "learning_rate", "epochs"),
+    [
+        ("seq2seq", 0.01, 15),
+        ("transformer", 0.003, 15),
+        ("seq2seq_dot", 0.01, 15),
+        ("seq2seq_input_feeding", 0.01, 15),
+    ],
 )
 def test_a_handful_of_pairs_is_learned_to_full_token_accuracy(family, learning_rate, epochs):
     """The book's debugging advice (chapter 14): first overfit four short sentences (150 steps:
@@ -401,3 +482,61 @@ def test_a_crashed_transformer_run_resumes_to_the_uninterrupted_result(make_conf
     assert resumed["epochs_completed"] == 2
     for key in ("test/loss", "test/token_accuracy", "test/bleu"):
         assert resumed[key] == pytest.approx(whole[key], abs=1e-6), key
+
+
+# --- Chapter 14 options: de-duplicated pairs, the encoder state as a sentence embedding -----------
+
+
+def test_dedupe_pairs_drops_repeated_pairs_only(tmp_path):
+    from ldl.tasks.translation.data import drop_duplicate_pairs, read_pairs
+
+    write_fra_txt(tmp_path, count=120)
+    pairs = read_pairs(data_config(), tmp_path)
+    unique, dropped = drop_duplicate_pairs(pairs)
+    keys = list(zip(map(tuple, pairs.source), map(tuple, pairs.destination), strict=True))
+    assert dropped == len(keys) - len(set(keys)) > 0
+    assert list(
+        zip(map(tuple, unique.source), map(tuple, unique.destination), strict=True)
+    ) == list(dict.fromkeys(keys))  # first occurrences, in file order
+    kept = prepare_anki_fra_eng(data_config(), tmp_path).statistics
+    deduped = prepare_anki_fra_eng(data_config(dedupe_pairs=True), tmp_path).statistics
+    assert kept["pairs"] == 120 and kept["duplicate_pairs_dropped"] == 0
+    assert deduped["pairs"] == 120 - dropped and deduped["duplicate_pairs_dropped"] == dropped
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_sentence_embeddings_are_the_encoders_final_state(bidirectional):
+    from ldl.tasks.translation.translate import most_similar, sentence_embeddings
+
+    model = tiny_seq2seq(seed=4, bidirectional_encoder=bidirectional)
+    words = [f"w{i}" for i in range(2, VOCABULARY - 2)]
+    vocabulary = TranslationVocabulary(
+        source_tokens=["PAD", "UNK", *words, "START", "STOP"],
+        target_tokens=["PAD", "UNK", *words, "START", "STOP"],
+        source_length=6,
+    )
+    sentences = ["w5 w6 w7", "w12 w3", "w5 w6 w8"]
+    embeddings = sentence_embeddings(model, vocabulary, sentences)
+    top = model.get_layer("encoder_lstm_1")
+    final_h = [top.output[1], top.output[3]] if bidirectional else [top.output[1]]
+    encoder = keras.Model(model.inputs[0], keras.layers.Concatenate()(final_h))
+    expected = np.asarray(encoder(vocabulary.encode_sources(sentences)))
+    np.testing.assert_allclose(embeddings, expected, atol=1e-6)
+    assert embeddings.shape == (3, 16)
+    assert [other for other, _ in most_similar(np.array([[1.0, 0], [0, 1], [0.9, 0.1]]))] == [
+        2,
+        2,
+        0,
+    ]
+    with pytest.raises(ConfigError, match="Transformer"):
+        sentence_embeddings(tiny_transformer(), vocabulary, sentences)
+
+
+@pytest.mark.slow
+def test_ldl_translate_exports_sentence_embeddings(translation_runs, tmp_path, capsys):
+    run, _ = translation_runs["c14e1"]
+    file = tmp_path / "sentences.npy"
+    sentences = ["je suis fatigué .", "tu es fatigué .", "nous avons un chien"]
+    assert main(["translate", f"run={run}", *sentences, f"embeddings={file}"]) == 0
+    out = capsys.readouterr().out
+    assert np.load(file).shape == (3, 16) and "cosine" in out

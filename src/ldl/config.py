@@ -171,8 +171,12 @@ def validate_config(cfg: DictConfig) -> None:
                 "e.g. model.hidden_units=[64,64]."
             )
     for key in ("dropout", "l1_kernel", "l2_kernel", "l1_bias", "l2_bias"):
-        if key in model and (
-            isinstance(model[key], bool) or not isinstance(model[key], int | float)
+        value = model.get(key)
+        # model=fc takes one dropout rate per hidden layer as a list (chapter 6's placement).
+        per_layer = key == "dropout" and model.get("name") == "fc" and isinstance(value, ListConfig)
+        values = list(value) if per_layer else [value]
+        if key in model and any(
+            isinstance(item, bool) or not isinstance(item, int | float) for item in values
         ):
             raise ConfigError(f"model.{key} must be a number, got {_describe(model[key])}.")
     from ldl.config_checks import check_everything_is_read, check_values

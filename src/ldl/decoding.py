@@ -3,8 +3,10 @@ search over a step-by-step model interface, top-k ids, and corpus BLEU for the r
 
 A model decodes through a `DecoderStepper`: `start` reads a batch of inputs once (source sentences,
 image features); `step` gives the next-token distribution after each row's prefix; `select` keeps the
-rows beam search goes on with. Scores are sums of log probabilities (no length normalization), so beam
-search with width 1 is exactly greedy decoding.
+rows beam search goes on with. Scores are sums of log probabilities, so beam search with width 1 is
+exactly greedy decoding. Such sums favour short hypotheses (every token costs probability); the
+optional length normalization ranks finished hypotheses by score / ((5 + length) / 6) ** alpha (the
+GNMT length penalty; alpha 0, the default and the book's, leaves the sums as they are).
 """
 
 from __future__ import annotations
@@ -85,11 +87,26 @@ def greedy_decode(
     return outputs
 
 
+def length_penalty(length: int, alpha: float) -> float:
+    """((5 + length) / 6) ** alpha; 1 for alpha 0 (no normalization)."""
+    return ((5.0 + length) / 6.0) ** alpha
+
+
+def check_length_normalization(alpha: float) -> None:
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0.0 <= alpha <= 2.0:
+        raise ConfigError(
+            f"length_normalization must be a number from 0 (off, the book) to 2, got {alpha!r}; "
+            "0.6 to 1.0 are common."
+        )
+
+
 @dataclass(frozen=True)
 class Hypothesis:
     ids: tuple[int, ...]  # without START and STOP
     log_probability: float
     finished: bool
+    # log_probability / length_penalty(len(ids) + 1 for a finished one, alpha): the ranking score.
+    normalized: float = 0.0
 
 
 def beam_decode(
@@ -99,12 +116,25 @@ def beam_decode(
     stop: int,
     max_steps: int,
     beam_width: int,
+    length_normalization: float = 0.0,
 ) -> list[Hypothesis]:
-    """Beam search for one source row (1, length); hypotheses best first."""
+    """Beam search for one source row (1, length); hypotheses best first.
+
+    Live hypotheses all have the same length at each step, so they are ranked by their summed log
+    probabilities; finished ones (they end at STOP, at different lengths) by their normalized score
+    when `length_normalization` > 0, and the search then runs until `beam_width` of them finish.
+    """
     check_beam_width(beam_width)
+    check_length_normalization(length_normalization)
     state = stepper.start(np.asarray(source)[None, :] if np.ndim(source) == 1 else source)
     live: list[tuple[float, list[int]]] = [(0.0, [])]
     finished: list[Hypothesis] = []
+
+    def hypothesis(ids: list[int], score: float, done: bool) -> Hypothesis:
+        length = len(ids) + (1 if done else 0)  # STOP counts as a token
+        normalized = score / length_penalty(length, length_normalization)
+        return Hypothesis(tuple(ids), score, done, normalized)
+
     for _ in range(max_steps):
         prefixes = np.asarray([[start, *ids] for _, ids in live], dtype=np.int32)
         probabilities, state = stepper.step(state, prefixes)
@@ -119,19 +149,22 @@ def beam_decode(
         next_live, parents = [], []
         for score, token, parent, ids in candidates[:beam_width]:
             if token == stop:
-                finished.append(Hypothesis(tuple(ids), score, True))
+                finished.append(hypothesis(ids, score, True))
             else:
                 next_live.append((score, [*ids, token]))
                 parents.append(parent)
         best_finished = max((h.log_probability for h in finished), default=-math.inf)
-        if not next_live or len(finished) >= beam_width or next_live[0][0] <= best_finished:
+        # Without normalization a live hypothesis can only lose probability, so one that already
+        # scores below the best finished can never overtake it.
+        cannot_win = length_normalization == 0.0 and next_live and next_live[0][0] <= best_finished
+        if not next_live or len(finished) >= beam_width or cannot_win:
             live = next_live
             break
         live = next_live
         state = stepper.select(state, np.asarray(parents, dtype=np.int32))
-    unfinished = [Hypothesis(tuple(ids), score, False) for score, ids in live]
-    ranked = sorted(finished, key=lambda h: h.log_probability, reverse=True)
-    return (ranked + sorted(unfinished, key=lambda h: h.log_probability, reverse=True))[:beam_width]
+    unfinished = [hypothesis(ids, score, False) for score, ids in live]
+    ranked = sorted(finished, key=lambda h: h.normalized, reverse=True)
+    return (ranked + sorted(unfinished, key=lambda h: h.normalized, reverse=True))[:beam_width]
 
 
 def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> tuple[float, str]:

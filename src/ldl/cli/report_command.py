@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ldl.cli.arguments import Converter, parse_arguments
 from ldl.errors import ConfigError
 from ldl.runs.files import DamagedFileError, read_json
 
@@ -53,15 +54,33 @@ def book_rows(root: Path) -> list[list[str]]:
     return rows
 
 
+USAGE = (
+    "usage: ldl report <folder with run folders, e.g. outputs> [plot=<file.png>] [metric=val/error]"
+)
+OPTIONS: dict[str, Converter] = {
+    # Also draw every run's per-epoch metric (default the test error) in one chart at this file.
+    "plot": str,
+    # The history.csv column the chart shows.
+    "metric": str,
+}
+
+
 def run_report(arguments: list[str]) -> int:
-    if len(arguments) != 1 or arguments[0] in ("-h", "--help"):
-        print("usage: ldl report <folder with run folders, e.g. outputs>")
-        return 0 if arguments and arguments[0] in ("-h", "--help") else 2
+    if not arguments or arguments[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if arguments else 2
     root = Path(arguments[0])
+    options = parse_arguments(arguments[1:], OPTIONS, USAGE).values
     if not root.is_dir():
         raise ConfigError(
             f"{root} is not a folder. Give the folder that holds run folders, e.g. outputs."
         )
+    if "plot" in options:
+        from ldl.runs.comparison import DEFAULT_METRIC, plot_run_comparison
+
+        metric = options.get("metric", DEFAULT_METRIC)
+        count = plot_run_comparison(root, Path(options["plot"]).expanduser(), metric)
+        print(f"{metric} of {count} run(s) drawn in {options['plot']}.")
     rows = book_rows(root)
     if not rows:
         print(f"No run folders (metrics.json) below {root}.")

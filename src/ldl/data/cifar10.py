@@ -272,11 +272,14 @@ def prepare_cifar10(
     if standardize == "global":
         mean, std = _chunked_mean_std(raw.x_train)
         statistics: dict[str, Any] = {"mean": mean, "std": std}
+    elif standardize == "divide_255":  # pixels to [0, 1]
+        mean, std, statistics = 0.0, 255.0, {"scale": 255.0}
     elif standardize == "none":  # raw 0..255 pixels (pretrained networks scale them themselves)
         mean, std, statistics = 0.0, 1.0, {}
     else:
         raise ConfigError(
-            f"data.standardize={standardize!r} is not known for CIFAR-10; use global or none."
+            f"data.standardize={standardize!r} is not known for CIFAR-10; use global, divide_255 "
+            "or none."
         )
     num_classes = int(data_config["num_classes"])
     one_hot = bool(data_config["one_hot"])

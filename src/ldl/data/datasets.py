@@ -80,6 +80,9 @@ class PreparedData:
     # `steps_per_epoch` (its order a function of seed and epoch), or None for an empty split. The
     # arrays above then hold what is small (ids, captions) and count the examples.
     batches: Callable[[str, int, int, bool], Any] | None = None
+    # Starting weights of named layers of a new model (not of a resumed one), e.g. an Embedding
+    # initialized from pretrained word vectors: {layer name: the layer's weight list}.
+    initial_weights: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -291,8 +294,12 @@ def prepare_arrays(
     elif task == "classification":
         num_outputs = int(data_config["num_classes"])
         if data_config["one_hot"]:
-            y_train, y_test = one_hot(y_train, num_outputs), one_hot(y_test, num_outputs)
-            y_val = None if y_val is None else one_hot(y_val, num_outputs)
+            low, high = target_values(data_config)
+            y_train, y_test = (
+                one_hot(y_train, num_outputs, low, high),
+                one_hot(y_test, num_outputs, low, high),
+            )
+            y_val = None if y_val is None else one_hot(y_val, num_outputs, low, high)
     else:
         num_outputs = 1
         y_train, y_test = y_train.astype("float32"), y_test.astype("float32")
@@ -309,6 +316,21 @@ def prepare_arrays(
         statistics=statistics,
         train_transform=training_augmentation(data_config),
     )
+
+
+def target_values(data_config: Mapping[str, Any]) -> tuple[float, float]:
+    """`data.target_values` = [off, on] of one-hot targets: [0, 1], or chapter 5's historical
+    [0.1, 0.9], which keeps sigmoid outputs away from the flat ends of the curve."""
+    values = data_config.get("target_values") or (0.0, 1.0)
+    try:
+        low, high = (float(value) for value in values)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"data.target_values must be two numbers [off, on], e.g. [0.1,0.9], got {values!r}."
+        ) from None
+    if not low < high:
+        raise ConfigError(f"data.target_values must be [off, on] with off < on, got {values!r}.")
+    return low, high
 
 
 def training_augmentation(data_config: Mapping[str, Any]) -> Any:

@@ -85,11 +85,12 @@ def standardize_per_feature(
     )
 
 
-def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+def one_hot(labels: np.ndarray, num_classes: int, off: float = 0.0, on: float = 1.0) -> np.ndarray:
     """Encode integer class labels as float32 one-hot rows, like `keras.utils.to_categorical`.
 
     As in Keras, a trailing axis of size 1 is dropped first, so CIFAR-10's (N, 1) labels give
     (N, num_classes). Out-of-range labels raise ValueError instead of wrapping around silently.
+    `off`/`on` replace 0 and 1 (chapter 5's historical 0.1 and 0.9 targets).
     """
     labels = np.asarray(labels)
     if num_classes < 1:
@@ -103,6 +104,6 @@ def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
             f"labels must lie in 0..{num_classes - 1}, got values from {labels.min()} to "
             f"{labels.max()}."
         )
-    encoded = np.zeros((*labels.shape, num_classes), dtype=np.float32)
-    np.put_along_axis(encoded, labels.astype(np.intp)[..., None], 1.0, axis=-1)
+    encoded = np.full((*labels.shape, num_classes), off, dtype=np.float32)
+    np.put_along_axis(encoded, labels.astype(np.intp)[..., None], on, axis=-1)
     return encoded

@@ -7,6 +7,13 @@ Each row of the book's CIFAR-10 tables is one line of config, e.g. c7e2 is
   padding same, the model's activation by default; `-bn` adds batch norm between conv and activation)
 - `P<size>[-s<stride>]` max pooling, `A<size>[-s<stride>]` average pooling (stride = size by
   default), `G` global average pooling
+- `SC<filters>[-k<kernel>][-s<stride>][-m<depth multiplier>][-<activation>][-same|-valid][-bn]`:
+  depthwise separable convolution (chapter 8): one k x k filter per input channel (m per channel with
+  a depth multiplier), then a 1 x 1 convolution mixing the channels; far fewer weights than `C`
+- `I<n1>[-<r3>-<n3>-<r5>-<n5>-<pool>]`: an Inception module (chapter 8): parallel 1x1 (n1), 1x1 (r3)
+  -> 3x3 (n3), 1x1 (r5) -> 5x5 (n5), and 3x3 max pooling -> 1x1 (pool) branches, concatenated along
+  the channels; `I64` alone means `I64-48-64-8-16-16` (3x3 reduction 3/4 of n1, 5x5 reduction 1/8, 5x5
+  and pool 1/4). GoogLeNet's module 3a is `I64-96-128-16-32-32`
 - `D<rate>`: dropout; `BN`: batch normalization; `FLAT`: flatten
 - `F<units>[-<activation>]`: Dense; a Flatten is inserted before the first Dense of an image
 
@@ -17,7 +24,7 @@ computes in float32, so mixed precision never rounds the softmax.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +34,9 @@ from ldl.errors import ConfigError
 from ldl.models.initializers import make_initializer
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "leaky_relu", "softplus", "linear", "gelu")
-_TOKEN = re.compile(r"^(C|P|A|G|D|BN|FLAT|F)(\d+(?:\.\d+)?)?((?:-[A-Za-z0-9_.]+)*)$", re.IGNORECASE)
+_TOKEN = re.compile(
+    r"^(SC|C|I|P|A|G|D|BN|FLAT|F)(\d+(?:\.\d+)?)?((?:-[A-Za-z0-9_.]+)*)$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,8 @@ class LayerSpec:
 
 
 _KINDS = {
+    "SC": "separable_conv",
+    "I": "inception",
     "C": "conv",
     "P": "max_pool",
     "A": "average_pool",
@@ -61,13 +72,17 @@ _KINDS = {
     "FLAT": "flatten",
     "F": "dense",
 }
-_NEEDS_SIZE = {"conv", "max_pool", "average_pool", "dropout", "dense"}
+_NEEDS_SIZE = {
+    "conv", "separable_conv", "inception", "max_pool", "average_pool", "dropout", "dense"
+}  # fmt: skip
+CONVOLUTIONS = ("conv", "separable_conv")
 
 
 def parse_layer(token: str, default_activation: str = "relu") -> LayerSpec:
     """Parse one layer token; a malformed token is a ConfigError that shows the syntax."""
     help_text = (
-        "Write layers like C64-k5-s2-relu (conv), P2 (max pool), A2 (average pool), G (global "
+        "Write layers like C64-k5-s2-relu (conv), SC64-k3-m1 (separable conv), I64 or "
+        "I64-96-128-16-32-32 (Inception module), P2 (max pool), A2 (average pool), G (global "
         "average pool), D0.2 (dropout), BN, FLAT, F64-relu (dense)."
     )
     match = _TOKEN.match(str(token).strip())
@@ -83,24 +98,30 @@ def parse_layer(token: str, default_activation: str = "relu") -> LayerSpec:
     if kind == "dropout" and size is not None and not 0.0 <= size < 1.0:
         raise ConfigError(f"model.layers: dropout rate in {token!r} must lie in [0, 1).")
     if (
-        kind in ("conv", "dense", "max_pool", "average_pool")
+        kind in ("conv", "separable_conv", "inception", "dense", "max_pool", "average_pool")
         and size is not None
         and (size != int(size) or size < 1)
     ):
         raise ConfigError(f"model.layers: {token!r} needs a whole number >= 1.")
     kernel, stride, padding, batch_norm = 3, None, "same", False
-    activation = default_activation if kind in ("conv", "dense") else None
+    activation = default_activation if kind in ("conv", "separable_conv", "dense") else None
+    options: dict[str, Any] = {}
+    numbers: list[int] = []
     for option in filter(None, suffix.split("-")):
         lowered = option.lower()
-        if re.fullmatch(r"k\d+", lowered) and kind == "conv":
+        if re.fullmatch(r"k\d+", lowered) and kind in CONVOLUTIONS:
             kernel = int(lowered[1:])
-        elif re.fullmatch(r"s\d+", lowered) and kind in ("conv", "max_pool", "average_pool"):
+        elif re.fullmatch(r"s\d+", lowered) and kind in (*CONVOLUTIONS, "max_pool", "average_pool"):
             stride = int(lowered[1:])
-        elif lowered in ("same", "valid") and kind in ("conv", "max_pool", "average_pool"):
+        elif re.fullmatch(r"m\d+", lowered) and kind == "separable_conv" and int(lowered[1:]) >= 1:
+            options["depth_multiplier"] = int(lowered[1:])
+        elif re.fullmatch(r"\d+", lowered) and kind == "inception" and int(lowered) >= 1:
+            numbers.append(int(lowered))
+        elif lowered in ("same", "valid") and kind in (*CONVOLUTIONS, "max_pool", "average_pool"):
             padding = lowered
-        elif lowered == "bn" and kind == "conv":
+        elif lowered == "bn" and kind in CONVOLUTIONS:
             batch_norm = True
-        elif lowered in ACTIVATIONS and kind in ("conv", "dense"):
+        elif lowered in ACTIVATIONS and kind in (*CONVOLUTIONS, "dense"):
             activation = lowered
         else:
             raise ConfigError(
@@ -109,7 +130,41 @@ def parse_layer(token: str, default_activation: str = "relu") -> LayerSpec:
             )
     if kernel < 1 or (stride is not None and stride < 1):
         raise ConfigError(f"model.layers: kernel and stride in {token!r} must be >= 1.")
-    return LayerSpec(kind, size, kernel, stride, activation, padding, batch_norm)
+    if kind == "inception":
+        options["branches"] = _inception_branches(token, int(size or 0), numbers)
+        activation = default_activation
+    return LayerSpec(kind, size, kernel, stride, activation, padding, batch_norm, options)
+
+
+def _inception_branches(token: str, first: int, numbers: list[int]) -> tuple[int, ...]:
+    """(n1, r3, n3, r5, n5, pool) of an Inception token: all six given, or derived from n1."""
+    if not numbers:
+        return (first, max(1, first * 3 // 4), first, max(1, first // 8), max(1, first // 4),
+                max(1, first // 4))  # fmt: skip
+    if len(numbers) != 5:
+        raise ConfigError(
+            f"model.layers: {token!r} needs either one number (I64) or six "
+            "(I<1x1>-<3x3 reduce>-<3x3>-<5x5 reduce>-<5x5>-<pool projection>, e.g. I64-96-128-16-32-32)."
+        )
+    return (first, *numbers)
+
+
+def _inception(
+    x: Any, spec: LayerSpec, name: str, convolution: Callable[[LayerSpec, str, str | None], Any]
+) -> Any:
+    """The four parallel branches of an Inception module, concatenated along the channels."""
+    n1, r3, n3, r5, n5, pool = spec.options["branches"]
+    activation = spec.activation
+
+    def conv(filters: int, kernel: int, branch: str) -> Any:
+        return convolution(LayerSpec("conv", filters, kernel), f"{name}_{branch}", activation)
+
+    one = conv(n1, 1, "1x1")(x)
+    three = conv(n3, 3, "3x3")(conv(r3, 1, "3x3_reduce")(x))
+    five = conv(n5, 5, "5x5")(conv(r5, 1, "5x5_reduce")(x))
+    pooled = keras.layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}_pool")(x)
+    projected = conv(pool, 1, "pool_projection")(pooled)
+    return keras.layers.Concatenate(axis=-1, name=name)([one, three, five, projected])
 
 
 def build_cnn(
@@ -153,28 +208,49 @@ def build_cnn(
     )
     counts: dict[str, int] = {}
 
+    def convolution(spec: LayerSpec, layer_name: str, activation: str | None) -> keras.layers.Layer:
+        """A Conv2D, or a SeparableConv2D (depthwise, then pointwise), with the model's settings."""
+        common = {
+            "strides": spec.stride or 1,
+            "padding": spec.padding,
+            "activation": activation,
+            "bias_initializer": make_initializer(bias_initializer),
+            "name": layer_name,
+        }
+        if spec.kind == "separable_conv":
+            return keras.layers.SeparableConv2D(
+                spec.count,
+                spec.kernel,
+                depth_multiplier=spec.options.get("depth_multiplier", 1),
+                depthwise_initializer=make_initializer(kernel_initializer),
+                pointwise_initializer=make_initializer(kernel_initializer),
+                depthwise_regularizer=regularizer(),
+                pointwise_regularizer=regularizer(),
+                **common,
+            )
+        return keras.layers.Conv2D(
+            spec.count,
+            spec.kernel,
+            kernel_initializer=make_initializer(kernel_initializer),
+            kernel_regularizer=regularizer(),
+            **common,
+        )
+
     def label(kind: str) -> str:
         counts[kind] = counts.get(kind, 0) + 1
         return f"{kind}_{counts[kind]}"
 
     for spec in specs:
-        if spec.kind == "conv":
+        if spec.kind in (*CONVOLUTIONS, "inception"):
             if len(x.shape) != 4:
                 raise ConfigError(
                     "model.layers: a convolution cannot follow a Dense or Flatten layer."
                 )
-            conv_name = label("conv")
-            x = keras.layers.Conv2D(
-                spec.count,
-                spec.kernel,
-                strides=spec.stride or 1,
-                padding=spec.padding,
-                activation=None if spec.batch_norm else spec.activation,
-                kernel_initializer=make_initializer(kernel_initializer),
-                bias_initializer=make_initializer(bias_initializer),
-                kernel_regularizer=regularizer(),
-                name=conv_name,
-            )(x)
+            if spec.kind == "inception":
+                x = _inception(x, spec, label("inception"), convolution)
+                continue
+            conv_name = label(spec.kind)
+            x = convolution(spec, conv_name, None if spec.batch_norm else spec.activation)(x)
             if spec.batch_norm:
                 x = keras.layers.BatchNormalization(name=f"{conv_name}_bn")(x)
                 x = keras.layers.Activation(spec.activation, name=f"{conv_name}_{spec.activation}")(

@@ -76,12 +76,15 @@ def build_recurrent(
     embedding_input_dim: int | None = None,
     embedding_dim: int | None = None,
     mask_zero: bool = True,
+    embedding_trainable: bool = True,
     dense_units: Sequence[int] = (),
     dense_activation: str = "relu",
     output_activation: str = "softmax",
     variable_length: bool = True,
     unit_forget_bias: bool = True,
     reset_after: bool = True,
+    masking: bool = False,
+    mask_value: float = 0.0,
     kernel_initializer: Mapping[str, Any] | str = "glorot_uniform",
     output_kernel_initializer: Mapping[str, Any] | str = "glorot_uniform",
     bias_initializer: Mapping[str, Any] | str = "zeros",
@@ -92,6 +95,7 @@ def build_recurrent(
     `input_shape` is (timesteps, features) for real-valued or one-hot inputs, or (timesteps,) for token
     ids, which then need `embedding_dim` (and `embedding_input_dim`, the vocabulary size). Every
     recurrent layer but the last returns sequences. Recurrent kernels use Keras's orthogonal default.
+    `masking` skips real-valued timesteps equal to `mask_value` (the padding of chapter 9's windows).
     """
     _check(
         cell, units, activation, dropout, recurrent_dropout, merge_mode, output_activation,
@@ -103,6 +107,11 @@ def build_recurrent(
             "e.g. model.dense_units=[128]."
         )
     uses_ids = embedding_dim is not None
+    if masking and uses_ids:
+        raise ConfigError(
+            "model.masking masks padded real-valued inputs; token-id inputs are masked by the "
+            "Embedding's model.mask_zero instead."
+        )
     if uses_ids and not _are_widths([embedding_dim]):
         raise ConfigError(f"model.embedding_dim must be a positive integer, got {embedding_dim!r}.")
     if uses_ids and not _are_widths([embedding_input_dim]):
@@ -121,11 +130,17 @@ def build_recurrent(
     if uses_ids:
         inputs = keras.Input(shape=(timesteps,), dtype="int32", name="tokens")
         x = layers.Embedding(
-            embedding_input_dim, embedding_dim, mask_zero=mask_zero, name="embedding"
+            embedding_input_dim,
+            embedding_dim,
+            mask_zero=mask_zero,
+            trainable=bool(embedding_trainable),
+            name="embedding",
         )(inputs)
     else:
         inputs = keras.Input(shape=(timesteps, input_shape[1]), name="inputs")
-        x = inputs
+        # Chapter 9's masking: timesteps whose every feature equals mask_value (the windows' padding)
+        # are skipped by the recurrent layers instead of being read as data.
+        x = layers.Masking(mask_value, name="masking")(inputs) if masking else inputs
     extra = {"unit_forget_bias": unit_forget_bias} if cell == "lstm" else {}
     if cell == "gru":
         extra = {"reset_after": reset_after}

@@ -43,6 +43,10 @@ def load_run_model(
     from ldl import tf_setup
 
     tf_setup.import_tensorflow()
+    # Custom losses and metrics register themselves with Keras when imported; saved models name them.
+    import ldl.training.losses
+    import ldl.training.metrics  # noqa: F401
+
     import_defining_module(run.read_config().get("model") or {})
     metadata = read_json(data_json) if data_json.exists() else {}
     return LoadedRun(run, load_keras_file(model_path), metadata)

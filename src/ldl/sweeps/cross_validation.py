@@ -29,22 +29,27 @@ from ldl.runs.reporter import make_reporter
 from ldl.runs.selection import RunMode, select_run_folder
 
 ALL_FOLDS = "all"
-Train = Callable[[DictConfig], dict[str, Any]]
+Train = Callable[..., dict[str, Any]]
+# Called once the run folder is chosen (ldl.training.train.Claim): moves Hydra's files into it.
+Claim = Callable[[Any, RunMode], None]
 
 
 def cross_validates_in_one_job(cfg: DictConfig) -> bool:
     return str(OmegaConf.select(cfg, "cv.fold")) == ALL_FOLDS
 
 
-def train_or_cross_validate(cfg: DictConfig, train: Train | None = None) -> dict[str, Any]:
-    """`train(cfg)`, or all k folds of it in turn when cv.fold=all."""
+def train_or_cross_validate(
+    cfg: DictConfig, train: Train | None = None, claim: Claim | None = None
+) -> dict[str, Any]:
+    """`train(cfg)`, or all k folds of it in turn when cv.fold=all. `claim` is called with the
+    chosen run folder (for cv.fold=all, the job's folder that holds the folds)."""
     if train is None:
         from ldl.training.train import train as train_one_run
 
         train = train_one_run
     if not cross_validates_in_one_job(cfg):
-        return train(cfg)
-    return train_all_folds(cfg, train)
+        return train(cfg, claim=claim) if claim is not None else train(cfg)
+    return train_all_folds(cfg, train, claim)
 
 
 def fold_folder(job_folder: Path | str, fold: int) -> Path:
@@ -88,10 +93,12 @@ def mean_and_std(per_fold: list[dict[str, Any]]) -> dict[str, float]:
     return result
 
 
-def train_all_folds(cfg: DictConfig, train: Train) -> dict[str, Any]:
+def train_all_folds(cfg: DictConfig, train: Train, claim: Claim | None = None) -> dict[str, Any]:
     """Train fold 0 .. k-1 in turn in `<run_dir>/fold_<i>/`; the job's metrics are their mean."""
     k = _number_of_folds(cfg)
     job, mode = select_run_folder(cfg)
+    if claim is not None:
+        claim(job, mode)
     if str(job.path) != str(cfg.run_dir):
         with open_dict(cfg):
             cfg.run_dir = str(job.path)

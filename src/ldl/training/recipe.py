@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from ldl import tf_setup
 from ldl.config import hparams_of
 from ldl.data.datasets import PreparedData, Validation, prepare_data, resolve_validation
-from ldl.errors import TrainingDivergedError
+from ldl.errors import ConfigError, TrainingDivergedError
 from ldl.runs.files import write_json
 from ldl.runs.report import plot_learning_curve, write_history
 from ldl.runs.reporter import Say
@@ -52,6 +52,8 @@ from ldl.training.graph_loop import (  # noqa: E402
     has_convolutions,
     uses_graph_loop,
 )
+from ldl.training.losses import smoothed_loss  # noqa: E402
+from ldl.training.metrics import metric_objects  # noqa: E402
 from ldl.training.optimizers import build_optimizer  # noqa: E402
 from ldl.training.pipeline import (  # noqa: E402
     BatchTransform,
@@ -237,6 +239,7 @@ def build_or_restore(
             )
         else:
             model = build_model(cfg.model, cfg.initializer, data.input_shape, data.num_outputs)
+            set_initial_weights(model, data.initial_weights)
             optimizer = build_optimizer(cfg.optimizer)
             state = CheckpointState(epochs_completed=0, seed=runtime.seed, train_seconds=0.0)
         compile_arguments = {
@@ -262,13 +265,35 @@ def build_or_restore(
     return model, state, compile_arguments
 
 
+def set_initial_weights(model: keras.Model, weights: dict[str, list[np.ndarray]]) -> None:
+    """Give named layers of a new model the dataset's starting weights (pretrained embeddings)."""
+    for name, values in weights.items():
+        names = [layer.name for layer in model.layers]
+        if name not in names:
+            raise ConfigError(
+                f"The data supplies starting weights for a layer '{name}', but the model has none "
+                f"(its layers: {', '.join(names)}); use a model with that layer."
+            )
+        layer = model.get_layer(name)
+        expected = [tuple(weight.shape) for weight in layer.get_weights()]
+        given = [tuple(np.shape(value)) for value in values]
+        if expected != given:
+            raise ConfigError(
+                f"The data's starting weights for layer '{name}' have shapes {given}, the model's "
+                f"{expected}; make the model's widths match them (e.g. model.embedding_dim = the "
+                "vectors' dimension)."
+            )
+        layer.set_weights(values)
+
+
 def loss_and_metrics(cfg: DictConfig) -> dict[str, Any]:
     """compile()'s loss, metrics and loss weights: one of each, or a mapping by output name for a
     model with several outputs (e.g. chapter 17's digit and answer heads)."""
     metrics = plain(cfg.metrics)
+    loss = plain(cfg.loss)
     return {
-        "loss": plain(cfg.loss),
-        "metrics": metrics if isinstance(metrics, dict) else list(metrics),
+        "loss": smoothed_loss(loss, cfg.get("label_smoothing", 0.0)),
+        "metrics": metrics if isinstance(metrics, dict) else metric_objects(list(metrics), loss),
         "loss_weights": plain(cfg.get("loss_weights")),
     }
 

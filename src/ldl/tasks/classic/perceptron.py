@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -76,6 +77,7 @@ def _checked_examples(
     initial_weights: Sequence[float],
     learning_rate: float,
     max_passes: int,
+    max_updates: int | None,
 ) -> tuple[list[list[float]], list[float]]:
     """The examples as float lists, after checking they fit the weights and the perceptron rule."""
     rows = [[float(v) for v in row] for row in inputs]
@@ -95,7 +97,37 @@ def _checked_examples(
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
     if max_passes < 1:
         raise ValueError(f"max_passes must be at least 1, got {max_passes}")
+    if max_updates is not None and max_updates < 0:
+        raise ValueError(f"max_updates must be at least 0, got {max_updates}")
     return rows, labels
+
+
+InitialWeights = Literal["fixed", "zeros", "uniform"]
+INITIAL_WEIGHTS: tuple[InitialWeights, ...] = ("fixed", "zeros", "uniform")
+
+
+def initial_weights(
+    policy: InitialWeights,
+    fixed: Sequence[float],
+    count: int,
+    init_range: float = 1.0,
+    seed: int | None = 0,
+) -> list[float]:
+    """The starting weights: the `fixed` list (the book's (0.2, -0.6, 0.25)), zeros, or
+    U(-init_range, init_range) from `random.Random(seed)`, a generator of their own so the
+    shuffles stay the book's."""
+    if policy == "fixed":
+        if len(fixed) != count:
+            raise ValueError(f"initial_weights needs {count} values (w0 first), got {len(fixed)}")
+        return [float(w) for w in fixed]
+    if policy == "zeros":
+        return [0.0] * count
+    if policy == "uniform":
+        if init_range <= 0:
+            raise ValueError(f"init_range must be positive, got {init_range}")
+        rng = random.Random(seed)
+        return [rng.uniform(-init_range, init_range) for _ in range(count)]
+    raise ValueError(f"unknown init {policy!r}; choose one of: {', '.join(INITIAL_WEIGHTS)}")
 
 
 def train_perceptron(
@@ -106,15 +138,19 @@ def train_perceptron(
     seed: int | None = 7,
     max_passes: int = 1000,
     print_fn: Callable[..., object] = print,
+    max_updates: int | None = None,
 ) -> PerceptronResult:
     """Train a perceptron with the book's loop (c1e1) and print the weights as the book does.
 
     Each pass shuffles a persistent index list in place (so each pass permutes the previous order)
     and updates the weights on every misclassified example. Training stops after the first pass
-    without errors, or with `converged=False` after `max_passes` passes, which is needed for XOR
-    since no single perceptron can separate it. `seed=None` leaves the shuffle unseeded.
+    without errors, or with `converged=False` after `max_passes` passes or `max_updates` updates,
+    which is needed for XOR since no single perceptron can separate it (chapter 1 shows its lines
+    after 6 and after 30 updates). `seed=None` leaves the shuffle unseeded.
     """
-    rows, labels = _checked_examples(inputs, targets, initial_weights, learning_rate, max_passes)
+    rows, labels = _checked_examples(
+        inputs, targets, initial_weights, learning_rate, max_passes, max_updates
+    )
     rng = random.Random(seed)
     perceptron = Perceptron(initial_weights)
     history = [list(perceptron.weights)]
@@ -124,11 +160,14 @@ def train_perceptron(
     updates = 0
     passes = 0
     all_correct = False
-    while not all_correct and passes < max_passes:
+    while not all_correct and passes < max_passes and updates != max_updates:
         all_correct = True
         passes += 1
         rng.shuffle(index_list)
         for i in index_list:
+            if updates == max_updates:
+                all_correct = False  # stopped before the pass could show it is error-free
+                break
             x, y = rows[i], labels[i]
             if perceptron.output(x) != y:
                 perceptron.update(x, y, learning_rate)

@@ -15,10 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
+from ldl.tasks.classic.activations import Activation, activate, derivative_from_output
 from ldl.tasks.classic.truth_tables import truth_table
+
+# The starting weights: uniform (the book: bias weights 0, the others U(-init_range, init_range)),
+# zeros (every neuron alike: the two hidden neurons stay identical, so XOR is never learned), or fixed.
+XorInit = Literal["uniform", "zeros", "fixed"]
+XOR_INITS: tuple[XorInit, ...] = ("uniform", "zeros", "fixed")
+# Which examples update the weights: every one (the book) or only those on the wrong side of the
+# threshold (like the perceptron rule).
+UpdateOn = Literal["every_example", "errors"]
+UPDATE_ON: tuple[UpdateOn, ...] = ("every_example", "errors")
 
 
 def tanh_neuron(weights: np.ndarray, inputs: np.ndarray) -> float:
@@ -37,22 +48,26 @@ def squared_error_loss(target: float, output: float) -> float:
     return 0.5 * (target - output) ** 2
 
 
-def output_error_term(target: float, output: float) -> float:
-    """Error term of a logistic output neuron under the 1/2 squared-error loss.
+def output_error_term(target: float, output: float, activation: Activation = "sigmoid") -> float:
+    """Error term of an output neuron under the 1/2 squared-error loss.
 
-    delta = dL/dy_hat * y_hat (1 - y_hat) with dL/dy_hat = -(y - y_hat), grouped as in the book.
+    delta = dL/dy_hat * f'(z) with dL/dy_hat = -(y - y_hat); for the logistic output
+    f'(z) = y_hat (1 - y_hat), grouped as in the book.
     """
     error_prime = -(target - output)
-    derivative = output * (1.0 - output)
+    derivative = derivative_from_output(activation, output)
     return error_prime * derivative
 
 
-def hidden_error_term(outgoing_weight: float, downstream_error: float, output: float) -> float:
-    """Error term of a tanh neuron feeding one downstream neuron: w * delta_down * (1 - y^2).
+def hidden_error_term(
+    outgoing_weight: float, downstream_error: float, output: float, activation: Activation = "tanh"
+) -> float:
+    """Error term of a hidden neuron feeding one downstream neuron: w * delta_down * f'(z), for tanh
+    w * delta_down * (1 - y^2).
 
     `outgoing_weight` must be the weight *before* this example's update.
     """
-    derivative = 1.0 - output**2
+    derivative = derivative_from_output(activation, output)
     return outgoing_weight * downstream_error * derivative
 
 
@@ -68,27 +83,52 @@ class XorNetwork:
     `adjust` must be called in that order for each example, as in the book's training loop.
     """
 
-    def __init__(self, weights: np.ndarray | Sequence[Sequence[float]]) -> None:
+    def __init__(
+        self,
+        weights: np.ndarray | Sequence[Sequence[float]],
+        hidden_activation: Activation = "tanh",
+        output_activation: Activation = "sigmoid",
+    ) -> None:
         array = np.array(weights, dtype=np.float64)
         if array.shape != (3, 3):
             raise ValueError(f"weights must have shape (3, 3), got {array.shape}")
         self.weights: np.ndarray = array
         self.outputs: np.ndarray = np.zeros(3)
         self.errors: np.ndarray = np.zeros(3)
+        self.hidden_activation: Activation = hidden_activation
+        self.output_activation: Activation = output_activation
 
     @classmethod
-    def initialize(cls, rng: np.random.RandomState, init_range: float = 1.0) -> XorNetwork:
-        """Book initialization: bias weights 0.0, others U(-init_range, init_range).
+    def initialize(
+        cls,
+        rng: np.random.RandomState,
+        init_range: float = 1.0,
+        init: XorInit = "uniform",
+        fixed_weights: Sequence[Sequence[float]] | None = None,
+        hidden_activation: Activation = "tanh",
+        output_activation: Activation = "sigmoid",
+    ) -> XorNetwork:
+        """Book initialization (`uniform`): bias weights 0.0, others U(-init_range, init_range).
 
         Values are drawn one at a time in the order N0.w1, N0.w2, N1.w1, N1.w2, N2.w1, N2.w2.
+        `zeros` and `fixed` (3 rows of w0, w1, w2) draw nothing.
         """
+        activations = (hidden_activation, output_activation)
+        if init == "zeros":
+            return cls(np.zeros((3, 3)), *activations)
+        if init == "fixed":
+            if fixed_weights is None:
+                raise ValueError("init 'fixed' needs initial_weights: 3 rows of (w0, w1, w2)")
+            return cls(fixed_weights, *activations)
+        if init != "uniform":
+            raise ValueError(f"unknown init {init!r}; choose one of: {', '.join(XOR_INITS)}")
         if init_range <= 0:
             raise ValueError(f"init_range must be positive, got {init_range}")
         weights = np.zeros((3, 3))
         for neuron in range(3):
             for i in (1, 2):
                 weights[neuron, i] = rng.uniform(-init_range, init_range)
-        return cls(weights)
+        return cls(weights, *activations)
 
     def output_inputs(self) -> np.ndarray:
         """The output neuron's bias-augmented input vector (1, y0, y1) from the last forward."""
@@ -96,16 +136,23 @@ class XorNetwork:
 
     def forward(self, x: np.ndarray) -> float:
         """Compute all neuron outputs for a bias-augmented input; return the network output y2."""
-        self.outputs[0] = tanh_neuron(self.weights[0], x)
-        self.outputs[1] = tanh_neuron(self.weights[1], x)
-        self.outputs[2] = logistic_neuron(self.weights[2], self.output_inputs())
+        self.outputs[0] = activate(self.hidden_activation, np.dot(self.weights[0], x))
+        self.outputs[1] = activate(self.hidden_activation, np.dot(self.weights[1], x))
+        self.outputs[2] = activate(
+            self.output_activation, np.dot(self.weights[2], self.output_inputs())
+        )
         return float(self.outputs[2])
 
     def backward(self, target: float) -> None:
         """Compute the error terms of all three neurons from the last forward pass."""
-        self.errors[2] = output_error_term(target, self.outputs[2])
-        self.errors[0] = hidden_error_term(self.weights[2][1], self.errors[2], self.outputs[0])
-        self.errors[1] = hidden_error_term(self.weights[2][2], self.errors[2], self.outputs[1])
+        hidden = self.hidden_activation
+        self.errors[2] = output_error_term(target, self.outputs[2], self.output_activation)
+        self.errors[0] = hidden_error_term(
+            self.weights[2][1], self.errors[2], self.outputs[0], hidden
+        )
+        self.errors[1] = hidden_error_term(
+            self.weights[2][2], self.errors[2], self.outputs[1], hidden
+        )
 
     def adjust(self, x: np.ndarray, learning_rate: float) -> None:
         """Gradient-descent step for every weight, using the error terms from `backward`."""
@@ -149,43 +196,66 @@ class XorResult:
     converged: bool
 
 
+def _wrong_side(target: float, output: float, threshold: float) -> bool:
+    """True when the output lies on the wrong side of the threshold for a 0/1 target."""
+    return (target < 0.5 and output >= threshold) or (target >= 0.5 and output < threshold)
+
+
 def train_xor_network(
     learning_rate: float = 0.1,
     seed: int | None = 3,
     init_range: float = 1.0,
     max_passes: int = 10000,
     print_fn: Callable[..., object] = print,
+    init: XorInit = "uniform",
+    initial_weights: Sequence[Sequence[float]] | None = None,
+    hidden_activation: Activation = "tanh",
+    output_activation: Activation = "sigmoid",
+    update_on: UpdateOn = "every_example",
+    threshold: float = 0.5,
+    max_updates: int | None = None,
 ) -> XorResult:
     """Train the two-level network on XOR with the book's loop (c3e1) and its printout.
 
-    Every example updates the weights, even a correctly classified one, and the weights are printed
-    after each update. After each pass the four rows are run in their original order and printed;
-    training stops when every output is on the correct side of 0.5, or with `converged=False`
-    after `max_passes` (the book warns convergence is not guaranteed).
+    Every example updates the weights, even a correctly classified one (`update_on="errors"`: only
+    those on the wrong side of `threshold`), and the weights are printed after each update. After each
+    pass the four rows are run in their original order and printed; training stops when every output
+    is on the correct side of `threshold` (0.5), or with `converged=False` after `max_passes` passes
+    or `max_updates` updates (the book warns convergence is not guaranteed).
     """
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
     if max_passes < 1:
         raise ValueError(f"max_passes must be at least 1, got {max_passes}")
+    if max_updates is not None and max_updates < 0:
+        raise ValueError(f"max_updates must be at least 0, got {max_updates}")
+    if update_on not in UPDATE_ON:
+        raise ValueError(f"unknown update_on {update_on!r}; choose one of: {', '.join(UPDATE_ON)}")
 
     inputs, targets = truth_table("xor", "binary")
     x_train = list(inputs)
     y_train = [float(t) for t in targets]
 
     rng = np.random.RandomState(seed)
-    network = XorNetwork.initialize(rng, init_range)
+    network = XorNetwork.initialize(
+        rng, init_range, init, initial_weights, hidden_activation, output_activation
+    )
     # A Python list, as in the book: RandomState.shuffle permutes it exactly like np.random.shuffle.
     index_list = list(range(len(x_train)))
     outputs = np.zeros(len(x_train))
     passes = 0
     updates = 0
     all_correct = False
-    while not all_correct and passes < max_passes:
+    while not all_correct and passes < max_passes and updates != max_updates:
         all_correct = True
         passes += 1
         rng.shuffle(index_list)
         for i in index_list:
-            network.forward(x_train[i])
+            if updates == max_updates:
+                break
+            output = network.forward(x_train[i])
+            if update_on == "errors" and not _wrong_side(y_train[i], output, threshold):
+                continue
             network.backward(y_train[i])
             network.adjust(x_train[i], learning_rate)
             updates += 1
@@ -193,7 +263,7 @@ def train_xor_network(
         for i, (x, y) in enumerate(zip(x_train, y_train, strict=True)):
             outputs[i] = network.forward(x)
             print_fn(format_output(x, outputs[i]))
-            if (y < 0.5 and outputs[i] >= 0.5) or (y >= 0.5 and outputs[i] < 0.5):
+            if _wrong_side(y, outputs[i], threshold):
                 all_correct = False
 
     return XorResult(

@@ -190,36 +190,106 @@ def scale_series(
     return as_scaled(train), as_scaled(test), mean, scale
 
 
-def make_windows(
-    series: np.ndarray, min_history: int = 12, history: str = "full", lookback: int = 12
-) -> tuple[np.ndarray, np.ndarray]:
-    """Forecasting examples from one split: X (n - min_history, width, 1), y (n - min_history, 1).
+HORIZON_TARGETS = ("all", "last")
+PADDING_SIDES = ("pre", "post")
 
-    Example i predicts month t = i + min_history from the months before it, right-aligned in zeros:
+
+def make_windows(
+    series: np.ndarray,
+    min_history: int = 12,
+    history: str = "full",
+    lookback: int = 12,
+    padding: str = "pre",
+    padding_value: float = 0.0,
+    horizon: int = 1,
+    horizon_targets: str = "all",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Forecasting examples from one split: X (n - min_history, width, features), y (n - min_history, 1).
+
+    Multi-step prediction (chapter 11's strategies): with `horizon` m > 1 example i predicts months
+    t .. t + m - 1 (`horizon_targets="all"`: one model with m outputs) or only month t + m - 1
+    (`"last"`: one model per horizon, one run for each m); the last m - 1 months of the split then
+    start no example.
+
+    `series` is (n,) or (n, features); the target is feature 0 (the book's sales), the other features
+    are extra input series. Example i predicts month t = i + min_history from the months before it:
     `history="full"` gives every earlier month (width n - 1, the book's growing windows);
-    `history="fixed"` gives only the last `lookback` months (c9e1_ffn). Zero pre-padding equals the
-    training mean after scaling; no month at or after t ever enters example i.
+    `history="fixed"` gives only the last `lookback` months (c9e1_ffn). The unused positions hold
+    `padding_value`, before the months (`padding="pre"`, the book: right-aligned) or after them
+    (`"post"`). The book's zero padding equals the training mean after scaling; no month at or after t
+    ever enters example i.
     """
     if history not in ("full", "fixed"):
         raise ConfigError(f"data.history={history!r} is not known; use full or fixed.")
-    for key, value in (("min_history", min_history), ("lookback", lookback)):
+    if padding not in PADDING_SIDES:
+        raise ConfigError(f"data.padding={padding!r} is not known; use pre (the book) or post.")
+    if horizon_targets not in HORIZON_TARGETS:
+        raise ConfigError(
+            f"data.horizon_targets={horizon_targets!r} is not known; use all (one model, m outputs) "
+            "or last (one model per horizon)."
+        )
+    for key, value in (("min_history", min_history), ("lookback", lookback), ("horizon", horizon)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"data.{key} must be an integer >= 1, got {value!r}.")
-    count = len(series) - min_history
+    values = series.reshape(len(series), -1)
+    count = len(values) - min_history - (horizon - 1)
     if count < 1:
         raise ConfigError(
-            f"A split of {len(series)} months gives no example with data.min_history={min_history}; "
+            f"A split of {len(values)} months gives no example with data.min_history={min_history}; "
             "use more months (data.end_date, data.train_months_fraction) or a shorter min_history."
         )
-    width = len(series) - 1 if history == "full" else lookback
-    x = np.zeros((count, width, 1), dtype=np.float32)
-    y = np.zeros((count, 1), dtype=np.float32)
+    width = len(values) - 1 if history == "full" else lookback
+    x = np.full((count, width, values.shape[1]), padding_value, dtype=np.float32)
+    outputs = horizon if horizon_targets == "all" else 1
+    y = np.zeros((count, outputs), dtype=np.float32)
     for i in range(count):
         target = i + min_history
-        past = series[max(0, target - width) : target]
-        x[i, width - len(past) :, 0] = past
-        y[i, 0] = series[target]
+        past = values[max(0, target - width) : target]
+        if padding == "pre":
+            x[i, width - len(past) :] = past
+        else:
+            x[i, : len(past)] = past
+        future = values[target : target + horizon, 0]
+        y[i] = future if horizon_targets == "all" else future[-1:]
     return x, y
+
+
+def last_months(
+    series: np.ndarray, min_history: int, horizon: int = 1, outputs: int = 1
+) -> np.ndarray:
+    """The naive forecast of every example, the month before its (first) target, for each of its
+    `outputs` target months: shape (N, outputs)."""
+    values = series.reshape(len(series), -1)
+    last = values[min_history - 1 : len(values) - horizon, :1].astype(np.float32)
+    return np.repeat(last, outputs, axis=1)
+
+
+def load_extra_series(
+    data_dir: Path | str, names: list[str], months: list[str]
+) -> list[np.ndarray]:
+    """Extra monthly input series (chapter 9's multivariate sketch), aligned with `months`.
+
+    Each file is a `Period,Value` CSV like the book-sales file in `data_dir`; it must cover every
+    month of the book-sales series."""
+    columns = []
+    for name in names:
+        path = Path(data_dir).expanduser() / name
+        if not path.is_file():
+            raise missing_files_error(
+                "the extra input series", path.parent, [name], "the Census or FRED monthly series",
+                reason=None,
+            )  # fmt: skip
+        extra = read_book_sales(path)
+        by_month = dict(zip(extra.months, extra.values, strict=True))
+        missing = [month for month in months if month not in by_month]
+        if missing:
+            raise DataError(
+                f"'{path}' has no value for {missing[0]} ({len(missing)} months of the book-sales "
+                f"series are missing from it); an extra series must cover {months[0]} to "
+                f"{months[-1]}."
+            )
+        columns.append(np.asarray([by_month[month] for month in months], dtype=np.float32))
+    return columns
 
 
 def naive_forecast(x: np.ndarray) -> np.ndarray:
@@ -234,18 +304,35 @@ def prepare_book_sales(
 ) -> PreparedData:
     """Windows, statistics and the after-training report (naive baseline, plot) as PreparedData."""
     series = load_book_sales(data_dir, data_config["end_date"])
-    train, test = split_chronologically(series.values, float(data_config["train_months_fraction"]))
+    fraction = float(data_config["train_months_fraction"])
+    train, test = split_chronologically(series.values, fraction)
     train_scaled, test_scaled, mean, scale = scale_series(train, test, str(data_config["scale_by"]))
+    # Extra input series: the same chronological split, each standardized with its own training months.
+    extra_names = list(data_config.get("extra_series") or [])
+    train_columns, test_columns = [train_scaled], [test_scaled]
+    for column in load_extra_series(data_dir, extra_names, series.months):
+        extra_train, extra_test = split_chronologically(column, fraction)
+        extra_train, extra_test, _, _ = scale_series(extra_train, extra_test, "std")
+        train_columns.append(extra_train)
+        test_columns.append(extra_test)
+    train_features, test_features = np.stack(train_columns, 1), np.stack(test_columns, 1)
     options = {
         "min_history": data_config["min_history"],
         "history": data_config["history"],
         "lookback": data_config["lookback"],
+        "padding": data_config.get("padding", "pre"),
+        "padding_value": float(data_config.get("padding_value", 0.0)),
+        "horizon": data_config.get("horizon", 1),
+        "horizon_targets": data_config.get("horizon_targets", "all"),
     }
-    x_train, y_train = make_windows(train_scaled, **options)
-    x_test, y_test = make_windows(test_scaled, **options)
+    x_train, y_train = make_windows(train_features, **options)
+    x_test, y_test = make_windows(test_features, **options)
     first_test_month = len(train)
     min_history = int(data_config["min_history"])
-    test_months = series.months[first_test_month + min_history :]
+    horizon, outputs = int(options["horizon"]), int(y_test.shape[1])
+    # The month of each example's first target (its last one with horizon_targets=last).
+    first_target = first_test_month + min_history + (0 if outputs > 1 else horizon - 1)
+    test_months = series.months[first_target : first_target + len(y_test)]
     statistics = {"mean": mean, "scale": scale, "scale_by": str(data_config["scale_by"])}
     metadata = {
         "dataset": "book_sales",
@@ -253,8 +340,10 @@ def prepare_book_sales(
         "train_months": [series.months[0], series.months[first_test_month - 1]],
         "test_months": [series.months[first_test_month], series.months[-1]],
         "test_target_months": [test_months[0], test_months[-1]],
+        "input_series": ["book_sales", *extra_names],
         **statistics,
     }
+    naive = last_months(test_scaled, min_history, horizon, outputs)
     return split.carve(
         PreparedData(
             x_train=x_train,
@@ -264,9 +353,9 @@ def prepare_book_sales(
             x_test=x_test,
             y_test=y_test,
             task="regression",
-            num_outputs=1,
+            num_outputs=outputs,
             statistics=statistics,
             metadata=metadata,
-            test_report=ForecastReport(x_test, y_test, test_months, mean, scale),
+            test_report=ForecastReport(x_test, y_test, test_months, mean, scale, naive),
         )
     )

@@ -36,10 +36,18 @@ class ForecastReport:
     """Called by the trainer with the trained model and the run folder; returns `test/...` metrics."""
 
     def __init__(
-        self, x_test: np.ndarray, y_test: np.ndarray, months: list[str], mean: float, scale: float
+        self,
+        x_test: np.ndarray,
+        y_test: np.ndarray,
+        months: list[str],
+        mean: float,
+        scale: float,
+        naive: np.ndarray | None = None,
     ) -> None:
         self.x_test, self.y_test, self.months = x_test, y_test, months
         self.mean, self.scale = mean, scale
+        # The month before each target; the last input step unless the windows are post-padded.
+        self.naive = x_test[:, -1, :1] if naive is None else naive
 
     def to_units(self, values: np.ndarray) -> np.ndarray:
         """Scaled values back to millions of dollars (x scale + mean)."""
@@ -49,7 +57,7 @@ class ForecastReport:
         # One forward pass over the few test windows (model.predict's graph optimizer logs spurious
         # errors for ReLU SimpleRNNs in TF 2.21).
         predicted = np.asarray(model(self.x_test, training=False)).reshape(self.y_test.shape)
-        naive = self.x_test[:, -1, :1]
+        naive = self.naive
         mse, mae = error_metrics(predicted, self.y_test)
         naive_mse, naive_mae = error_metrics(naive, self.y_test)
         actual_units, predicted_units, naive_units = (
@@ -58,7 +66,15 @@ class ForecastReport:
         mse_units, mae_units = error_metrics(predicted_units, actual_units)
         naive_mse_units, naive_mae_units = error_metrics(naive_units, actual_units)
         self._write(Path(run_dir), actual_units, predicted_units, naive_units)
+        # Several target months (data.horizon with horizon_targets=all): the error of each step ahead.
+        columns = int(np.shape(predicted)[-1])
+        steps = {}
+        for k in range(columns if columns > 1 else 0):
+            step_mse = error_metrics(predicted[:, k], self.y_test[:, k])[0]
+            step_naive = error_metrics(naive[:, k], self.y_test[:, k])[0]
+            steps[f"test/mse_ratio_to_naive_step_{k + 1}"] = step_mse / max(step_naive, 1e-12)
         return {
+            **steps,
             "test/mse": mse,
             "test/naive_mse": naive_mse,
             "test/naive_mae": naive_mae,

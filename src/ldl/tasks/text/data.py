@@ -10,7 +10,7 @@ always agree. The validation (= test) windows are the last 5 % of the text, Kera
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from ldl.data.text import (
     validation_split_index,
 )
 from ldl.errors import ConfigError, DataError
+from ldl.tasks.text.embeddings import load_glove
 
 FILE_NAME = "frankenstein.txt"
 SOURCE_URL = "https://www.gutenberg.org/ebooks/84 (Plain Text UTF-8, file 84-0.txt)"
@@ -63,10 +64,14 @@ def strip_gutenberg_boilerplate(text: str) -> str:
     return text[max(start, 0) : end if end >= 0 else len(text)]
 
 
-def preprocess_characters(text: str) -> str:
+def preprocess_characters(text: str, lowercase: bool = True) -> str:
     """The book's character preprocessing, in its order: lowercase, LF -> space, then one
-    left-to-right pass replacing two spaces by one (so runs of 3+ spaces only partly collapse)."""
-    return text.lower().replace("\n", " ").replace("  ", " ")
+    left-to-right pass replacing two spaces by one (so runs of 3+ spaces only partly collapse).
+
+    Without lowercasing (`data.lowercase=false`) the vocabulary keeps capitals and the model must also
+    learn where sentences and names start: more classes, fewer examples of each.
+    """
+    return (text.lower() if lowercase else text).replace("\n", " ").replace("  ", " ")
 
 
 def character_vocabulary(text: str, order: str = "sorted") -> list[str]:
@@ -120,7 +125,7 @@ def _split_and_cut(
     return x[:cut][:n_train], y[:cut][:n_train], x[cut:][:n_test], y[cut:][:n_test]
 
 
-def _load(data_config: Mapping[str, Any], data_dir: Path | str) -> str:
+def load_text(data_config: Mapping[str, Any], data_dir: Path | str) -> str:
     text = read_text(data_dir, str(data_config["file"]))
     if data_config["strip_gutenberg_boilerplate"]:
         text = strip_gutenberg_boilerplate(text)
@@ -133,7 +138,10 @@ def prepare_characters(
     split: ValidationSplit = TEST_AS_VALIDATION,
 ) -> PreparedData:
     """c11e1's data: 40-character windows, step 3, one-hot encoded per batch in the pipeline."""
-    text = preprocess_characters(_load(data_config, data_dir))
+    lowercase = data_config.get("lowercase", True)
+    if not isinstance(lowercase, bool):
+        raise ConfigError(f"data.lowercase must be true or false, got {lowercase!r}.")
+    text = preprocess_characters(load_text(data_config, data_dir), lowercase)
     vocabulary = character_vocabulary(text, str(data_config["char_order"]))
     index = {char: i for i, char in enumerate(vocabulary)}
     ids = np.fromiter((index[char] for char in text), dtype=np.int32, count=len(text))
@@ -157,6 +165,7 @@ def prepare_characters(
                 "dataset": "frankenstein_chars",
                 "tokens": "characters",
                 "input_encoding": "one_hot",
+                "lowercase": lowercase,
                 "vocabulary": vocabulary,
                 "window_length": window_length,
             },
@@ -189,7 +198,7 @@ def prepare_words(
     split: ValidationSplit = TEST_AS_VALIDATION,
 ) -> PreparedData:
     """c12e1's data: 40-word windows, step 3, over a `max_words` vocabulary with an UNK token."""
-    tokens = text_to_word_sequence(_load(data_config, data_dir))
+    tokens = text_to_word_sequence(load_text(data_config, data_dir))
     max_words = data_config["max_words"]
     oov_token = data_config["oov_token"]
     tokenizer = word_tokenizer(tokens, max_words, oov_token)
@@ -197,6 +206,14 @@ def prepare_words(
     window_length, step = data_config["window_length"], data_config["window_step"]
     x, y = make_windows(ids, window_length, step)
     x_train, y_train, x_test, y_test = _split_and_cut(x, y, data_config)
+    vocabulary = index_to_word(tokenizer, max_words)
+    initial_weights, coverage = {}, {}
+    if data_config.get("pretrained_embeddings"):
+        matrix, found = pretrained_matrix(
+            vocabulary, data_dir, str(data_config["pretrained_embeddings"])
+        )
+        initial_weights = {"embedding": [matrix]}
+        coverage = {"pretrained_words": found}
     return split.carve(
         PreparedData(
             x_train=x_train,
@@ -211,17 +228,38 @@ def prepare_words(
                 "tokens": len(tokens),
                 "distinct_words": len(tokenizer.word_counts),
                 "windows": len(x),
+                **coverage,
             },
+            initial_weights=initial_weights,
             metadata={
                 "dataset": "frankenstein_words",
                 "tokens": "words",
                 "input_encoding": "ids",
-                "vocabulary": index_to_word(tokenizer, max_words),
+                "vocabulary": vocabulary,
                 "oov_token": oov_token,
                 "window_length": window_length,
             },
         )
     )
+
+
+def pretrained_matrix(
+    vocabulary: Sequence[str], data_dir: Path | str, file_name: str
+) -> tuple[np.ndarray, int]:
+    """The Embedding's starting matrix: row i = the file's vector of vocabulary[i]; rows of words the
+    file lacks (and of UNK) drawn from uniform(-0.05, 0.05) (Keras's Embedding default), the padding
+    row 0 zeros. Returns the matrix and how many vocabulary words the file had."""
+    vectors = load_glove(data_dir, file_name)
+    lookup = {word: row for row, word in enumerate(vectors.words)}
+    dimension = vectors.vectors.shape[1]
+    matrix = np.random.default_rng(0).uniform(-0.05, 0.05, (len(vocabulary), dimension))
+    matrix[0] = 0.0
+    found = 0
+    for index, word in enumerate(vocabulary[1:], start=1):
+        if word in lookup:
+            matrix[index] = vectors.vectors[lookup[word]]
+            found += 1
+    return matrix.astype(np.float32), found
 
 
 def one_hot_transform(depth: int, one_hot_targets: bool = True) -> Any:

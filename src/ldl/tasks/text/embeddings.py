@@ -184,6 +184,13 @@ def read_glove(path: Path | str, max_words: int | None = None) -> WordVectors:
     return WordVectors(words, np.vstack(rows))
 
 
+def unit_length(vectors: WordVectors) -> WordVectors:
+    """Every vector divided by its length (chapter 13): Euclidean distances then rank like cosine
+    ones, and in an analogy each word weighs the same however frequent it is (long vectors)."""
+    lengths = np.linalg.norm(vectors.vectors, axis=1, keepdims=True)
+    return WordVectors(vectors.words, vectors.vectors / np.maximum(lengths, 1e-12))
+
+
 def load_glove(data_dir: Path | str, file_name: str, max_words: int | None = None) -> WordVectors:
     """GloVe vectors from `data_dir/file_name`, or an error saying where to get the file."""
     path = Path(data_dir).expanduser() / file_name
@@ -214,6 +221,9 @@ def run_glove_queries(
     """
     vectors = load_glove(data_dir, str(data_config["file"]), data_config["max_words"])
     say(f"Read {len(vectors.words):,} word vectors of dimension {vectors.vectors.shape[1]}.")
+    if model_config.get("normalize", False):
+        vectors = unit_length(vectors)
+        say("Vectors normalized to unit length.")
     distance, k = str(model_config["distance"]), int(model_config["k"])
     metrics: dict[str, Any] = {"words": len(vectors.words)}
     for expression in model_config["queries"]:

@@ -45,6 +45,7 @@ class Vocabulary:
     level: str  # characters | words
     input_encoding: str  # one_hot | ids
     oov_token: str | None = None
+    lowercase: bool = True  # characters: the text was lowercased (data.lowercase), so is the prompt
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any]) -> Vocabulary:
@@ -59,6 +60,7 @@ class Vocabulary:
             level=metadata["tokens"],
             input_encoding=metadata.get("input_encoding", "ids"),
             oov_token=metadata.get("oov_token"),
+            lowercase=bool(metadata.get("lowercase", True)),
         )
 
     def __len__(self) -> int:
@@ -67,7 +69,7 @@ class Vocabulary:
     def encode(self, prompt: str) -> list[int]:
         """Prompt text to ids, with the dataset's own preprocessing (lowercase; words per docs/book-conventions.md, text utilities)."""
         if self.level == "characters":
-            text = prompt.lower().replace("\n", " ")
+            text = self._characters(prompt)
             index = {token: i for i, token in enumerate(self.tokens)}
             unknown = sorted({char for char in text if char not in index})
             if unknown:
@@ -89,6 +91,9 @@ class Vocabulary:
                 ids.append(oov)
         return ids
 
+    def _characters(self, prompt: str) -> str:
+        return (prompt.lower() if self.lowercase else prompt).replace("\n", " ")
+
     def decode(self, ids: Sequence[int]) -> str:
         if self.level == "characters":
             return "".join(self.tokens[i] for i in ids)
@@ -97,7 +102,7 @@ class Vocabulary:
     def join(self, prompt: str, continuation: Sequence[int]) -> str:
         """The prompt followed by the generated tokens, as the book prints it."""
         if self.level == "characters":
-            return prompt.lower().replace("\n", " ") + self.decode(continuation)
+            return self._characters(prompt) + self.decode(continuation)
         words = " ".join(text_to_word_sequence(prompt))
         return (words + " " + self.decode(continuation)).strip()
 

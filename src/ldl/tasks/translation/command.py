@@ -3,6 +3,9 @@ c15_transformer run (greedy by default; decoding=beam beam_width=4 for beam sear
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from ldl.cli.arguments import Converter, parse_arguments, positive_int
 from ldl.data.text import text_to_word_sequence
 from ldl.decoding import MAX_BEAM_WIDTH
@@ -11,9 +14,17 @@ from ldl.runs.saved_model import load_run_model
 
 USAGE = (
     'usage: ldl translate run=<run folder> "<sentence>" ["<sentence>" ...] '
-    "[decoding=greedy|beam] [beam_width=4]"
+    "[decoding=greedy|beam] [beam_width=4] [length_normalization=0.0] [embeddings=<file.npy>]"
 )
-OPTIONS: dict[str, Converter] = {"run": str, "decoding": str, "beam_width": positive_int}
+OPTIONS: dict[str, Converter] = {
+    "run": str,
+    "decoding": str,
+    "beam_width": positive_int,
+    # Beam search: rank finished translations by score / ((5 + length) / 6) ** alpha (0 = off).
+    "length_normalization": float,
+    # Also write the encoder's final state of each sentence (an LSTM run) to this .npy file.
+    "embeddings": str,
+}
 
 
 def run_translate(arguments: list[str]) -> int:
@@ -55,9 +66,32 @@ def run_translate(arguments: list[str]) -> int:
             )
         if unknown:
             print(f"note: unknown words in {sentence!r} are read as UNK: {', '.join(unknown)}")
-    translations = translate(model, vocabulary, sentences, decoding, beam_width)
+    alpha = values.get("length_normalization", 0.0)
+    translations = translate(model, vocabulary, sentences, decoding, beam_width, alpha)
     how = f"beam search, width {beam_width}" if decoding == "beam" else "greedy"
+    if decoding == "beam" and alpha:
+        how += f", length normalization {alpha}"
     print(f"{run.path.name}: {len(sentences)} sentence(s), {how}")
     for sentence, translation in zip(sentences, translations, strict=True):
         print(f"{sentence} -> {translation}")
+    if "embeddings" in values:
+        _export_embeddings(model, vocabulary, sentences, values["embeddings"])
     return 0
+
+
+def _export_embeddings(model: Any, vocabulary: Any, sentences: list[str], file: str) -> None:
+    """Write the sentence embeddings and print each sentence's most similar one (cosine)."""
+    import numpy as np
+
+    from ldl.tasks.translation.translate import most_similar, sentence_embeddings
+
+    embeddings = sentence_embeddings(model, vocabulary, sentences)
+    path = Path(file).expanduser()
+    if path.suffix != ".npy":
+        raise ConfigError(f"embeddings={file!r} must name a .npy file.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, embeddings)
+    print(f"sentence embeddings {embeddings.shape} written to {path}")
+    if len(sentences) > 1:
+        for sentence, (other, similarity) in zip(sentences, most_similar(embeddings), strict=True):
+            print(f"{sentence} ~ {sentences[other]} (cosine {similarity:.3f})")

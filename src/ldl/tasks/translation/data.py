@@ -117,6 +117,23 @@ def read_pairs(data_config: Mapping[str, Any], data_dir: Path | str) -> Pairs:
     return Pairs(source, destination)
 
 
+def drop_duplicate_pairs(pairs: Pairs) -> tuple[Pairs, int]:
+    """The pairs without repeats of an earlier (source, destination) pair, and how many were dropped.
+
+    fra.txt repeats many short pairs; a repeat can land on both sides of the test split, which scores
+    memorized sentences as translated ones.
+    """
+    seen: set[tuple[tuple[str, ...], tuple[str, ...]]] = set()
+    source, destination = [], []
+    for words, target in zip(pairs.source, pairs.destination, strict=True):
+        key = (tuple(words), tuple(target))
+        if key not in seen:
+            seen.add(key)
+            source.append(words)
+            destination.append(target)
+    return Pairs(source, destination), len(pairs.source) - len(source)
+
+
 def fit_tokenizer(token_lists: Sequence[Sequence[str]], max_words: int) -> Tokenizer:
     """One language's tokenizer: `max_words - 2` ids (PAD, UNK and words), START/STOP come after."""
     tokenizer = Tokenizer(num_words=max_words - 2, oov_token=UNK)
@@ -233,7 +250,9 @@ def prepare_anki_fra_eng(
 ) -> PreparedData:
     """c14e1/c15_transformer data: inputs (source, decoder input), targets (decoder target)."""
     max_words = _check_int(data_config, "max_words", 5)
-    pairs = read_pairs(data_config, data_dir)
+    pairs, duplicates = read_pairs(data_config, data_dir), 0
+    if data_config.get("dedupe_pairs", False):
+        pairs, duplicates = drop_duplicate_pairs(pairs)
     source_tokenizer = fit_tokenizer(pairs.source, max_words)
     destination_tokenizer = fit_tokenizer(pairs.destination, max_words)
     source, decoder_input, decoder_target = encode_pairs(
@@ -273,6 +292,7 @@ def prepare_anki_fra_eng(
             num_outputs=max_words,
             statistics={
                 "pairs": len(source),
+                "duplicate_pairs_dropped": duplicates,
                 "train_pairs": len(train_rows),
                 "test_pairs": len(test_rows),
                 "source_words": len(source_tokenizer.word_counts),

@@ -99,41 +99,99 @@ def _layer_names(model: Any) -> set[str]:
 
 
 class Seq2SeqStepper:
-    """c14e1: the encoder's final states start the decoder, fed one token per step (state passing)."""
+    """c14e1: the encoder's final states start the decoder, fed one token per step (state passing).
+
+    With attention the state also holds the top encoder layer's outputs and the source mask, which
+    each step's query reads; a bidirectional encoder's two directions are concatenated as in training.
+    """
 
     def __init__(self, model: Any) -> None:
         from keras import ops
 
-        self.ops = ops
+        from ldl.tasks.translation.attention import attend
+
+        self.ops, self.attend = ops, attend
         names = _layer_names(model)
-        count = sum(1 for name in names if name.startswith("encoder_lstm_"))
+        count = sum(1 for name in names if name.startswith("encoder_lstm_") and "cell" not in name)
         self.encoder_embedding = model.get_layer("encoder_embedding")
         self.encoder = [model.get_layer(f"encoder_lstm_{i}") for i in range(count)]
         self.decoder_embedding = model.get_layer("decoder_embedding")
-        self.decoder = [model.get_layer(f"decoder_lstm_{i}") for i in range(count)]
+        # The decoder stack: LSTM layers, or one FeedingDecoder (attention inside the loop).
+        self.feeding = model.get_layer("feeding_decoder") if "feeding_decoder" in names else None
+        self.state_every_step = "decoder_input_with_state" in names
+        self.decoder = (
+            [] if self.feeding else [model.get_layer(f"decoder_lstm_{i}") for i in range(count)]
+        )
         self.output = model.get_layer("decoder_output")
+        self.attention: dict[str, Any] = {
+            name: model.get_layer(name)
+            for name in ("attention_query", "attention_key", "attention", "attention_combine")
+            if name in names
+        }
 
-    def start(self, sources: np.ndarray) -> list[Any]:
+    def encode(self, sources: np.ndarray) -> tuple[Any, list[list[Any]], Any]:
+        """(top encoder outputs, every layer's final [h, c], source mask)."""
         mask = self.ops.not_equal(sources, 0)
         x = self.encoder_embedding(sources)
         states = []
         for layer in self.encoder:
             outputs = layer(x, mask=mask, training=False)
             x = outputs[0]
-            states.append(list(outputs[1:]))
-        return states
+            if len(outputs) == 5:  # bidirectional: forward h, c, backward h, c
+                forward_h, forward_c, backward_h, backward_c = outputs[1:]
+                concatenate = self.ops.concatenate
+                states.append(
+                    [
+                        concatenate([forward_h, backward_h], -1),
+                        concatenate([forward_c, backward_c], -1),
+                    ]
+                )
+            else:
+                states.append(list(outputs[1:]))
+        return x, states, mask
 
-    def step(self, states: list[Any], prefixes: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    def start(self, sources: np.ndarray) -> tuple[list[Any], Any, Any, Any]:
+        memory, states, mask = self.encode(sources)
+        if self.feeding is not None:
+            return states, memory, mask, self.feeding.initial_feed(len(sources))
+        # `feed` is the vector that goes in with every input token: input feeding's attentional
+        # vector (above) or, with state_every_step, the top encoder layer's final h.
+        feed = states[-1][0] if self.state_every_step else None
+        return (states, memory, mask, feed) if self.attention else (states, None, None, feed)
+
+    def step(
+        self, state: tuple[list[Any], Any, Any, Any], prefixes: np.ndarray
+    ) -> tuple[np.ndarray, Any]:
+        states, memory, mask, feed = state
         y = self.decoder_embedding(prefixes[:, -1:])
+        if self.feeding is not None:
+            y, (new_states, feed) = self.feeding(
+                y, states=states, memory=memory, memory_mask=mask, feed=feed, return_state=True
+            )
+            return np.asarray(self.output(y[:, -1, :])), (new_states, memory, mask, feed)
+        if self.state_every_step:
+            y = self.ops.concatenate([y, self.ops.expand_dims(feed, 1)], axis=-1)
         new_states = []
-        for layer, state in zip(self.decoder, states, strict=True):
-            outputs = layer(y, initial_state=state, training=False)
+        for layer, layer_state in zip(self.decoder, states, strict=True):
+            outputs = layer(y, initial_state=layer_state, training=False)
             y = outputs[0]
             new_states.append(list(outputs[1:]))
-        return np.asarray(self.output(y[:, -1, :])), new_states
+        if self.attention:
+            y = self.attend(self.attention, y, memory, mask)
+        return np.asarray(self.output(y[:, -1, :])), (new_states, memory, mask, feed)
 
-    def select(self, states: list[Any], rows: np.ndarray) -> list[Any]:
-        return [[self.ops.take(s, rows, axis=0) for s in layer] for layer in states]
+    def select(self, state: tuple[list[Any], Any, Any, Any], rows: np.ndarray) -> Any:
+        states, memory, mask, feed = state
+
+        def take(value: Any) -> Any:
+            return None if value is None else self.ops.take(value, rows, axis=0)
+
+        return (
+            [[take(s) for s in layer] for layer in states],
+            take(memory),
+            take(mask),
+            take(feed),
+        )
 
 
 class TransformerStepper:
@@ -174,6 +232,30 @@ def stepper_for(model: Any) -> DecoderStepper:
     )
 
 
+def sentence_embeddings(
+    model: Any, vocabulary: TranslationVocabulary, sentences: Sequence[str | Sequence[str]]
+) -> np.ndarray:
+    """The LSTM encoder's final state as a sentence embedding (chapter 14): the top layer's final h
+    (both directions side by side for a bidirectional encoder), one row per sentence."""
+    stepper = stepper_for(model)
+    if not isinstance(stepper, Seq2SeqStepper):
+        raise ConfigError(
+            "Sentence embeddings are the LSTM encoder's final state; this run is a Transformer, "
+            "whose encoder has no final state. Use a c14e1 run."
+        )
+    _, states, _ = stepper.encode(vocabulary.encode_sources(sentences))
+    return np.asarray(states[-1][0])
+
+
+def most_similar(embeddings: np.ndarray) -> list[tuple[int, float]]:
+    """For every row, the other row with the highest cosine similarity, and that similarity."""
+    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    similarity = unit @ unit.T
+    np.fill_diagonal(similarity, -np.inf)
+    best = similarity.argmax(axis=1)
+    return [(int(j), float(similarity[i, j])) for i, j in enumerate(best)]
+
+
 # --- Decoding ---------------------------------------------------------------------------------------
 
 
@@ -185,6 +267,7 @@ def translate_ids(
     beam_width: int = 4,
     max_steps: int | None = None,
     batch_size: int = 512,
+    length_normalization: float = 0.0,
 ) -> list[list[int]]:
     """Target ids (STOP excluded) for every source row."""
     if decoding not in DECODINGS:
@@ -199,7 +282,7 @@ def translate_ids(
             results += greedy_decode(stepper, chunk, start, stop, steps)
         return results
     for row in sources:
-        best = beam_decode(stepper, row, start, stop, steps, beam_width)[0]
+        best = beam_decode(stepper, row, start, stop, steps, beam_width, length_normalization)[0]
         results.append(list(best.ids))
     return results
 
@@ -210,10 +293,13 @@ def translate(
     sentences: Sequence[str | Sequence[str]],
     decoding: str = "greedy",
     beam_width: int = 4,
+    length_normalization: float = 0.0,
 ) -> list[str]:
     """Sentences in the source language -> space-joined target words."""
     sources = vocabulary.encode_sources(sentences)
-    translated = translate_ids(model, vocabulary, sources, decoding, beam_width)
+    translated = translate_ids(
+        model, vocabulary, sources, decoding, beam_width, length_normalization=length_normalization
+    )
     return [" ".join(vocabulary.target_words(ids)) for ids in translated]
 
 
@@ -282,11 +368,15 @@ def translation_report(
     examples: int = 20,
     decoder_inputs: np.ndarray | None = None,
     targets: np.ndarray | None = None,
+    length_normalization: float = 0.0,
 ) -> dict[str, Any]:
     """Corpus BLEU of the test translations, masked token accuracy and example translations."""
     vocabulary = TranslationVocabulary.from_metadata(metadata)
     count = len(sources) if bleu_examples is None else min(int(bleu_examples), len(sources))
-    translated = translate_ids(model, vocabulary, sources[:count], decoding, beam_width)
+    translated = translate_ids(
+        model, vocabulary, sources[:count], decoding, beam_width,
+        length_normalization=length_normalization,
+    )  # fmt: skip
     hypotheses = [" ".join(vocabulary.target_words(ids)) for ids in translated]
     reference_text = [" ".join(words) for words in references[:count]]
     bleu, signature = corpus_bleu(hypotheses, reference_text)
