@@ -80,6 +80,12 @@ def test_auto_takes_the_graph_loop_only_where_it_can_run(
     monkeypatch.setattr("ldl.training.recipe.fit_in_graph", recording)
     train(make_config(*overrides, run_dir=tmp_path / "plain"))
     assert calls == [True]
+    # output.txt still gets one line per epoch, with the call's seconds per epoch.
+    lines = (tmp_path / "plain" / "output.txt").read_text().splitlines()
+    assert [line.split(" - ")[0] for line in lines if line.startswith("epoch ")] == [
+        "epoch 1/2",
+        "epoch 2/2",
+    ]
     # Early stopping looks at the weights of each epoch: only fit() can serve it.
     train(make_config(*overrides, "callbacks=early_stopping", run_dir=tmp_path / "stopping"))
     assert calls == [True]

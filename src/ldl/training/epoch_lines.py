@@ -26,22 +26,30 @@ def format_epoch_line(epoch: int, epochs: int, seconds: float, logs: dict[str, A
 
 
 class EpochLines(keras.callbacks.Callback):
-    """Write each finished epoch's line to output.txt, and print it when `echo` is set."""
+    """Write each finished epoch's line to output.txt, and print it when `echo` is set.
+
+    It reads nothing but each epoch's logs, so the multi-epoch graph loop may tell it about epochs
+    after the fact (`reads_epoch_logs_only`); the loop then sets `epoch_seconds` to its calls'
+    seconds per epoch, since the epochs of one call are not timed one by one."""
+
+    reads_epoch_logs_only = True
 
     def __init__(self, run: RunFolder, epochs: int, echo: bool) -> None:
         super().__init__()
         self.run = run
         self.epochs = epochs
         self.echo = echo
+        self.epoch_seconds: float | None = None
         self._started = time.perf_counter()
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        line = format_epoch_line(
-            epoch + 1, self.epochs, time.perf_counter() - self._started, dict(logs or {})
-        )
+        seconds = self.epoch_seconds
+        if seconds is None:
+            seconds = time.perf_counter() - self._started
+        line = format_epoch_line(epoch + 1, self.epochs, seconds, dict(logs or {}))
         if self.echo:
             print(line, flush=True)
         with self.run.log_path.open("a") as log:

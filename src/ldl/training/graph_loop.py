@@ -289,7 +289,11 @@ def fit_in_graph(
         count = sizer.next(epochs - epoch)
         started = time.perf_counter()
         rows = run(epoch, count)
-        sizer.measured(len(rows), time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        sizer.measured(len(rows), seconds)
+        for callback in callbacks:  # e.g. EpochLines: the epochs of one call are timed together
+            if hasattr(callback, "epoch_seconds"):
+                callback.epoch_seconds = seconds / max(1, len(rows))
         recorder.holds_epoch = epoch + len(rows) - 1
         learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         for writer in scalars:
