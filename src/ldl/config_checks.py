@@ -281,12 +281,16 @@ def _check_keras_names(cfg: DictConfig) -> None:
                 f"{key}={name!r} is not a Keras loss.{did_you_mean(str(name), options)} Losses: "
                 f"{', '.join(options)}."
             ) from None
+    from ldl.training.metrics import LDL_METRICS
+
     metrics = plain(cfg.get("metrics"))
     for key, name in _named(metrics, "metrics"):
+        if name in LDL_METRICS:
+            continue
         try:
             keras.metrics.get(name)
         except (ValueError, TypeError):
-            options = _keras_names("metrics")
+            options = sorted([*_keras_names("metrics"), *LDL_METRICS])
             raise ConfigError(
                 f"{key}={name!r} is not a Keras metric.{did_you_mean(str(name), options)} "
                 f"Metrics: {', '.join(options)}."

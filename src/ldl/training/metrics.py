@@ -11,6 +11,9 @@ from typing import Any
 
 import keras
 
+# Metric names ldl adds to Keras's (`metrics=[...]` accepts them; metric_objects builds them).
+LDL_METRICS = ("perplexity",)
+
 
 @keras.saving.register_keras_serializable(package="ldl")
 class Perplexity(keras.metrics.Metric):
