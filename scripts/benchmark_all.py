@@ -256,9 +256,17 @@ def load_average() -> float:
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
-def print_table(rows: list[dict[str, Any]], loads: tuple[float, float]) -> None:
+def import_seconds(work: Path) -> float:
+    """A process that only imports TensorFlow and Keras: the floor under every whole-process time."""
+    return run_process(
+        [sys.executable, "-c", "import tensorflow, keras"], work / "import.log"
+    ).seconds
+
+
+def print_table(rows: list[dict[str, Any]], loads: tuple[float, float], floor: float) -> None:
     print()
     print(f"1-minute load: {loads[0]:.2f} before, {loads[1]:.2f} after ({os.cpu_count()} cores)")
+    print(f"a process that only imports TensorFlow and Keras: {floor:.1f} s")
     print()
     print(
         "| experiment | plain Keras s | ldl s | ratio | metric | plain Keras | ldl | peak RSS MB (Keras / ldl) |"
@@ -297,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ldl-benchmark-") as temporary:
         work = args.keep or Path(temporary)
         work.mkdir(parents=True, exist_ok=True)
+        floor = import_seconds(work)
         rows = []
         for case in CASES:
             if case.name in args.cases:
@@ -305,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         if KFOLD in args.cases:
             rows.extend(run_kfold(args, work))
         after = load_average()
-    print_table(rows, (before, after))
+    print_table(rows, (before, after), floor)
     if after > 0.5 * (os.cpu_count() or 1) + 1:
         print("WARNING: the load rose during the run: something else was running.")
     return 0
