@@ -306,7 +306,10 @@ def test_a_k_fold_sweep_of_a_multi_output_run_is_summarized_reported_and_evaluat
     summary = pd.read_csv(sweep / "summary.csv")
     assert len(summary) == 2 and {"val/digit_accuracy", "val/answer_accuracy"} <= set(summary)
     report = run_ldl("report", sweep)
-    assert report.returncode == 0 and report.stdout.count("| c17e3 |") == 2, report.stdout
+    # Each k-fold job is shown with its validation metrics (it measures no test metrics).
+    assert report.returncode == 0, report.stdout
+    for job in ("0_c17e3", "1_c17e3"):
+        assert f"| {job} | completed | val/answer_accuracy |" in report.stdout, report.stdout
     # A k-fold run never measures the test set, so eval has nothing recorded to compare with.
     evaluated = run_ldl("eval", f"run={sweep / '0_c17e3'}", f"data_dir={chapter17_data}")
     assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr

@@ -269,7 +269,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(
         "experiment=c4e2",
         f"data_dir={mnist_dir}",
         "trainer.epochs=4",
-        "trainer.checkpoint_every=1",
+        "model.checkpoint_every=1",
     )
     straight = train(make_config(*base, run_dir=tmp_path / "straight"))
 
