@@ -226,6 +226,7 @@ C6E1 = ("experiment=c6e1", *QUICK)
 UNFINISHED = (
     *C6E1,
     "trainer.epochs=3",
+    "trainer.checkpoint_seconds=0",  # checkpoints of epochs 1 and 2, not only by time
     "+callbacks.crash={_target_: crash_callbacks.CrashAfterEpoch, epoch: 2, fresh_only: true}",
 )
 SWEEP = (

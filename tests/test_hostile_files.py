@@ -130,6 +130,7 @@ RESUME = (
     "logger=none",
     "trainer.verbose=0",
     "trainer.epochs=3",
+    "trainer.checkpoint_seconds=0",
     "+callbacks.crash={_target_: crash_callbacks.CrashAfterEpoch, epoch: 2, fresh_only: true}",
 )
 

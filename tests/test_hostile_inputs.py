@@ -264,6 +264,7 @@ def unfinished_copy(world, tmp_path):
 RESUME = (
     *C6E1,
     "trainer.epochs=3",
+    "trainer.checkpoint_seconds=0",
     "+callbacks.crash={_target_: crash_callbacks.CrashAfterEpoch, epoch: 2, fresh_only: true}",
 )
 

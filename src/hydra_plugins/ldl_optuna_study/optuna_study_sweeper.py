@@ -13,6 +13,10 @@ from omegaconf import DictConfig
 class OptunaStudySweeper(Sweeper):
     """`hydra/sweeper=optuna_study`; the options are ldl's `DurableOptunaSearch`'s."""
 
+    # Several processes may run one study in one sweep folder (the study's storage hands out the
+    # trials, each trial's run folder has its own lock), so `ldl train -m` does not lock the folder.
+    shares_its_folder = True
+
     def __init__(self, **options: Any) -> None:
         super().__init__()
         from ldl.sweeps.optuna_study.sweeper import DurableOptunaSearch

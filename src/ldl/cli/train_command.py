@@ -7,6 +7,7 @@ uses the folder (`ldl.cli.hydra_files`); a sweep holds its folder's lock while i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
 from ldl.cli.hydra_files import HydraFiles
@@ -184,12 +186,30 @@ def run_train(arguments: list[str]) -> int:
         sweep_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise location_error(error, sweep_dir, "sweep folder") from None
+    lock = (
+        contextlib.nullcontext()
+        if sweeper_shares_its_folder(cfg)
+        else FolderLock(sweep_dir, "sweep folder")
+    )
     try:
-        with FolderLock(sweep_dir, "sweep folder"):
+        with lock:
             return _run_hydra(arguments, sweep_dir)
     finally:
         if created and sweep_dir.is_dir() and not any(sweep_dir.iterdir()):
             sweep_dir.rmdir()  # a sweep refused before its first job leaves no folder
+
+
+def sweeper_shares_its_folder(cfg: DictConfig) -> bool:
+    """Whether the sweeper coordinates several processes in one sweep folder itself (a durable
+    Optuna study); its class says so with `shares_its_folder = True`."""
+    target = OmegaConf.select(cfg, "hydra.sweeper._target_", default=None)
+    if not target:
+        return False
+    try:
+        sweeper = get_class(str(target))
+    except Exception:  # Hydra reports an unknown sweeper itself, in its own words
+        return False
+    return bool(getattr(sweeper, "shares_its_folder", False))
 
 
 def _run_hydra(arguments: list[str], folder: Path | None = None) -> int:
