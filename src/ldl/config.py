@@ -10,30 +10,15 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from ldl.config_location import config_dir
 from ldl.errors import ConfigError
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 VALIDATIONS = ("test", "holdout", "last_fraction", "kfold", "none")
-
-
-def config_dir() -> Path:
-    """The config tree: packaged inside `ldl` (wheel) or at the root of a source checkout."""
-    packaged = resources.files("ldl") / "configs"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    checkout = Path(__file__).resolve().parents[2] / "configs"
-    if checkout.is_dir():
-        return checkout
-    raise ConfigError(
-        "ldl's config tree was not found: it should be packaged as ldl/configs or lie at the root of "
-        "the source checkout. Reinstall with `pip install .` from the repository."
-    )
 
 
 def sweep_name(overrides: Any) -> str:
@@ -122,9 +107,7 @@ def _require_fold(cv: DictConfig) -> None:
         )
 
 
-def validate_config(cfg: DictConfig) -> None:
-    """Raise ConfigError for the first value of the wrong type or out of range."""
-    trainer = cfg.trainer
+def _validate_trainer(trainer: DictConfig) -> None:
     _require_int(trainer, "epochs", "trainer", minimum=0)  # 0: evaluate only (baselines)
     _require_int(trainer, "batch_size", "trainer")
     _require_int(trainer, "eval_batch_size", "trainer")
@@ -142,7 +125,10 @@ def validate_config(cfg: DictConfig) -> None:
     _require_choice(trainer, "deterministic", "trainer", (True, False))
     _require_choice(trainer, "shuffle", "trainer", (True, False))
     _require_choice(trainer, "distribute", "trainer", (None, "mirrored", "multi_worker"))
-    cv = cfg.get("cv")
+
+
+def _validate_cross_validation(cfg: DictConfig) -> None:
+    trainer, cv = cfg.trainer, cfg.get("cv")
     if trainer.validation == "kfold" and (cv is None or cv.get("fold") is None):
         raise ConfigError(
             "trainer.validation=kfold needs a fold: set cv.fold (0 .. cv.k-1), or sweep all folds with "
@@ -153,14 +139,9 @@ def validate_config(cfg: DictConfig) -> None:
         _require_int(cv, "seed", "cv", minimum=0)
         if cv.fold != "all":  # all: every fold in one job (ldl/sweeps/cross_validation.py)
             _require_fold(cv)
-    _validate_data(cfg.data)
-    learning_rate = cfg.optimizer.get("learning_rate")
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, int | float):
-        raise ConfigError(
-            f"optimizer.learning_rate must be a number, got {_describe(learning_rate)}, "
-            "e.g. optimizer.learning_rate=0.001."
-        )
-    model = cfg.model
+
+
+def _validate_model(model: DictConfig) -> None:
     if "hidden_units" in model:
         units = model.hidden_units
         if not isinstance(units, ListConfig | list) or not all(
@@ -179,6 +160,20 @@ def validate_config(cfg: DictConfig) -> None:
             isinstance(item, bool) or not isinstance(item, int | float) for item in values
         ):
             raise ConfigError(f"model.{key} must be a number, got {_describe(model[key])}.")
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Raise ConfigError for the first value of the wrong type or out of range."""
+    _validate_trainer(cfg.trainer)
+    _validate_cross_validation(cfg)
+    _validate_data(cfg.data)
+    learning_rate = cfg.optimizer.get("learning_rate")
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, int | float):
+        raise ConfigError(
+            f"optimizer.learning_rate must be a number, got {_describe(learning_rate)}, "
+            "e.g. optimizer.learning_rate=0.001."
+        )
+    _validate_model(cfg.model)
     from ldl.config_checks import check_everything_is_read, check_values
 
     check_everything_is_read(cfg)

@@ -55,7 +55,7 @@ def did_you_mean(name: str, options: Iterable[str]) -> str:
 def declared_keys(section: str) -> tuple[str, ...]:
     """The keys the config tree declares for `trainer` (trainer/default.yaml) or for a section of the
     root config (train.yaml's cv, fine_tune)."""
-    from ldl.config import config_dir
+    from ldl.config_location import config_dir
 
     if section == "trainer":
         loaded: Any = OmegaConf.load(config_dir() / "trainer" / "default.yaml")

@@ -160,6 +160,44 @@ def _storage_line() -> str:
     return f"optuna {_version('optuna')}, SQLAlchemy {sqlalchemy}: {verdict}"
 
 
+def _print_datasets(data_dir: Path) -> bool:
+    """Which datasets are under `data_dir`; whether MNIST (the default experiment's) is."""
+    print(f"\ndata dir: {data_dir.resolve()} (data_dir=<folder> or LDL_DATA_DIR to change)")
+    mnist_found = False
+    for dataset in datasets():
+        files = found_files(data_dir, dataset)
+        if dataset.name == "MNIST":
+            mnist_found = files is not None
+        if files is not None:
+            shown = files[0] if len(files) == 1 else f"{files[0]} and {len(files) - 1} more"
+            state = f"found: {shown}"
+        else:
+            first = " + ".join(dataset.alternatives[0])
+            others = len(dataset.alternatives) - 1
+            state = f"missing: {first}" + (f" (or {others} other layouts)" if others else "")
+            state += "; ldl train downloads it when online" if dataset.downloads else ""
+        print(f"  {dataset.name:<22} {state}   [data={dataset.configs}]")
+
+    return mnist_found
+
+
+def _print_launchers() -> None:
+    """The sweep launchers, the Optuna storage and the optional extras."""
+    print("\nsweep launchers (hydra/launcher=...):")
+    print("  basic (default)        usable")
+    joblib = _version("hydra-joblib-launcher")
+    print(f"  parallel               {'usable' if joblib else 'not installed'} (joblib)")
+    submitit = _version("submitit")
+    print(f"  isolated               {'usable' if submitit else 'not installed'} (submitit, local)")
+    print(f"  slurm, slurm_local     {_slurm_state()}")
+    print(f"  ray_cluster            {_ray_state()}")
+    print(f"optuna search: {_storage_line()}")
+    cuda = _version("nvidia-cudnn-cu12")
+    print(
+        f"extras: gpu {'installed' if cuda else 'not installed'}; ray {_version('ray') or 'not installed'}"
+    )
+
+
 def run_doctor(arguments: list[str]) -> int:
     parsed = parse_arguments(arguments, {"data_dir": str}, USAGE)
     data_dir = Path(parsed.values.get("data_dir") or os.environ.get("LDL_DATA_DIR", "data"))
@@ -177,36 +215,8 @@ def run_doctor(arguments: list[str]) -> int:
     print(f"devices: CPU ({cores} cores usable); GPUs: {', '.join(gpus) if gpus else 'none'}")
     print(f"threads: {_threads_line(cores)}")
 
-    print(f"\ndata dir: {data_dir.resolve()} (data_dir=<folder> or LDL_DATA_DIR to change)")
-    mnist_found = False
-    for dataset in datasets():
-        files = found_files(data_dir, dataset)
-        if dataset.name == "MNIST":
-            mnist_found = files is not None
-        if files is not None:
-            shown = files[0] if len(files) == 1 else f"{files[0]} and {len(files) - 1} more"
-            state = f"found: {shown}"
-        else:
-            first = " + ".join(dataset.alternatives[0])
-            others = len(dataset.alternatives) - 1
-            state = f"missing: {first}" + (f" (or {others} other layouts)" if others else "")
-            state += "; ldl train downloads it when online" if dataset.downloads else ""
-        print(f"  {dataset.name:<22} {state}   [data={dataset.configs}]")
-
-    print("\nsweep launchers (hydra/launcher=...):")
-    print("  basic (default)        usable")
-    joblib = _version("hydra-joblib-launcher")
-    print(f"  parallel               {'usable' if joblib else 'not installed'} (joblib)")
-    submitit = _version("submitit")
-    print(f"  isolated               {'usable' if submitit else 'not installed'} (submitit, local)")
-    print(f"  slurm, slurm_local     {_slurm_state()}")
-    print(f"  ray_cluster            {_ray_state()}")
-    print(f"optuna search: {_storage_line()}")
-    cuda = _version("nvidia-cudnn-cu12")
-    print(
-        f"extras: gpu {'installed' if cuda else 'not installed'}; ray {_version('ray') or 'not installed'}"
-    )
-
+    mnist_found = _print_datasets(data_dir)
+    _print_launchers()
     print("\nknown limits:")
     print(
         "  - trainer.distribute=multi_worker is refused: Keras 3's fit() fails with "

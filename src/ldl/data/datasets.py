@@ -252,6 +252,36 @@ def training_subset(data: PreparedData, data_config: Mapping[str, Any]) -> Prepa
     )
 
 
+def _standardized(
+    x_train: Any, x_test: Any, standardize: str
+) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+    """`data.standardize` applied with the training data's statistics: (train, test, mean, std,
+    the statistics recorded in the run folder)."""
+    mean: Any
+    std: Any
+    if standardize == "global":
+        x_train, x_test, mean, std = standardize_global(x_train, x_test)
+        statistics: dict[str, Any] = {"mean": float(mean), "std": float(std)}
+    elif standardize == "per_feature":
+        x_train, x_test, mean, std = standardize_per_feature(x_train, x_test)
+        statistics = {"mean": np.asarray(mean).tolist(), "std": np.asarray(std).tolist()}
+    elif standardize == "divide_255":  # pixels to [0, 1], e.g. for a sigmoid output (chapter 17)
+        x_train, x_test = (
+            (x_train / 255.0).astype("float32"),
+            (x_test / 255.0).astype("float32"),
+        )
+        mean, std, statistics = 0.0, 255.0, {"scale": 255.0}
+    elif standardize == "none":
+        x_train, x_test = x_train.astype("float32"), x_test.astype("float32")
+        mean, std, statistics = 0.0, 1.0, {}
+    else:
+        raise ConfigError(
+            f"data.standardize={standardize!r} is not known; use global, per_feature, divide_255 "
+            "or none."
+        )
+    return x_train, x_test, mean, std, statistics
+
+
 def prepare_arrays(
     raw: ArraySplits, data_config: Mapping[str, Any], split: ValidationSplit
 ) -> PreparedData:
@@ -260,29 +290,9 @@ def prepare_arrays(
     raw = raw.head(data_config["max_train_examples"], data_config["max_test_examples"])
     x_train, y_train, x_val, y_val = split.split(raw.x_train, raw.y_train)
 
-    standardize = data_config["standardize"]
-    mean: Any
-    std: Any
-    if standardize == "global":
-        x_train, x_test, mean, std = standardize_global(x_train, raw.x_test)
-        statistics: dict[str, Any] = {"mean": float(mean), "std": float(std)}
-    elif standardize == "per_feature":
-        x_train, x_test, mean, std = standardize_per_feature(x_train, raw.x_test)
-        statistics = {"mean": np.asarray(mean).tolist(), "std": np.asarray(std).tolist()}
-    elif standardize == "divide_255":  # pixels to [0, 1], e.g. for a sigmoid output (chapter 17)
-        x_train, x_test = (
-            (x_train / 255.0).astype("float32"),
-            (raw.x_test / 255.0).astype("float32"),
-        )
-        mean, std, statistics = 0.0, 255.0, {"scale": 255.0}
-    elif standardize == "none":
-        x_train, x_test = x_train.astype("float32"), raw.x_test.astype("float32")
-        mean, std, statistics = 0.0, 1.0, {}
-    else:
-        raise ConfigError(
-            f"data.standardize={standardize!r} is not known; use global, per_feature, divide_255 "
-            "or none."
-        )
+    x_train, x_test, mean, std, statistics = _standardized(
+        x_train, raw.x_test, data_config["standardize"]
+    )
     if x_val is not None:
         x_val = ((x_val - mean) / std).astype("float32")
 

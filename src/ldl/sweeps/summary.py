@@ -341,51 +341,65 @@ def format_summary(summary: SweepSummary) -> str:
         if not score.complete:
             name += f" (incomplete: {score.why_incomplete()})"
         lines.append(f"| {_cell(name)} | {score.jobs} | {score.failed} | {_score(score)} |")
-    apart = [c for c in summary.configurations if c not in ranked]
-    if apart:
-        lines += [
-            "",
-            "Not ranked: these configurations lack some of their jobs' scores, so their means are "
-            "over fewer folds or seeds than the others' (rank them anyway with include_incomplete=true).",
-            "",
-            f"| configuration | jobs | why not ranked | {summary.metric} over the jobs it has |",
-            "|---|---|---|---|",
-        ]
-        for score in apart:
-            reason = score.why_incomplete() or "no score"
-            lines.append(
-                f"| {_cell(score.configuration)} | {score.jobs} | {_cell(reason)} | {_score(score)} |"
-            )
+    lines += _unranked_lines(summary, [c for c in summary.configurations if c not in ranked])
+    lines += _job_lines(summary)
+    problems = [job for job in summary.jobs if job.problem]
+    if problems:
+        lines += ["", "Damaged jobs (left out):"] + [f"- {job.problem}" for job in problems]
+    lines += study_summary_lines(summary.folder)
+    lines += _best_lines(summary, best)
+    return "\n".join(lines) + "\n"
+
+
+def _unranked_lines(summary: SweepSummary, apart: list[ConfigurationScore]) -> list[str]:
+    """The configurations kept out of the ranking, with why."""
+    if not apart:
+        return []
+    lines = [
+        "",
+        "Not ranked: these configurations lack some of their jobs' scores, so their means are "
+        "over fewer folds or seeds than the others' (rank them anyway with include_incomplete=true).",
+        "",
+        f"| configuration | jobs | why not ranked | {summary.metric} over the jobs it has |",
+        "|---|---|---|---|",
+    ]
+    for score in apart:
+        reason = score.why_incomplete() or "no score"
+        lines.append(
+            f"| {_cell(score.configuration)} | {score.jobs} | {_cell(reason)} | {_score(score)} |"
+        )
+    return lines
+
+
+def _job_lines(summary: SweepSummary) -> list[str]:
+    """Every job with its status and validation/test metrics."""
     frame = jobs_frame(summary)
     metric_columns = [c for c in frame.columns if c.startswith(("val/", "test/"))]
-    lines += ["", "| job | overrides | status | " + " | ".join(metric_columns) + " | seconds |"]
+    lines = ["", "| job | overrides | status | " + " | ".join(metric_columns) + " | seconds |"]
     lines.append("|" + "---|" * (4 + len(metric_columns)))
     for row in frame.to_dict("records"):
         cells = [row["job"], row["overrides"], row["status"]]
         cells += [row.get(c, "") for c in metric_columns] + [row.get("seconds", "")]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    problems = [job for job in summary.jobs if job.problem]
-    if problems:
-        lines += ["", "Damaged jobs (left out):"] + [f"- {job.problem}" for job in problems]
-    lines += study_summary_lines(summary.folder)
-    if best is not None:
-        lines += ["", f"Best configuration: {best.configuration}"]
-        retrained = _retrained_metrics(summary.folder)
-        if retrained.get("status") == "completed":
-            tests = {
-                k: v
-                for k, v in retrained.items()
-                if k.startswith("test/") and isinstance(v, int | float)
-            }
-            shown = ", ".join(f"{k} = {v:.4f}" for k, v in tests.items())
-            lines += [f"Retrained on all training data, tested once ({RETRAINED_FOLDER}/): {shown}"]
-        else:
-            lines += [
-                f"Retrain it on all training data and test it once: ldl retrain-best {summary.folder}"
-            ]
-    else:
-        lines += ["", "No configuration has a complete set of scores yet, so none is named best."]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _best_lines(summary: SweepSummary, best: ConfigurationScore | None) -> list[str]:
+    """The best configuration and its retrained test result, or how to get it."""
+    if best is None:
+        return ["", "No configuration has a complete set of scores yet, so none is named best."]
+    heading = ["", f"Best configuration: {best.configuration}"]
+    retrained = _retrained_metrics(summary.folder)
+    if retrained.get("status") != "completed":
+        hint = (
+            f"Retrain it on all training data and test it once: ldl retrain-best {summary.folder}"
+        )
+        return [*heading, hint]
+    tests = {
+        k: v for k, v in retrained.items() if k.startswith("test/") and isinstance(v, int | float)
+    }
+    shown = ", ".join(f"{k} = {v:.4f}" for k, v in tests.items())
+    return [*heading, f"Retrained on all training data, tested once ({RETRAINED_FOLDER}/): {shown}"]
 
 
 def _retrained_metrics(folder: Path) -> dict[str, Any]:

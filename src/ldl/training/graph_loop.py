@@ -249,6 +249,28 @@ def _log_line(epoch: int, epochs: int, logs: dict[str, float]) -> str:
     return f"Epoch {epoch + 1}/{epochs} - {numbers}"
 
 
+def _replay(
+    rows: list[dict[str, float]],
+    first_epoch: int,
+    epochs: int,
+    recorder: RunRecorder,
+    per_epoch: keras.callbacks.CallbackList,
+    verbose: int,
+) -> dict[str, float]:
+    """Tell the callbacks about each epoch of one call in turn; the last epoch's logs."""
+    recorder.holds_epoch = first_epoch + len(rows) - 1  # the model holds the call's last epoch
+    logs: dict[str, float] = {}
+    try:
+        for epoch, logs in enumerate(rows, start=first_epoch):
+            per_epoch.on_epoch_begin(epoch)
+            per_epoch.on_epoch_end(epoch, logs)
+            if verbose:
+                print(_log_line(epoch, epochs, logs), file=sys.stdout, flush=True)
+    finally:
+        recorder.holds_epoch = None
+    return logs
+
+
 def fit_in_graph(
     model: keras.Model,
     train: EpochShuffledDataset,
@@ -294,19 +316,11 @@ def fit_in_graph(
         for callback in callbacks:  # e.g. EpochLines: the epochs of one call are timed together
             if hasattr(callback, "epoch_seconds"):
                 callback.epoch_seconds = seconds / max(1, len(rows))
-        recorder.holds_epoch = epoch + len(rows) - 1
         learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         for writer in scalars:
             writer.write(epoch, rows, learning_rate)
-        try:
-            for logs in rows:
-                per_epoch.on_epoch_begin(epoch)
-                per_epoch.on_epoch_end(epoch, logs)
-                if verbose:
-                    print(_log_line(epoch, epochs, logs), file=sys.stdout, flush=True)
-                epoch += 1
-        finally:
-            recorder.holds_epoch = None
+        logs = _replay(rows, epoch, epochs, recorder, per_epoch, verbose)
+        epoch += len(rows)
     model.optimizer.finalize_variable_values(model.trainable_weights)
     for writer in scalars:
         writer.close()

@@ -277,16 +277,16 @@ def _train_epochs(
             checkpoints.save(state, {"seed": seed, "train_seconds": elapsed})
 
 
-def run_mnist_network(cfg: DictConfig, say: Say, run: RunFolder, mode: RunMode) -> dict[str, Any]:
-    """Train the chapter 4 network and print each epoch as the book; return the run's metrics."""
-    options = network_options(cfg)
-    arrays = load_network_arrays(cfg)
-    if options.batch_size > len(arrays.x_train):
-        raise ConfigError(
-            f"model.batch_size={options.batch_size} exceeds the {len(arrays.x_train)} training "
-            "examples (a full batch is the training set's size)."
-        )
-    checkpoints = NetworkCheckpoints(run.checkpoint_dir)
+def _start_or_resume(
+    options: NetworkOptions,
+    arrays: NetworkArrays,
+    checkpoints: NetworkCheckpoints,
+    run: RunFolder,
+    mode: RunMode,
+    say: Say,
+) -> tuple[TrainingState, int, float]:
+    """A fresh training state from the seed, or the checkpointed one of a resumed run (whose epochs
+    are printed again); with its seed and the seconds trained before."""
     loaded = checkpoints.load() if mode is RunMode.RESUME else None
     if loaded is None:
         seed = options.seed if options.seed is not None else secrets.randbelow(2**31 - 1)
@@ -309,6 +309,49 @@ def run_mnist_network(cfg: DictConfig, say: Say, run: RunFolder, mode: RunMode) 
         say(f"Resuming after epoch {state.history[-1].epoch} from {run.checkpoint_dir}")
         for result in state.history:
             say(format_epoch(result, arrays.held_out_name))
+    return state, seed, seconds_before
+
+
+def _network_metrics(
+    network: Any,
+    state: TrainingState,
+    arrays: NetworkArrays,
+    seed: int,
+    train_seconds: float,
+    best_epoch: int | None,
+) -> dict[str, Any]:
+    """The run's metrics.json: test accuracy, and every epoch's training and held-out accuracy."""
+    test_accuracy = count_correct(network, arrays.x_test, arrays.labels_test) / len(arrays.x_test)
+    metrics: dict[str, Any] = {
+        "train_seconds": train_seconds,
+        "epochs_completed": len(state.history),
+        "seed": seed,
+        "device": "CPU (plain NumPy)",
+        "parameters": network.hidden_weights.size + network.output_weights.size,
+        "test/accuracy": test_accuracy,
+        "test/error": 1.0 - test_accuracy,
+    }
+    if state.history:
+        metrics["train/accuracy"] = state.history[-1].train_accuracy
+    if best_epoch is not None:
+        metrics["best_epoch"] = best_epoch
+    for result in state.history:
+        metrics[f"epoch_{result.epoch}/train/accuracy"] = result.train_accuracy
+        metrics[f"epoch_{result.epoch}/{arrays.held_out_name}/accuracy"] = result.test_accuracy
+    return metrics
+
+
+def run_mnist_network(cfg: DictConfig, say: Say, run: RunFolder, mode: RunMode) -> dict[str, Any]:
+    """Train the chapter 4 network and print each epoch as the book; return the run's metrics."""
+    options = network_options(cfg)
+    arrays = load_network_arrays(cfg)
+    if options.batch_size > len(arrays.x_train):
+        raise ConfigError(
+            f"model.batch_size={options.batch_size} exceeds the {len(arrays.x_train)} training "
+            "examples (a full batch is the training set's size)."
+        )
+    checkpoints = NetworkCheckpoints(run.checkpoint_dir)
+    state, seed, seconds_before = _start_or_resume(options, arrays, checkpoints, run, mode, say)
     say(
         f"network: {arrays.x_train.shape[1]}-{options.hidden_units}-{arrays.y_train.shape[1]} "
         f"{options.hidden_activation}/{options.output_activation} | implementation: "
@@ -345,21 +388,4 @@ def run_mnist_network(cfg: DictConfig, say: Say, run: RunFolder, mode: RunMode) 
         "test" if arrays.held_out_name == "test" else "validation",
     )
 
-    test_accuracy = count_correct(network, arrays.x_test, arrays.labels_test) / len(arrays.x_test)
-    metrics: dict[str, Any] = {
-        "train_seconds": train_seconds,
-        "epochs_completed": len(state.history),
-        "seed": seed,
-        "device": "CPU (plain NumPy)",
-        "parameters": network.hidden_weights.size + network.output_weights.size,
-        "test/accuracy": test_accuracy,
-        "test/error": 1.0 - test_accuracy,
-    }
-    if state.history:
-        metrics["train/accuracy"] = state.history[-1].train_accuracy
-    if best_epoch is not None:
-        metrics["best_epoch"] = best_epoch
-    for result in state.history:
-        metrics[f"epoch_{result.epoch}/train/accuracy"] = result.train_accuracy
-        metrics[f"epoch_{result.epoch}/{arrays.held_out_name}/accuracy"] = result.test_accuracy
-    return metrics
+    return _network_metrics(network, state, arrays, seed, train_seconds, best_epoch)

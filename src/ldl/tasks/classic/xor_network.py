@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -201,6 +201,38 @@ def _wrong_side(target: float, output: float, threshold: float) -> bool:
     return (target < 0.5 and output >= threshold) or (target >= 0.5 and output < threshold)
 
 
+def _check_settings(
+    learning_rate: float, max_passes: int, max_updates: int | None, update_on: str
+) -> None:
+    if learning_rate <= 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    if max_passes < 1:
+        raise ValueError(f"max_passes must be at least 1, got {max_passes}")
+    if max_updates is not None and max_updates < 0:
+        raise ValueError(f"max_updates must be at least 0, got {max_updates}")
+    if update_on not in UPDATE_ON:
+        raise ValueError(f"unknown update_on {update_on!r}; choose one of: {', '.join(UPDATE_ON)}")
+
+
+def _print_outputs(
+    network: XorNetwork,
+    x_train: list[Any],  # the truth table's rows (NumPy arrays)
+    y_train: list[float],
+    outputs: np.ndarray,
+    threshold: float,
+    print_fn: Callable[..., object],
+) -> bool:
+    """Run the four rows in their original order, print them (the book's check after each pass) and
+    say whether every output is on the correct side of `threshold`; `outputs` receives them."""
+    all_correct = True
+    for i, (x, y) in enumerate(zip(x_train, y_train, strict=True)):
+        outputs[i] = network.forward(x)
+        print_fn(format_output(x, outputs[i]))
+        if _wrong_side(y, outputs[i], threshold):
+            all_correct = False
+    return all_correct
+
+
 def train_xor_network(
     learning_rate: float = 0.1,
     seed: int | None = 3,
@@ -223,15 +255,7 @@ def train_xor_network(
     is on the correct side of `threshold` (0.5), or with `converged=False` after `max_passes` passes
     or `max_updates` updates (the book warns convergence is not guaranteed).
     """
-    if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-    if max_passes < 1:
-        raise ValueError(f"max_passes must be at least 1, got {max_passes}")
-    if max_updates is not None and max_updates < 0:
-        raise ValueError(f"max_updates must be at least 0, got {max_updates}")
-    if update_on not in UPDATE_ON:
-        raise ValueError(f"unknown update_on {update_on!r}; choose one of: {', '.join(UPDATE_ON)}")
-
+    _check_settings(learning_rate, max_passes, max_updates, update_on)
     inputs, targets = truth_table("xor", "binary")
     x_train = list(inputs)
     y_train = [float(t) for t in targets]
@@ -247,7 +271,6 @@ def train_xor_network(
     updates = 0
     all_correct = False
     while not all_correct and passes < max_passes and updates != max_updates:
-        all_correct = True
         passes += 1
         rng.shuffle(index_list)
         for i in index_list:
@@ -260,11 +283,7 @@ def train_xor_network(
             network.adjust(x_train[i], learning_rate)
             updates += 1
             _show_learning(network, print_fn)
-        for i, (x, y) in enumerate(zip(x_train, y_train, strict=True)):
-            outputs[i] = network.forward(x)
-            print_fn(format_output(x, outputs[i]))
-            if _wrong_side(y, outputs[i], threshold):
-                all_correct = False
+        all_correct = _print_outputs(network, x_train, y_train, outputs, threshold, print_fn)
 
     return XorResult(
         weights=network.weights.copy(),

@@ -297,6 +297,25 @@ def naive_forecast(x: np.ndarray) -> np.ndarray:
     return x[:, -1, :1].copy()
 
 
+def _with_extra_series(
+    train: np.ndarray,
+    test: np.ndarray,
+    data_dir: Path | str,
+    names: list[str],
+    months: list[str],
+    fraction: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sales series with the extra input series as further columns: the same chronological
+    split, each standardized with its own training months."""
+    train_columns, test_columns = [train], [test]
+    for column in load_extra_series(data_dir, names, months):
+        extra_train, extra_test = split_chronologically(column, fraction)
+        extra_train, extra_test, _, _ = scale_series(extra_train, extra_test, "std")
+        train_columns.append(extra_train)
+        test_columns.append(extra_test)
+    return np.stack(train_columns, 1), np.stack(test_columns, 1)
+
+
 def prepare_book_sales(
     data_config: Mapping[str, Any],
     data_dir: Path | str,
@@ -307,15 +326,10 @@ def prepare_book_sales(
     fraction = float(data_config["train_months_fraction"])
     train, test = split_chronologically(series.values, fraction)
     train_scaled, test_scaled, mean, scale = scale_series(train, test, str(data_config["scale_by"]))
-    # Extra input series: the same chronological split, each standardized with its own training months.
     extra_names = list(data_config.get("extra_series") or [])
-    train_columns, test_columns = [train_scaled], [test_scaled]
-    for column in load_extra_series(data_dir, extra_names, series.months):
-        extra_train, extra_test = split_chronologically(column, fraction)
-        extra_train, extra_test, _, _ = scale_series(extra_train, extra_test, "std")
-        train_columns.append(extra_train)
-        test_columns.append(extra_test)
-    train_features, test_features = np.stack(train_columns, 1), np.stack(test_columns, 1)
+    train_features, test_features = _with_extra_series(
+        train_scaled, test_scaled, data_dir, extra_names, series.months, fraction
+    )
     options = {
         "min_history": data_config["min_history"],
         "history": data_config["history"],

@@ -13,7 +13,7 @@ The model inputs are a pair (source ids, decoder input ids); the targets are the
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -243,6 +243,44 @@ def _metadata(
     }
 
 
+def _vocabulary_statistics(
+    source_tokenizer: Any, destination_tokenizer: Any, source: np.ndarray, decoder_input: np.ndarray
+) -> dict[str, int]:
+    """Vocabulary sizes and padded lengths, recorded in the run folder."""
+    return {
+        "source_words": len(source_tokenizer.word_counts),
+        "target_words": len(destination_tokenizer.word_counts),
+        "source_length": int(source.shape[1]),
+        "target_length": int(decoder_input.shape[1]),
+    }
+
+
+def _test_report(
+    metadata: dict[str, Any],
+    test_arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    references: list[list[str]],
+    report_options: dict[str, Any],
+) -> Callable[[Any, Path], dict[str, Any]]:
+    """The after-training report (BLEU, token accuracy, examples) on the test pairs."""
+    source, decoder_input, decoder_target = test_arrays
+
+    def test_report(model: Any, run_dir: Path) -> dict[str, Any]:
+        from ldl.tasks.translation.translate import translation_report
+
+        return translation_report(
+            model,
+            metadata,
+            source,
+            references,
+            run_dir,
+            decoder_inputs=decoder_input,
+            targets=decoder_target,
+            **report_options,
+        )
+
+    return test_report
+
+
 def prepare_anki_fra_eng(
     data_config: Mapping[str, Any],
     data_dir: Path | str,
@@ -263,22 +301,12 @@ def prepare_anki_fra_eng(
         data_config, pairs, source_tokenizer, destination_tokenizer, source, decoder_input,
         [test_rows[i] for i in samples],
     )  # fmt: skip
-    references = [pairs.destination[row] for row in test_rows]
-    report_options = dict(data_config["report"] or {})
-
-    def test_report(model: Any, run_dir: Path) -> dict[str, Any]:
-        from ldl.tasks.translation.translate import translation_report
-
-        return translation_report(
-            model,
-            metadata,
-            source[test_rows],
-            references,
-            run_dir,
-            decoder_inputs=decoder_input[test_rows],
-            targets=decoder_target[test_rows],
-            **report_options,
-        )
+    test_report = _test_report(
+        metadata,
+        (source[test_rows], decoder_input[test_rows], decoder_target[test_rows]),
+        [pairs.destination[row] for row in test_rows],
+        dict(data_config["report"] or {}),
+    )
 
     return split.carve(
         PreparedData(
@@ -295,10 +323,9 @@ def prepare_anki_fra_eng(
                 "duplicate_pairs_dropped": duplicates,
                 "train_pairs": len(train_rows),
                 "test_pairs": len(test_rows),
-                "source_words": len(source_tokenizer.word_counts),
-                "target_words": len(destination_tokenizer.word_counts),
-                "source_length": int(source.shape[1]),
-                "target_length": int(decoder_input.shape[1]),
+                **_vocabulary_statistics(
+                    source_tokenizer, destination_tokenizer, source, decoder_input
+                ),
             },
             metadata=metadata,
             model_input_shape=((int(source.shape[1]),), (int(decoder_input.shape[1]),)),
