@@ -16,6 +16,7 @@ import keras
 from keras import layers
 
 from ldl.errors import ConfigError
+from ldl.models.dense_head import dense_head
 from ldl.models.initializers import make_initializer
 
 PADDINGS = ("causal", "same", "valid")
@@ -110,22 +111,16 @@ def build_conv1d(
         x = layers.GlobalAveragePooling1D(name="average_over_time")(x)
     else:
         x = layers.GlobalMaxPooling1D(name="maximum_over_time")(x)
-    for index, width in enumerate(dense_units):
-        x = layers.Dense(
-            int(width),
-            activation=activation,
-            kernel_initializer=make_initializer(kernel_initializer),
-            bias_initializer=make_initializer(bias_initializer),
-            name=f"dense_{index}",
-        )(x)
-    outputs = layers.Dense(
+    outputs = dense_head(
+        x,
+        dense_units,
+        activation,
         num_outputs,
-        activation=output_activation,
-        kernel_initializer=make_initializer(output_kernel_initializer),
-        bias_initializer=make_initializer(bias_initializer),
-        name="output",
-        dtype="float32",
-    )(x)
+        output_activation,
+        kernel_initializer,
+        output_kernel_initializer,
+        bias_initializer,
+    )
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -15,6 +15,7 @@ import keras
 from keras import layers
 
 from ldl.errors import ConfigError
+from ldl.models.dense_head import dense_head
 from ldl.models.initializers import make_initializer
 
 CELLS = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
@@ -161,20 +162,14 @@ def build_recurrent(
                 recurrent, merge_mode=merge_mode, name=f"bidirectional_{index}"
             )
         x = recurrent(x)
-    for index, width in enumerate(dense_units):
-        x = layers.Dense(
-            int(width),
-            activation=dense_activation,
-            kernel_initializer=make_initializer(kernel_initializer),
-            bias_initializer=make_initializer(bias_initializer),
-            name=f"dense_{index}",
-        )(x)
-    outputs = layers.Dense(
+    outputs = dense_head(
+        x,
+        dense_units,
+        dense_activation,
         num_outputs,
-        activation=output_activation,
-        kernel_initializer=make_initializer(output_kernel_initializer),
-        bias_initializer=make_initializer(bias_initializer),
-        name="output",
-        dtype="float32",
-    )(x)
+        output_activation,
+        kernel_initializer,
+        output_kernel_initializer,
+        bias_initializer,
+    )
     return keras.Model(inputs, outputs, name=name)
