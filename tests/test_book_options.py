@@ -304,7 +304,7 @@ def write_glove_text(path: Path, words: list[str], dimension: int, seed: int = 0
     return vectors.astype("float32")
 
 
-@pytest.mark.parametrize("trainable", [False, True])
+@pytest.mark.parametrize("trainable", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_c12e1_embedding_starts_from_glove_vectors(make_config, tmp_path: Path, trainable) -> None:
     import keras
     from sequence_fixtures import write_frankenstein
@@ -441,6 +441,7 @@ def test_windows_with_a_horizon_of_several_months() -> None:
         make_windows(series, horizon=2, horizon_targets="first")
 
 
+@pytest.mark.slow
 def test_c9e1_predicts_three_months_at_once(make_config, tmp_path: Path) -> None:
     from ldl.training.train import train
 
@@ -558,6 +559,7 @@ def test_word2vec_model_scores_the_dot_product_and_can_tie_its_matrices() -> Non
     assert float(np.asarray(model([words, candidate]))[0, 0]) == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_c13_word2vec_trains_and_its_vectors_answer_queries(make_config, tmp_path: Path, capsys):
     from sequence_fixtures import write_frankenstein
 

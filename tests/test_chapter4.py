@@ -367,6 +367,7 @@ def test_the_network_trains_on_mnist_only(make_config, boston_dir):
 
 
 @pytest.mark.real_data
+@pytest.mark.slow
 def test_c4e2_prints_the_books_first_two_epochs_on_the_real_mnist(
     make_config, real_data_dir, capsys
 ):

@@ -38,9 +38,14 @@ CASES = {
     "c9e1": ("sales_dir", ("trainer.epochs=3",)),
     "c17e3": ("mnist_dir", ("trainer.epochs=2",)),
 }
+# The quick suite runs the MNIST and Boston cases; the RNN and two-output ones are slow.
+CASE_PARAMS = [
+    pytest.param(name, marks=[pytest.mark.slow] if name in ("c9e1", "c17e3") else [])
+    for name in CASES
+]
 
 
-@pytest.mark.parametrize("experiment", list(CASES))
+@pytest.mark.parametrize("experiment", CASE_PARAMS)
 def test_the_graph_loop_records_the_same_epochs_as_fit(experiment, make_config, request, tmp_path):
     data_fixture, settings = CASES[experiment]
     data_dir = request.getfixturevalue(data_fixture)
@@ -92,6 +97,7 @@ def test_auto_takes_the_graph_loop_only_where_it_can_run(
     assert json.loads((tmp_path / "stopping" / "metrics.json").read_text())["status"] == "completed"
 
 
+@pytest.mark.slow
 def test_a_convnet_stays_on_fit_and_forcing_the_graph_loop_says_why(
     make_config, cifar_dir, tmp_path, monkeypatch
 ):
@@ -136,6 +142,7 @@ def _epoch_scalars(folder) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_the_graph_loop_writes_the_same_tensorboard_scalars(make_config, boston_dir, tmp_path):
     for loop in ("fit", "graph"):
         train(

@@ -67,6 +67,14 @@ MODELS = {
         seed, attention="additive", attention_query="previous_state"
     ),
 }
+# The quick suite (-m "not slow") checks the two architectures and one attention variant; the full
+# suite checks every family.
+FAMILIES = [
+    pytest.param(
+        name, marks=[] if name in ("seq2seq", "seq2seq_dot", "transformer") else [pytest.mark.slow]
+    )
+    for name in sorted(MODELS)
+]
 
 
 # --- Data ----------------------------------------------------------------------------------------
@@ -169,7 +177,7 @@ SOURCE = np.array([[5, 6, 7, 8]], dtype=np.int32)
 DECODER = np.array([[START, 9, 10, 11, STOP]], dtype=np.int32)
 
 
-@pytest.mark.parametrize("family", sorted(MODELS))
+@pytest.mark.parametrize("family", FAMILIES)
 def test_padding_never_changes_the_output_at_unpadded_positions(family):
     model = MODELS[family]()
     reference = np.asarray(model([SOURCE, DECODER]))
@@ -199,7 +207,7 @@ def test_without_padding_masks_the_transformer_sees_padding_like_the_books_code(
     assert getattr(model.outputs[0], "_keras_mask", None) is None
 
 
-@pytest.mark.parametrize("family", sorted(MODELS))
+@pytest.mark.parametrize("family", FAMILIES)
 def test_step_by_step_decoding_reproduces_the_training_model(family):
     """The stepper (encoder once, one token per step) gives the teacher-forced model's outputs."""
     model = MODELS[family](seed=2)
@@ -212,7 +220,7 @@ def test_step_by_step_decoding_reproduces_the_training_model(family):
         np.testing.assert_allclose(probabilities, reference[:, position], atol=1e-5)
 
 
-@pytest.mark.parametrize("family", sorted(MODELS))
+@pytest.mark.parametrize("family", FAMILIES)
 def test_loss_and_accuracy_count_the_unpadded_target_positions_only(family):
     """The decoder mask reaches the loss whatever layers sit between the embedding and the softmax."""
     model = MODELS[family](seed=6)
@@ -257,7 +265,7 @@ def test_attention_and_bidirectional_encoder_add_their_layers():
         build_seq2seq(VOCABULARY, VOCABULARY, layer_size=15, bidirectional_encoder=True)
 
 
-@pytest.mark.parametrize("family", sorted(MODELS))
+@pytest.mark.parametrize("family", FAMILIES)
 def test_the_decoder_cannot_see_future_tokens(family):
     model = MODELS[family]()
     reference = np.asarray(model([SOURCE, DECODER]))
@@ -268,7 +276,7 @@ def test_the_decoder_cannot_see_future_tokens(family):
     assert np.abs(outputs[:, 3:] - reference[:, 3:]).max() > 1e-6
 
 
-@pytest.mark.parametrize("family", sorted(MODELS))
+@pytest.mark.parametrize("family", FAMILIES)
 def test_beam_width_one_is_greedy_and_beams_are_ranked(family):
     model = MODELS[family](seed=3)
     stepper = stepper_for(model)
@@ -285,7 +293,7 @@ def test_beam_width_one_is_greedy_and_beams_are_ranked(family):
     assert batched == [greedy_decode(stepper, r[None, :], START, STOP, 8)[0] for r in sources]
 
 
-@pytest.mark.parametrize("family", sorted(MODELS))
+@pytest.mark.parametrize("family", FAMILIES)
 def test_save_load_gives_identical_translations(family, tmp_path):
     model = MODELS[family](seed=5)
     words = [f"w{i}" for i in range(2, VOCABULARY - 2)]
