@@ -573,7 +573,7 @@ def test_c13_word2vec_trains_and_its_vectors_answer_queries(make_config, tmp_pat
             make_config(
                 "experiment=c13_word2vec", f"data_dir={tmp_path}", "data.max_words=40",
                 f"data.method={method}", "model.embedding_dim=8", "trainer.epochs=2",
-                "logger=none", run_dir=run,
+                "trainer.seed=0", "logger=none", run_dir=run,
             )
         )  # fmt: skip
         assert metrics["status"] == "completed" and metrics["test/accuracy"] > 0.5
