@@ -378,8 +378,9 @@ def test_the_same_command_started_twice_has_one_writer(world, tmp_path, multirun
     folder = tmp_path / ("sweep" if multirun else "run")
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     flags = ("-m", "cv.k=2", "cv.fold=0,1") if multirun else ()
-    # Long enough that the first is still training when the second has started.
-    command = ("train", *flags, *C6E1, "trainer.epochs=5000", f"{key}={folder}")
+    # Far more epochs than it can train before it is killed below (5,000 took only seconds once the
+    # graph loop ran c6e1), so the first is still training when the second has started.
+    command = ("train", *flags, *C6E1, "trainer.epochs=10000000", f"{key}={folder}")
     environment = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO / 'tests'}"}
     first = subprocess.Popen(
         [sys.executable, "-m", "ldl.cli.main", *command], cwd=world.root, env=environment,
