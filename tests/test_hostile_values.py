@@ -129,6 +129,10 @@ BAD_CHOICES = [
         ("experiment=c11e1", "+callbacks.sample_completions.samples=100000"),
         ("callbacks.sample_completions.samples must be a whole number from 1 to 100",),
     ),
+    (
+        ("experiment=c14e1", "data.report.bleu_examples=0"),
+        ("data.report.bleu_examples must be a whole number >= 1", "got 0"),
+    ),
 ]
 
 CONTRADICTIONS = [

@@ -182,11 +182,20 @@ def check_values(cfg: DictConfig) -> None:
             raise ConfigError(
                 f"{key} must be a dropout rate in [0, 1), got {value!r} ({type(value).__name__})."
             )
+        if leaf == "bleu_examples" and value is not None and not _whole_at_least_one(value):
+            raise ConfigError(
+                f"{key} must be a whole number >= 1 (the first test pairs translated for BLEU) or "
+                f"null (every test pair), got {value!r}."
+            )
     _check_optimizer_values(cfg.get("optimizer"))
     _check_fine_tune(cfg.get("fine_tune"))
     _check_cross_validation(cfg)
     _check_keras_names(cfg)
     _check_callbacks(cfg.get("callbacks"))
+
+
+def _whole_at_least_one(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 # Datasets that may hold out nothing (data.test_fraction=0): the book trains c16e2 on every COCO image.

@@ -12,12 +12,14 @@ import math
 import numpy as np
 from numpy.typing import DTypeLike
 
+from ldl.data.aligned import aligned_empty
+
 
 def _scale(x: np.ndarray, mean, std, dtype: DTypeLike) -> np.ndarray:
     # Subtract and divide in the output dtype, in place: a float64 copy of CIFAR-10 would be 1.2 GB.
     # Copied by assignment: the same values as astype(), which took 1.1 s for MNIST's uint8 training
-    # images here against 0.02 s.
-    out = np.empty(np.shape(x), dtype=dtype)
+    # images here against 0.02 s. Aligned, so that training reads it without another copy.
+    out = aligned_empty(np.shape(x), dtype)
     out[...] = x
     out -= np.asarray(mean, dtype=dtype)
     out /= np.asarray(std, dtype=dtype)

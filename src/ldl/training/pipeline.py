@@ -15,6 +15,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from ldl.data.aligned import is_aligned
 from ldl.tf_setup import import_tensorflow
 
 tf = import_tensorflow()
@@ -27,6 +28,23 @@ BatchTransform = Callable[[Any, Any], tuple[Any, Any]]
 def _with_transform(dataset: Any, transform: BatchTransform | None) -> Any:
     """Map `transform` over the batches; no map at all without one (a map costs time per batch)."""
     return dataset if transform is None else dataset.map(transform)
+
+
+def as_tensor(array: Any) -> Any:
+    """`array` as a TensorFlow tensor; one that TensorFlow can read in place (numeric, aligned,
+    writeable: ldl.data.aligned) is shared through DLPack, not copied, and marked read-only, since the
+    tensor would see any later write. Anything else is copied, as tf.constant does."""
+    if (
+        isinstance(array, np.ndarray)
+        and array.dtype.kind in "biuf"
+        and array.size > 0
+        and array.flags.writeable  # DLPack cannot export a read-only array
+        and is_aligned(array)
+    ):
+        tensor = tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+        array.flags.writeable = False
+        return tensor
+    return tf.constant(array)
 
 
 def num_examples(x: Any) -> int:
@@ -59,8 +77,8 @@ class EpochShuffledDataset:
         self.transform = transform
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
         # Kept for the multi-epoch graph loop (training/graph_loop.py), which reads the same tensors.
-        self.features = features = tf.nest.map_structure(tf.constant, x)
-        self.targets = targets = tf.nest.map_structure(tf.constant, y)
+        self.features = features = tf.nest.map_structure(as_tensor, x)
+        self.targets = targets = tf.nest.map_structure(as_tensor, y)
 
         def epoch_indices(_: Any) -> Any:
             indices = self.epoch_order(self._epoch.read_value())
@@ -112,5 +130,6 @@ def evaluation_dataset(
     x: np.ndarray, y: np.ndarray, batch_size: int, transform: BatchTransform | None = None
 ) -> Any:
     """Batches for evaluation (a tf.data.Dataset), in order; the batch size changes speed, never the metrics."""
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+    tensors = tf.nest.map_structure(as_tensor, (x, y))
+    dataset = tf.data.Dataset.from_tensor_slices(tensors).batch(batch_size)
     return _with_transform(dataset, transform).prefetch(2)
