@@ -8,6 +8,12 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Decompressed archives (ldl.data.npz_cache) go to this session's folder, not the user's cache."""
+    os.environ.setdefault("LDL_CACHE_DIR", str(tmp_path_factory.mktemp("ldl_cache")))
+
+
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
     """The real datasets' folder: $LDL_REAL_DATA_DIR, else `<repo>/../shared/data`, else skip."""

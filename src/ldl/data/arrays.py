@@ -7,6 +7,7 @@ loaders.
 
 from __future__ import annotations
 
+import lzma
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ldl.data import npz_cache
 from ldl.errors import ConfigError, DataError
 
 
@@ -62,6 +64,9 @@ def read_npz(path: Path, keys: tuple[str, ...], dataset: str) -> dict[str, np.nd
     to know which file is bad and that replacing it fixes the problem.
     """
     fix = "Delete or replace it (re-download it, or rebuild it from the original files)."
+    cached = npz_cache.read_cached(path, keys)
+    if cached is not None:
+        return cached
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in keys if key not in archive.files]
@@ -71,11 +76,14 @@ def read_npz(path: Path, keys: tuple[str, ...], dataset: str) -> dict[str, np.nd
                     f"holds {', '.join(archive.files) or 'nothing'} but {', '.join(keys)} are "
                     f"expected. {fix}"
                 )
-            return {key: archive[key] for key in keys}
+            arrays = {key: archive[key] for key in keys}
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as error:
         raise DataError(
             f"The {dataset} file '{path}' is truncated or corrupt, or not an .npz archive "
             f"({type(error).__name__}: {error}). {fix}"
         ) from error
+    if npz_cache.worth_caching(path):
+        npz_cache.write_cache(path, arrays)
+    return arrays
