@@ -3,7 +3,7 @@
 TensorFlow's kernels need tensor buffers aligned to its vector width; 64 bytes covers every width it
 is built for (EIGEN_MAX_ALIGN_BYTES). NumPy's large arrays start 16 bytes into a page, so an array
 meant for training is allocated here instead: for MNIST that saves a second 188 MB copy, which took
-0.4-2.0 s of system time on a 2-core virtual machine (first touches of fresh memory are slow there).
+0.4-3.1 s of system time on a 2-core virtual machine (first touches of fresh memory are slow there).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ TENSOR_ALIGNMENT = 64
 
 
 def aligned_empty(shape: Any, dtype: DTypeLike) -> np.ndarray:
-    """An uninitialised C-contiguous array whose buffer starts on a TENSOR_ALIGNMENT boundary."""
+    """An uninitialised C-contiguous array whose buffer starts on a TENSOR_ALIGNMENT boundary (an empty
+    array has no buffer; NumPy may then point it anywhere)."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     buffer = np.empty(nbytes + TENSOR_ALIGNMENT, dtype=np.uint8)
