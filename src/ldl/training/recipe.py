@@ -52,7 +52,7 @@ from ldl.training.graph_loop import (  # noqa: E402
     has_convolutions,
     uses_graph_loop,
 )
-from ldl.training.losses import smoothed_loss  # noqa: E402
+from ldl.training.losses import fused_cross_entropy_on_cpu, smoothed_loss  # noqa: E402
 from ldl.training.metrics import metric_objects  # noqa: E402
 from ldl.training.optimizers import build_optimizer  # noqa: E402
 from ldl.training.pipeline import (  # noqa: E402
@@ -292,7 +292,7 @@ def loss_and_metrics(cfg: DictConfig) -> dict[str, Any]:
     metrics = plain(cfg.metrics)
     loss = plain(cfg.loss)
     return {
-        "loss": smoothed_loss(loss, cfg.get("label_smoothing", 0.0)),
+        "loss": fused_cross_entropy_on_cpu(smoothed_loss(loss, cfg.get("label_smoothing", 0.0))),
         "metrics": metrics if isinstance(metrics, dict) else metric_objects(list(metrics), loss),
         "loss_weights": plain(cfg.get("loss_weights")),
     }
