@@ -113,10 +113,15 @@ def test_small_or_uncompressed_archives_are_not_copied(
     np.savez(stored, **_cifar_like(0))  # members stored, not compressed
     compressed = tmp_path / "small.npz"
     np.savez_compressed(compressed, **_cifar_like(0))  # below MIN_CACHED_BYTES
-    assert not npz_cache.worth_caching(stored)
-    assert not npz_cache.worth_caching(compressed)
+
+    def worth_caching(path: Path) -> bool:
+        with zipfile.ZipFile(path) as archive:
+            return npz_cache.worth_caching(path, archive)
+
+    assert not worth_caching(stored)
+    assert not worth_caching(compressed)
     monkeypatch.setattr(npz_cache, "MIN_CACHED_BYTES", 0)
-    assert npz_cache.worth_caching(compressed) and not npz_cache.worth_caching(stored)
+    assert worth_caching(compressed) and not worth_caching(stored)
     read_npz(stored, KEYS, "CIFAR-10")
     assert not folder.exists()
 

@@ -77,6 +77,7 @@ def read_npz(path: Path, keys: tuple[str, ...], dataset: str) -> dict[str, np.nd
                     f"expected. {fix}"
                 )
             arrays = {key: archive[key] for key in keys}
+            cache = npz_cache.worth_caching(path, archive.zip)
     except DataError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as error:
@@ -84,6 +85,6 @@ def read_npz(path: Path, keys: tuple[str, ...], dataset: str) -> dict[str, np.nd
             f"The {dataset} file '{path}' is truncated or corrupt, or not an .npz archive "
             f"({type(error).__name__}: {error}). {fix}"
         ) from error
-    if npz_cache.worth_caching(path):
+    if cache:
         npz_cache.write_cache(path, arrays)
     return arrays

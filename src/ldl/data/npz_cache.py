@@ -37,15 +37,12 @@ def _entry(path: Path) -> Path:
     return cache_root() / "npz" / hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
-def worth_caching(path: Path) -> bool:
-    """A big archive with compressed members (np.savez_compressed, or LZMA as above)."""
-    try:
-        if path.stat().st_size < MIN_CACHED_BYTES:
-            return False
-        with zipfile.ZipFile(path) as archive:
-            return any(info.compress_type != zipfile.ZIP_STORED for info in archive.infolist())
-    except (OSError, zipfile.BadZipFile):
-        return False
+def worth_caching(path: Path, archive: zipfile.ZipFile) -> bool:
+    """A big archive (`archive`, open, read from `path`) with compressed members: np.savez_compressed,
+    or LZMA as above."""
+    return path.stat().st_size >= MIN_CACHED_BYTES and any(
+        info.compress_type != zipfile.ZIP_STORED for info in archive.infolist()
+    )
 
 
 def read_cached(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray] | None:

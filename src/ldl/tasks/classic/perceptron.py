@@ -93,13 +93,18 @@ def _checked_examples(
         )
     if any(t not in (-1.0, 1.0) for t in labels):
         raise ValueError("perceptron targets must be -1 or +1 (use target_encoding='sign')")
+    check_training_loop(learning_rate, max_passes, max_updates)
+    return rows, labels
+
+
+def check_training_loop(learning_rate: float, max_passes: int, max_updates: int | None) -> None:
+    """ValueError for settings the hand-written training loops (perceptron, XOR network) cannot run."""
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
     if max_passes < 1:
         raise ValueError(f"max_passes must be at least 1, got {max_passes}")
     if max_updates is not None and max_updates < 0:
         raise ValueError(f"max_updates must be at least 0, got {max_updates}")
-    return rows, labels
 
 
 InitialWeights = Literal["fixed", "zeros", "uniform"]

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ldl.tasks.classic.activations import Activation, activate, derivative_from_output
+from ldl.tasks.classic.perceptron import check_training_loop
 from ldl.tasks.classic.truth_tables import truth_table
 
 # The starting weights: uniform (the book: bias weights 0, the others U(-init_range, init_range)),
@@ -204,12 +205,7 @@ def _wrong_side(target: float, output: float, threshold: float) -> bool:
 def _check_settings(
     learning_rate: float, max_passes: int, max_updates: int | None, update_on: str
 ) -> None:
-    if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-    if max_passes < 1:
-        raise ValueError(f"max_passes must be at least 1, got {max_passes}")
-    if max_updates is not None and max_updates < 0:
-        raise ValueError(f"max_updates must be at least 0, got {max_updates}")
+    check_training_loop(learning_rate, max_passes, max_updates)
     if update_on not in UPDATE_ON:
         raise ValueError(f"unknown update_on {update_on!r}; choose one of: {', '.join(UPDATE_ON)}")
 
