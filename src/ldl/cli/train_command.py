@@ -34,6 +34,7 @@ from ldl.runs.files import DamagedFileError, write_json
 from ldl.runs.location import location_error, nearest_existing
 from ldl.runs.lock import FolderBusyError, FolderLock
 from ldl.runs.run_folder import RunFolder
+from ldl.tf_setup import import_tensorflow
 
 DEFAULT_EXPERIMENT = "c5e2"
 CONFIG_GROUPS = (
@@ -76,6 +77,9 @@ _KEEP_ROOT: Path | None = None
 
 
 def _task(cfg: DictConfig) -> float | None:
+    # A job may run in a fresh worker process (hydra/launcher=parallel): TensorFlow through ldl's
+    # quiet import before the training modules import Keras.
+    import_tensorflow()
     from ldl.runs.selection import discard_unstarted_run
     from ldl.sweeps.cross_validation import train_or_cross_validate as train
     from ldl.sweeps.job_paths import anchor_relative_paths
