@@ -298,6 +298,54 @@ def test_fixture_images_are_learnable() -> None:
     assert (distances.argmin(axis=1) == data.y_test).mean() > 0.95
 
 
+# --- standardization batch by batch ----------------------------------------------------------
+
+
+def _batches_through(transform, images: np.ndarray) -> np.ndarray:
+    """`images` standardized as training sees them: in a tf.data map and inside a tf.function."""
+    import tensorflow as tf
+
+    from ldl.training.pipeline import evaluation_dataset
+
+    mapped = np.concatenate(
+        [x.numpy() for x, _ in evaluation_dataset(images, np.zeros(len(images)), 7, transform)]
+    )
+    traced = tf.function(lambda batch: transform(batch, 0)[0])(tf.constant(images)).numpy()
+    np.testing.assert_array_equal(mapped, traced)
+    return mapped
+
+
+@pytest.mark.parametrize("validation", ["test", "holdout"])
+def test_mnist_stays_8_bit_and_batches_get_the_same_bits(tmp_path: Path, validation: str) -> None:
+    from fixtures import data_config
+
+    from ldl.data.datasets import prepare_data
+
+    splits = write_mnist_idx(tmp_path, n_train=120, n_test=30)
+    data = prepare_data(data_config("mnist", download=False), tmp_path, validation=validation)
+    assert data.x_train.dtype == data.x_test.dtype == np.uint8  # no float32 copy in memory
+    assert data.transform is not None
+    # The arrays the up-front standardization made, with the same (training part's) statistics:
+    train_part = splits.x_train if validation == "test" else data.x_train
+    expected_train, expected_test, mean, std = standardize_global(train_part, splits.x_test)
+    assert data.statistics == {"mean": mean, "std": std}
+    np.testing.assert_array_equal(_batches_through(data.transform, data.x_train), expected_train)
+    np.testing.assert_array_equal(_batches_through(data.transform, data.x_test), expected_test)
+    if validation == "holdout":
+        assert data.x_val.dtype == np.uint8 and len(data.x_val) == 24
+        np.testing.assert_array_equal(
+            _batches_through(data.transform, data.x_val),
+            (data.x_val - np.float32(mean)) / np.float32(std),
+        )
+
+
+def test_read_idx_gives_an_array_training_reads_in_place(tmp_path: Path) -> None:
+    from ldl.data.aligned import is_aligned
+
+    write_mnist_idx(tmp_path, n_train=30, n_test=10, gzip=True)
+    assert is_aligned(read_idx(tmp_path / "train-images-idx3-ubyte.gz"))
+
+
 # --- real data ------------------------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ from ldl.data.datasets import (
     training_augmentation,
 )
 from ldl.data.download import fetch, missing_files_error
-from ldl.data.preprocessing import global_mean_and_std
+from ldl.data.preprocessing import global_mean_and_std, standardizing_transform
 from ldl.errors import DataError
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -308,9 +308,10 @@ def _batch_transform(mean: float, std: float, num_classes: int, one_hot: bool) -
     from ldl.tf_setup import import_tensorflow
 
     tf = import_tensorflow()
+    standardize = standardizing_transform(mean, std)
 
     def transform(images: Any, labels: Any) -> tuple[Any, Any]:
-        scaled = (tf.cast(images, tf.float32) - np.float32(mean)) / np.float32(std)
+        scaled, labels = standardize(images, labels)
         if one_hot:
             labels = tf.one_hot(tf.reshape(tf.cast(labels, tf.int32), [-1]), num_classes)
         return scaled, labels

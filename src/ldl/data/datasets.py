@@ -15,7 +15,13 @@ import numpy as np
 
 from ldl.data.arrays import ArraySplits
 from ldl.data.kfold import kfold_split
-from ldl.data.preprocessing import one_hot, standardize_global, standardize_per_feature
+from ldl.data.preprocessing import (
+    global_statistics,
+    one_hot,
+    standardize_global,
+    standardize_per_feature,
+    standardizing_transform,
+)
 from ldl.errors import ConfigError, DataError
 from ldl.targets import target_of
 
@@ -283,20 +289,40 @@ def _standardized(
 
 
 def prepare_arrays(
-    raw: ArraySplits, data_config: Mapping[str, Any], split: ValidationSplit
+    raw: ArraySplits,
+    data_config: Mapping[str, Any],
+    split: ValidationSplit,
+    standardize_batches: bool = False,
 ) -> PreparedData:
     """The array datasets (MNIST, Boston Housing): cut to the configured sizes, split, standardize
-    with training statistics only, encode the targets as `data.task` says."""
+    with training statistics only, encode the targets as `data.task` says.
+
+    With `standardize_batches`, 8-bit images under global standardization stay 8-bit and the
+    pipeline standardizes each batch (`PreparedData.transform`, the same numbers); for callers that
+    hand the arrays to ldl's trainer only, not to code of their own.
+    """
     raw = raw.head(data_config["max_train_examples"], data_config["max_test_examples"])
     x_train, y_train, x_val, y_val = split.split(raw.x_train, raw.y_train)
-
-    x_train, x_test, mean, std, statistics = _standardized(
-        x_train, raw.x_test, data_config["standardize"]
-    )
-    if x_val is not None:
-        x_val = ((x_val - mean) / std).astype("float32")
-
     task = data_config["task"]
+
+    transform = None
+    if (
+        standardize_batches
+        and data_config["standardize"] == "global"
+        and x_train.dtype == np.uint8
+        and task != "reconstruction"  # whose targets are the standardized images themselves
+    ):
+        x_test = raw.x_test
+        mean, std = global_statistics(x_train, x_test)
+        statistics: dict[str, Any] = {"mean": mean, "std": std}
+        transform = standardizing_transform(mean, std)
+    else:
+        x_train, x_test, mean, std, statistics = _standardized(
+            x_train, raw.x_test, data_config["standardize"]
+        )
+        if x_val is not None:
+            x_val = ((x_val - mean) / std).astype("float32")
+
     y_test = raw.y_test
     if task == "reconstruction":  # an autoencoder: every target is its own input; labels unused
         y_train, y_val, y_test = x_train, x_val, x_test
@@ -324,6 +350,7 @@ def prepare_arrays(
         task=task,
         num_outputs=num_outputs,
         statistics=statistics,
+        transform=transform,
         train_transform=training_augmentation(data_config),
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ldl.data.aligned import aligned_empty
 from ldl.data.arrays import ArraySplits, read_npz
 from ldl.data.datasets import TEST_AS_VALIDATION, PreparedData, ValidationSplit, prepare_arrays
 from ldl.data.download import fetch, missing_files_error
@@ -83,7 +84,10 @@ def read_idx(path: Path | str) -> np.ndarray:
             f"{expected} bytes of data, but it holds {actual}. " + _replace_hint(path)
         )
     dtype = _IDX_DTYPES[type_code]
-    return np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape).copy()
+    # Copied into an aligned buffer, which training then reads in place (ldl.data.aligned).
+    array = aligned_empty(shape, dtype)
+    array[...] = np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape)
+    return array
 
 
 def _check_split(images: np.ndarray, labels: np.ndarray, source: str) -> tuple[np.ndarray, ...]:
@@ -192,6 +196,7 @@ def prepare_mnist(
     data_dir: str | Path,
     split: ValidationSplit = TEST_AS_VALIDATION,
 ) -> PreparedData:
-    """The `data=mnist` dataset: read the files, then split and standardize as the config says."""
+    """The `data=mnist` dataset: read the files, then split and standardize as the config says
+    (global standardization batch by batch in the pipeline: the images stay 8-bit in memory)."""
     raw = load_mnist(data_dir, download=bool(data_config["download"]))
-    return prepare_arrays(raw, data_config, split)
+    return prepare_arrays(raw, data_config, split, standardize_batches=True)

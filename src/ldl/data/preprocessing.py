@@ -8,6 +8,8 @@ no information about the test set leaks into training. The standard deviation is
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -62,11 +64,37 @@ def standardize_global(
     per-pixel scaling would distort (border pixels are almost always 0). A constant training set
     gets std 1 so the result is finite.
     """
+    mean, std = global_statistics(x_train, x_test)
+    return _scale(x_train, mean, std, dtype), _scale(x_test, mean, std, dtype), mean, std
+
+
+def global_statistics(x_train: np.ndarray, x_test: np.ndarray) -> tuple[float, float]:
+    """The (mean, std) `standardize_global` scales with; a constant training set gets std 1."""
     _check_pair(x_train, x_test)
     mean, std = global_mean_and_std(np.asarray(x_train))
-    if std == 0.0:
-        std = 1.0
-    return _scale(x_train, mean, std, dtype), _scale(x_test, mean, std, dtype), mean, std
+    return mean, std if std > 0.0 else 1.0
+
+
+def standardizing_transform(mean: float, std: float) -> Callable[[Any, Any], tuple[Any, Any]]:
+    """A batch transform for the tf.data pipeline: images -> float32 (x - mean) / std.
+
+    The same float32 subtraction and division as `standardize_global`, so the same bits, but batch
+    by batch: the images stay 8-bit in memory (MNIST's training set: 47 MB instead of 188 MB, whose
+    first touches cost up to seconds of system time on a virtual machine).
+    """
+    from ldl.tf_setup import import_tensorflow
+
+    tf = import_tensorflow()
+    # Eager tensors, captured by the graphs that call this as inputs, not constants: TensorFlow's
+    # graph optimizer turns a division by a constant into a multiplication by its reciprocal, which
+    # differs from NumPy's division in the last bit of one value in eight.
+    mean32 = tf.constant(mean, dtype=tf.float32)
+    std32 = tf.constant(std, dtype=tf.float32)
+
+    def standardize(images: Any, targets: Any) -> tuple[Any, Any]:
+        return (tf.cast(images, tf.float32) - mean32) / std32, targets
+
+    return standardize
 
 
 def standardize_per_feature(
