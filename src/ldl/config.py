@@ -110,7 +110,13 @@ def _require_fold(cv: DictConfig) -> None:
 def _validate_trainer(trainer: DictConfig) -> None:
     _require_int(trainer, "epochs", "trainer", minimum=0)  # 0: evaluate only (baselines)
     _require_int(trainer, "batch_size", "trainer")
-    _require_int(trainer, "eval_batch_size", "trainer")
+    if trainer.get("eval_batch_size") != "auto":
+        try:
+            _require_int(trainer, "eval_batch_size", "trainer")
+        except ConfigError as error:
+            raise ConfigError(
+                f"{error} Or trainer.eval_batch_size=auto: sized by the model's layer outputs."
+            ) from None
     _require_int(trainer, "steps_per_execution", "trainer", minimum=0)
     _require_optional_int(trainer, "checkpoint_every", "trainer", minimum=1)
     _require_number(trainer, "checkpoint_seconds", "trainer", minimum=0)

@@ -18,6 +18,7 @@ from ldl.runs.files import DamagedFileError
 from ldl.runs.report import with_errors
 from ldl.runs.run_folder import RunFolder
 from ldl.runs.saved_model import load_run_model
+from ldl.training.evaluation_batch import evaluation_batch_size
 
 
 def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None) -> dict[str, Any]:
@@ -55,7 +56,8 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None) -> dic
         cv=cfg.get("cv"),
     )
     model = load_run_model(run.path, allow_checkpoint=False).model
-    return measure_test_metrics(model, data, cfg.trainer.eval_batch_size)
+    batch_size = evaluation_batch_size(cfg.trainer.eval_batch_size, model, cfg.trainer.batch_size)
+    return measure_test_metrics(model, data, batch_size)
 
 
 def measure_test_metrics(model: Any, data: PreparedData, batch_size: int) -> dict[str, float]:

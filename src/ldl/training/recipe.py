@@ -13,7 +13,7 @@ import math
 import secrets
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hydra.utils import instantiate
@@ -41,6 +41,7 @@ from ldl.training.checkpoint import Checkpointer, CheckpointState  # noqa: E402
 from ldl.training.distribution import distribution_strategy  # noqa: E402
 from ldl.training.epoch_lines import EpochLines  # noqa: E402
 from ldl.training.evaluate import measure_test_metrics  # noqa: E402
+from ldl.training.evaluation_batch import evaluation_batch_size  # noqa: E402
 from ldl.training.fine_tuning import (  # noqa: E402
     fine_tune_settings,
     phase_two_optimizer,
@@ -83,12 +84,16 @@ class Runtime:
     device: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Datasets:
     data: PreparedData
     validation: Validation
     train: Any  # EpochShuffledDataset, or a dataset's own lazily loaded batches (same interface)
-    validation_batches: Any  # a tf.data.Dataset, or None without validation data
+    seed: int
+    # Set once the model exists (batch_validation): trainer.eval_batch_size as a number, and the
+    # validation data in batches of that size (a tf.data.Dataset, or None without validation data).
+    eval_batch_size: int = 0
+    validation_batches: Any = None
 
 
 def train_keras(cfg: DictConfig, run: RunFolder, mode: RunMode, say: Say) -> dict[str, Any]:
@@ -97,6 +102,7 @@ def train_keras(cfg: DictConfig, run: RunFolder, mode: RunMode, say: Say) -> dic
     runtime = set_up_runtime(cfg, checkpointer if mode is RunMode.RESUME else None)
     datasets = load_datasets(cfg, runtime.seed, run)
     model, state, compile_arguments = build_or_restore(cfg, runtime, datasets, checkpointer, say)
+    datasets = batch_validation(datasets, cfg, model)
     base_metrics = {
         "experiment": cfg.experiment_id,
         "seed": runtime.seed,
@@ -159,7 +165,8 @@ def _chain(first: BatchTransform | None, second: BatchTransform | None) -> Batch
 
 
 def load_datasets(cfg: DictConfig, seed: int, run: RunFolder) -> Datasets:
-    """The prepared data, the epoch-shuffled training batches and the validation batches."""
+    """The prepared data and the epoch-shuffled training batches (the validation batches follow
+    the model: batch_validation)."""
     trainer = cfg.trainer
     data = prepare_data(
         cfg.data,
@@ -176,8 +183,7 @@ def load_datasets(cfg: DictConfig, seed: int, run: RunFolder) -> Datasets:
         data.batches is not None
     ):  # the dataset loads its batches itself (e.g. cached image features)
         train = data.batches("train", trainer.batch_size, seed, trainer.shuffle)
-        held_out = data.batches("test", trainer.eval_batch_size, seed, False)
-        return Datasets(data, validation, train, held_out if validation == "test" else None)
+        return Datasets(data, validation, train, seed)
     train = EpochShuffledDataset(
         data.x_train,
         data.y_train,
@@ -186,13 +192,23 @@ def load_datasets(cfg: DictConfig, seed: int, run: RunFolder) -> Datasets:
         shuffle=trainer.shuffle,
         transform=_chain(data.transform, data.train_transform),
     )
-    x_val, y_val = validation_arrays(data, validation)
-    validation_batches = (
-        evaluation_dataset(x_val, y_val, trainer.eval_batch_size, data.transform)
-        if x_val is not None
-        else None
-    )
-    return Datasets(data, validation, train, validation_batches)
+    return Datasets(data, validation, train, seed)
+
+
+def batch_validation(datasets: Datasets, cfg: DictConfig, model: keras.Model) -> Datasets:
+    """`datasets` with trainer.eval_batch_size resolved for `model` (training/evaluation_batch.py)
+    and the validation data in batches of that size."""
+    size = evaluation_batch_size(cfg.trainer.eval_batch_size, model, cfg.trainer.batch_size)
+    data = datasets.data
+    if data.batches is not None:  # the dataset loads its batches itself
+        held_out = data.batches("test", size, datasets.seed, False)
+        batches = held_out if datasets.validation == "test" else None
+    else:
+        x_val, y_val = validation_arrays(data, datasets.validation)
+        batches = (
+            evaluation_dataset(x_val, y_val, size, data.transform) if x_val is not None else None
+        )
+    return replace(datasets, eval_batch_size=size, validation_batches=batches)
 
 
 def validation_arrays(data: PreparedData, validation: Validation) -> tuple[Any, Any]:
@@ -417,7 +433,7 @@ def train_in_graph(
         model,
         datasets.train,
         datasets.validation_batches,
-        cfg.trainer.eval_batch_size,
+        datasets.eval_batch_size,
         callbacks,
         epochs,
         initial_epoch,
@@ -439,7 +455,7 @@ def evaluate_and_save(
     data, cross_validating = datasets.data, datasets.validation == "kfold"
     # Cross-validation chooses configurations; the test set is measured once, on the final model
     # (ldl retrain-best), never by the runs that take part in the choice (docs/sweeps.md).
-    test_metrics = {} if cross_validating else _test_metrics(cfg, model, data)
+    test_metrics = {} if cross_validating else _test_metrics(model, data, datasets.eval_batch_size)
     if data.test_report is not None and not cross_validating:
         test_metrics.update(data.test_report(model, run.path))
     if cfg.trainer.print_predictions and not cross_validating:
@@ -507,9 +523,9 @@ def overfitting_check(last_epoch: dict[str, Any], examples: int, say: Say) -> di
     return {"overfit/reached": reached}
 
 
-def _test_metrics(cfg: DictConfig, model: keras.Model, data: PreparedData) -> dict[str, float]:
+def _test_metrics(model: keras.Model, data: PreparedData, batch_size: int) -> dict[str, float]:
     """`test/<metric>` for the trained model (plus `test/error` for accuracy), all finite."""
-    metrics = measure_test_metrics(model, data, cfg.trainer.eval_batch_size)
+    metrics = measure_test_metrics(model, data, batch_size)
     if not all(math.isfinite(v) for v in metrics.values()):
         raise TrainingDivergedError(
             f"The trained model gives non-finite test metrics {metrics}; the run is marked failed. "
