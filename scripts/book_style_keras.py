@@ -74,13 +74,28 @@ def dense_network(keras: Any, inputs: Any, layers: list[tuple[int, str, Any]]) -
     )
 
 
+def mnist_arrays(args: argparse.Namespace, examples: int | None = None) -> Any:
+    """MNIST as the book prepares it: the first `examples` training and test images (all without),
+    standardized with the training images' global mean and std as float32 arrays, one-hot labels."""
+    from types import SimpleNamespace
+
+    from ldl.data.mnist import load_mnist
+    from ldl.data.preprocessing import one_hot, standardize_global
+
+    raw = load_mnist(args.data_dir, download=False).head(examples, examples)
+    x_train, x_test, _, _ = standardize_global(raw.x_train, raw.x_test)
+    return SimpleNamespace(
+        x_train=x_train,
+        y_train=one_hot(raw.y_train, 10),
+        x_test=x_test,
+        y_test=one_hot(raw.y_test, 10),
+    )
+
+
 def c5e1(args: argparse.Namespace) -> float:
     """Table 5-1 conf1: 784-25 tanh-10 sigmoid, U(-0.1, 0.1), SGD 0.01, MSE, batch 1."""
-    from ldl.data.mnist import prepare_mnist
-
     keras = keras_module()
-    config = data_config("mnist", max_train_examples=args.examples, max_test_examples=args.examples)
-    data = prepare_mnist(config, args.data_dir)
+    data = mnist_arrays(args, args.examples)
     keras.utils.set_random_seed(args.seed)
     uniform = keras.initializers.RandomUniform(minval=-0.1, maxval=0.1)
     model = dense_network(keras, (28, 28), [(25, "tanh", uniform), (10, "sigmoid", uniform)])
@@ -92,10 +107,8 @@ def c5e1(args: argparse.Namespace) -> float:
 
 def c5e2(args: argparse.Namespace) -> float:
     """Table 5-1 conf5: 784-25 ReLU (He normal)-10 softmax (Glorot), Adam, cross-entropy, batch 64."""
-    from ldl.data.mnist import prepare_mnist
-
     keras = keras_module()
-    data = prepare_mnist(data_config("mnist"), args.data_dir)
+    data = mnist_arrays(args)
     keras.utils.set_random_seed(args.seed)
     model = dense_network(
         keras, (28, 28), [(25, "relu", "he_normal"), (10, "softmax", "glorot_uniform")]

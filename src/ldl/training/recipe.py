@@ -1,7 +1,7 @@
 """The keras_fit runner: a short recipe of named steps from config to a trained, evaluated run folder.
 
-    set up the runtime -> datasets -> build or restore the model -> callbacks -> fit (both phases of
-    transfer learning through one helper) -> evaluate and save
+    set up the runtime -> datasets -> build or restore the model -> validation batches (sized for the
+    model) -> callbacks -> fit (both phases of transfer learning through one helper) -> evaluate and save
 
 Tasks take part through their configs: a dataset's `test_report` and `metadata`, Keras callbacks named
 in the `callbacks` config group. This module imports no task.
