@@ -74,15 +74,13 @@ def dense_network(keras: Any, inputs: Any, layers: list[tuple[int, str, Any]]) -
     )
 
 
-def mnist_arrays(args: argparse.Namespace, examples: int | None = None) -> Any:
-    """MNIST as the book prepares it: the first `examples` training and test images (all without),
-    standardized with the training images' global mean and std as float32 arrays, one-hot labels."""
+def book_arrays(raw: Any) -> Any:
+    """Images as the book prepares them: float32 arrays standardized with the training images' global
+    mean and std, up front; one-hot labels (10 classes)."""
     from types import SimpleNamespace
 
-    from ldl.data.mnist import load_mnist
     from ldl.data.preprocessing import one_hot, standardize_global
 
-    raw = load_mnist(args.data_dir, download=False).head(examples, examples)
     x_train, x_test, _, _ = standardize_global(raw.x_train, raw.x_test)
     return SimpleNamespace(
         x_train=x_train,
@@ -90,6 +88,13 @@ def mnist_arrays(args: argparse.Namespace, examples: int | None = None) -> Any:
         x_test=x_test,
         y_test=one_hot(raw.y_test, 10),
     )
+
+
+def mnist_arrays(args: argparse.Namespace, examples: int | None = None) -> Any:
+    """The first `examples` MNIST training and test images (all without), as the book prepares them."""
+    from ldl.data.mnist import load_mnist
+
+    return book_arrays(load_mnist(args.data_dir, download=False).head(examples, examples))
 
 
 def c5e1(args: argparse.Namespace) -> float:
@@ -182,21 +187,12 @@ def c9e1(args: argparse.Namespace) -> float:
 
 
 def cifar_subset(args: argparse.Namespace) -> Any:
-    """The first `--examples` CIFAR-10 training images and `--test-examples` test images,
-    standardized with the training images' global mean and std, one-hot labels."""
-    from types import SimpleNamespace
-
+    """The first `--examples` CIFAR-10 training images and `--test-examples` test images, as the book
+    prepares them."""
     from ldl.data.cifar10 import load_cifar10
-    from ldl.data.preprocessing import one_hot, standardize_global
 
     raw = load_cifar10(args.data_dir, download=False).head(args.examples, args.test_examples)
-    x_train, x_test, _, _ = standardize_global(raw.x_train, raw.x_test)
-    return SimpleNamespace(
-        x_train=x_train,
-        y_train=one_hot(raw.y_train, 10),
-        x_test=x_test,
-        y_test=one_hot(raw.y_test, 10),
-    )
+    return book_arrays(raw)
 
 
 def c7_conf5(args: argparse.Namespace) -> float:
