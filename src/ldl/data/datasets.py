@@ -288,6 +288,23 @@ def _standardized(
     return x_train, x_test, mean, std, statistics
 
 
+def _scaled_inputs(
+    x_train: Any, x_test: Any, x_val: Any, standardize: str, in_pipeline: bool
+) -> tuple[Any, Any, Any, dict[str, Any], Callable[[Any, Any], tuple[Any, Any]] | None]:
+    """The inputs under `data.standardize`, with the training part's statistics: (train, test,
+    validation, the statistics recorded in the run folder, a batch transform or None). With
+    `in_pipeline`, 8-bit images under global standardization stay 8-bit and the transform
+    standardizes each batch instead (the same numbers)."""
+    if in_pipeline and standardize == "global" and x_train.dtype == np.uint8:
+        mean, std = global_statistics(x_train, x_test)
+        statistics = {"mean": mean, "std": std}
+        return x_train, x_test, x_val, statistics, standardizing_transform(mean, std)
+    x_train, x_test, mean, std, statistics = _standardized(x_train, x_test, standardize)
+    if x_val is not None:
+        x_val = ((x_val - mean) / std).astype("float32")
+    return x_train, x_test, x_val, statistics, None
+
+
 def prepare_arrays(
     raw: ArraySplits,
     data_config: Mapping[str, Any],
@@ -304,24 +321,11 @@ def prepare_arrays(
     raw = raw.head(data_config["max_train_examples"], data_config["max_test_examples"])
     x_train, y_train, x_val, y_val = split.split(raw.x_train, raw.y_train)
     task = data_config["task"]
-
-    transform = None
-    if (
-        standardize_batches
-        and data_config["standardize"] == "global"
-        and x_train.dtype == np.uint8
-        and task != "reconstruction"  # whose targets are the standardized images themselves
-    ):
-        x_test = raw.x_test
-        mean, std = global_statistics(x_train, x_test)
-        statistics: dict[str, Any] = {"mean": mean, "std": std}
-        transform = standardizing_transform(mean, std)
-    else:
-        x_train, x_test, mean, std, statistics = _standardized(
-            x_train, raw.x_test, data_config["standardize"]
-        )
-        if x_val is not None:
-            x_val = ((x_val - mean) / std).astype("float32")
+    # An autoencoder's targets are the standardized images themselves: standardized up front.
+    in_pipeline = standardize_batches and task != "reconstruction"
+    x_train, x_test, x_val, statistics, transform = _scaled_inputs(
+        x_train, raw.x_test, x_val, data_config["standardize"], in_pipeline
+    )
 
     y_test = raw.y_test
     if task == "reconstruction":  # an autoencoder: every target is its own input; labels unused
