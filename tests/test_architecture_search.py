@@ -7,8 +7,6 @@ import copy
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fixtures import write_cifar10_npz
-from helpers import REPO, compose_config, run_ldl
+from helpers import compose_config, run_ldl, start_ldl
 
 from ldl.errors import ConfigError
 from ldl.models import build_model
@@ -255,12 +253,9 @@ def test_a_search_leaves_its_table_plot_and_best_experiment(finished_search):
 def test_a_killed_search_resumes_to_the_uninterrupted_sequence(
     finished_search, tmp_path, tiny_cifar
 ):
-    command = [sys.executable, "-m", "ldl.cli.main", "train", "-m", "hparams_search=c17e4",
-               f"data_dir={tiny_cifar}", *SMALL, f"output_root={tmp_path}",
-               f"hydra.sweep.dir={tmp_path / 'search'}"]  # fmt: skip
-    environment = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    process = subprocess.Popen(command, cwd=tmp_path, env=environment, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = start_ldl("train", "-m", "hparams_search=c17e4", f"data_dir={tiny_cifar}", *SMALL,
+                        f"output_root={tmp_path}", f"hydra.sweep.dir={tmp_path / 'search'}",
+                        cwd=tmp_path)  # fmt: skip
     deadline = time.monotonic() + 300
     while not (tmp_path / "search" / "2_c17e4" / "metrics.json").exists():  # two candidates done
         assert time.monotonic() < deadline and process.poll() is None

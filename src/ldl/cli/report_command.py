@@ -8,6 +8,7 @@ from typing import Any
 from ldl.cli.arguments import Converter, parse_arguments
 from ldl.errors import ConfigError
 from ldl.runs.files import DamagedFileError, read_json
+from ldl.runs.run_folder import effective_status
 
 
 def _number(value: Any) -> bool:
@@ -26,7 +27,8 @@ def book_rows(root: Path) -> list[list[str]]:
         except DamagedFileError as damaged:
             rows.append(["?", run, "damaged", "", "", "", damaged.problem])
             continue
-        experiment, status = str(metrics.get("experiment", "?")), str(metrics.get("status", "?"))
+        experiment = str(metrics.get("experiment", "?"))
+        status = effective_status(metrics_path.parent, metrics)
         reported = [key.removeprefix("book/") for key in metrics if key.startswith("book/")]
         if not reported:
             own = [

@@ -150,6 +150,15 @@ def _check_data_dir(cfg: DictConfig) -> None:
             f"data_dir={cfg.data_dir} is a regular file, not a folder. Pass the folder that holds "
             "the datasets, e.g. data_dir=data."
         )
+    # A mistyped data_dir must not become a new folder full of downloads: it is refused before any
+    # work (truth tables, written in their config, read no folder).
+    if not data_dir.exists() and OmegaConf.select(cfg, "data.task") != "truth_table":
+        raise DataError(
+            f"data_dir={cfg.data_dir} does not exist (looked for {data_dir.absolute()}); nothing was "
+            "created or downloaded. Pass the folder that holds the datasets (e.g. "
+            "data_dir=../datasets), or create this one first (mkdir -p "
+            f"{cfg.data_dir}) to have ldl download the datasets into it."
+        )
 
 
 def _check_added_keys(overrides: list[str], cfg: DictConfig) -> None:

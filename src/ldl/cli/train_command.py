@@ -29,14 +29,17 @@ from ldl.cli.train_check import (
     overrides_of,
 )
 from ldl.config import config_dir, sweep_name
-from ldl.errors import ConfigError, DataError, LdlError
+from ldl.errors import ConfigError, DataError, LdlError, StoppedError
 from ldl.runs.files import DamagedFileError, write_json
 from ldl.runs.location import location_error, nearest_existing
 from ldl.runs.lock import FolderBusyError, FolderLock
 from ldl.runs.run_folder import RunFolder
 from ldl.tf_setup import import_tensorflow
+from ldl.training import stop_signals
 
 DEFAULT_EXPERIMENT = "c5e2"
+# The sweep's stop file (training/stop_signals.py), one per `ldl train -m` process sharing the folder.
+STOP_FILE_PREFIX = ".ldl-stop-"
 CONFIG_GROUPS = (
     "hparams_search",
     "experiment",
@@ -103,16 +106,35 @@ def _task(cfg: DictConfig) -> float | None:
         return objective(metrics)
 
     # A sweep job: share the cores among parallel jobs, and never let one failure end the sweep.
+    # In a launcher's worker process the stop handlers are installed here (the main process's are not
+    # inherited); a job of a sweep that is stopping does not start.
+    stop_signals.install_in_worker()
+    files = HydraFiles(output_dir, output_dir.parent)
+    if stop_signals.requested():
+        files.discard()
+        return None
     if cfg.trainer.threads is None:
         cfg.trainer.threads = threads_per_job(hydra_config)
     anchor_relative_paths(cfg, hydra_config.runtime.cwd)  # Ray's workers run elsewhere
-    files = HydraFiles(output_dir, output_dir.parent)
     print(
         f"ldl train: {job_progress(hydra_config)}: {' '.join(hydra_config.overrides.task)}",
         flush=True,
     )
     try:
-        return objective(train(cfg, claim=files.claim))
+        # Outside its epochs a job stops at once (data loading, feature extraction, reports).
+        with stop_signals.immediate():
+            return objective(train(cfg, claim=files.claim))
+    except (StoppedError, KeyboardInterrupt):
+        if not files.claimed:
+            files.discard()
+        print(
+            f"ldl train: job {hydra_config.job.num} stopped by {stop_signals.reason()}; its last "
+            "completed epoch is saved.",
+            file=sys.stderr,
+        )
+        if stop_signals.at_once():
+            raise KeyboardInterrupt from None
+        return None
     except FolderBusyError as error:
         files.discard()
         print(f"ldl train: job {hydra_config.job.num} skipped: {error}", file=sys.stderr)
@@ -195,12 +217,39 @@ def run_train(arguments: list[str]) -> int:
         if sweeper_shares_its_folder(cfg)
         else FolderLock(sweep_dir, "sweep folder")
     )
+    # A stop signal reaches every job of the sweep, in whatever process it runs, through this file.
+    stop_signals.watch_sweep(sweep_dir / f"{STOP_FILE_PREFIX}{os.getpid()}")
     try:
-        with lock:
-            return _run_hydra(arguments, sweep_dir)
+        with lock, stop_signals.deferred():
+            _run_hydra(arguments, sweep_dir)
+    except StoppedError:
+        if not stop_signals.requested():
+            raise
+        # else a sweeper that stopped itself at the request: said below in the sweep's words
     finally:
+        stop_signals.forget_sweep()
         if created and sweep_dir.is_dir() and not any(sweep_dir.iterdir()):
             sweep_dir.rmdir()  # a sweep refused before its first job leaves no folder
+    if stop_signals.requested():
+        raise sweep_stopped(sweep_dir)
+    return 0
+
+
+def sweep_stopped(sweep_dir: Path) -> StoppedError:
+    """What stopped the sweep, what each job's state is, and the command that continues it."""
+    from ldl.sweeps.summary import collect_jobs
+
+    counts: dict[str, int] = {}
+    with contextlib.suppress(LdlError, OSError):
+        for job in collect_jobs(sweep_dir):
+            counts[job.status] = counts.get(job.status, 0) + 1
+    shown = ", ".join(f"{number} {status}" for status, number in sorted(counts.items()))
+    return StoppedError(
+        f"Stopped by {stop_signals.reason()}: the sweep {sweep_dir} is interrupted "
+        f"({shown or 'no job had started'}); no further job was started. Run the same command to "
+        "continue it: completed jobs are skipped and an interrupted job resumes from its last "
+        "completed epoch, ending exactly as an uninterrupted sweep would."
+    )
 
 
 def sweeper_shares_its_folder(cfg: DictConfig) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ldl.config import hparams_of, resolved_config
-from ldl.errors import ConfigError, LdlError
+from ldl.errors import ConfigError, LdlError, StoppedError
 from ldl.runs.files import write_json
 from ldl.runs.reporter import make_reporter
 from ldl.runs.selection import RunMode, select_run_folder
@@ -119,6 +119,13 @@ def train_all_folds(cfg: DictConfig, train: Train, claim: Claim | None = None) -
         say(f"--- fold {fold + 1} of {k} ---")
         try:
             metrics = train(_fold_config(cfg, fold, fold_folder(job.path, fold)))
+        except (StoppedError, KeyboardInterrupt):
+            # The fold is interrupted, not failed: the same command resumes it.
+            write_json(
+                job.metrics_path,
+                {"experiment": cfg.experiment_id, "status": "interrupted", "folds_completed": fold},
+            )
+            raise
         except LdlError as error:
             write_json(
                 job.metrics_path,

@@ -21,12 +21,13 @@ from hydra.core.plugins import Plugins
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from ldl.errors import ConfigError
+from ldl.errors import ConfigError, StoppedError
 from ldl.runs.files import read_json, write_json
 from ldl.sweeps.architecture_search.results import write_search_results
 from ldl.sweeps.architecture_search.space import Definition, estimate_weights, to_layer_tokens
 from ldl.sweeps.architecture_search.state import STATE_FILE, finished_score, job_folder
 from ldl.sweeps.architecture_search.strategies import Scored, evolution, hill_climb, random_search
+from ldl.training import stop_signals
 
 Strategy = Literal["random_then_hill_climb", "random", "evolution"]
 STRATEGIES = ("random_then_hill_climb", "random", "evolution")
@@ -109,7 +110,15 @@ class JobEvaluator:
             try:
                 self.launcher.launch([batch[p] for p in run], initial_job_idx=indexes[run[0]])
             except Exception as error:  # e.g. the system killed a candidate's process (memory)
+                if stop_signals.requested():
+                    break
                 self._record_unfinished_as_failed([indexes[p] for p in run], error)
+            if stop_signals.requested():
+                break
+        if stop_signals.requested():
+            # Ctrl-C or SIGTERM: no further candidate; the interrupted one is neither scored nor
+            # failed, so the same command resumes it and goes on with the search.
+            raise StoppedError("the architecture search stopped at a stop request")
             for p in run:
                 folder = job_folder(self.sweep_dir, indexes[p], self.experiment_id)
                 scores[indexes[p]] = finished_score(folder) or 0.0  # a job that died scores 0
