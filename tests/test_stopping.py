@@ -259,3 +259,43 @@ def test_a_closed_output_pipe_ends_a_run_as_interrupted_with_its_checkpoint(bost
     assert metrics["status"] == "interrupted"
     state = json.loads((folder / "checkpoint" / "state.json").read_text())
     assert state["epochs_completed"] == metrics["epochs_completed"] == _history_rows(folder)
+
+
+def _group_gone(group: int, seconds: float = 30) -> bool:
+    """Whether every process of the group has ended (worker processes included)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_main_process_stops_the_parallel_launchers_workers(boston_dir, tmp_path):
+    # As `timeout` or a scheduler does: only the sweep's main process gets the signal; its workers
+    # learn of it through the sweep's stop file and stop at their next epoch end.
+    sweep = tmp_path / "sweep"
+    command = ("train", "-m", *C6, f"data_dir={boston_dir}", *GRID, "hydra/launcher=parallel",
+               f"hydra.sweep.dir={sweep}", f"output_root={tmp_path}")  # fmt: skip
+    process = start_ldl(*command, cwd=tmp_path, stderr=subprocess.PIPE)
+    _wait_for(lambda: _history_rows(sweep / "0_c6_conf4") >= 3, process)
+    process.send_signal(signal.SIGTERM)
+    code, stderr = _finish(process)
+    assert code == 130 and "Traceback" not in stderr, stderr
+    assert "Stopped by SIGTERM: the sweep" in stderr, stderr
+    assert _group_gone(process.pid), "a worker process outlived the sweep"
+    started = sorted(p.name for p in sweep.iterdir() if p.is_dir())
+    assert "2_c6_conf4" not in started, started  # the third job never started
+    for job in started:
+        metrics = _metrics(sweep / job)
+        assert metrics["status"] == "interrupted", (job, metrics)
+        checkpoint = json.loads((sweep / job / "checkpoint" / "state.json").read_text())
+        assert checkpoint["epochs_completed"] == metrics["epochs_completed"] < 200
+
+    again = run_ldl(*command, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    for job in ("0_c6_conf4", "1_c6_conf4", "2_c6_conf4"):
+        assert _metrics(sweep / job)["status"] == "completed"

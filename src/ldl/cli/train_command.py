@@ -128,7 +128,7 @@ def _task(cfg: DictConfig) -> float | None:
         if not files.claimed:
             files.discard()
         print(
-            f"ldl train: job {hydra_config.job.num} stopped by {stop_signals.reason()}; its last "
+            f"ldl train: job {int(hydra_config.job.num) + 1} stopped by {stop_signals.reason()}; its last "
             "completed epoch is saved.",
             file=sys.stderr,
         )
@@ -217,8 +217,11 @@ def run_train(arguments: list[str]) -> int:
         if sweeper_shares_its_folder(cfg)
         else FolderLock(sweep_dir, "sweep folder")
     )
-    # A stop signal reaches every job of the sweep, in whatever process it runs, through this file.
-    stop_signals.watch_sweep(sweep_dir / f"{STOP_FILE_PREFIX}{os.getpid()}")
+    # A stop signal reaches every job of the sweep, in whatever process or machine it runs (Hydra
+    # sets the job's environment from hydra.job.env_set), through this file.
+    stop_file = sweep_dir.resolve() / f"{STOP_FILE_PREFIX}{os.getpid()}"
+    stop_signals.watch_sweep(stop_file)
+    arguments = [*arguments, f"+hydra.job.env_set.{stop_signals.STOP_FILE_VARIABLE}='{stop_file}'"]
     try:
         with lock, stop_signals.deferred():
             _run_hydra(arguments, sweep_dir)
