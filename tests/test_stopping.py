@@ -299,3 +299,35 @@ def test_sigterm_to_the_main_process_stops_the_parallel_launchers_workers(boston
     assert again.returncode == 0, again.stderr[-3000:]
     for job in ("0_c6_conf4", "1_c6_conf4", "2_c6_conf4"):
         assert _metrics(sweep / job)["status"] == "completed"
+
+
+def test_callback_states_survive_a_checkpoint_file_bit_for_bit(tmp_path):
+    import keras
+    import numpy as np
+
+    from ldl.training import callback_state
+
+    early = keras.callbacks.EarlyStopping(monitor="val_loss", restore_best_weights=True)
+    early.wait, early.stopped_epoch, early.best, early.best_epoch = 2, 0, np.float32(0.1234567), 7
+    early.best_weights = [np.arange(6, dtype=np.float32).reshape(2, 3), np.ones(3, np.float32)]
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss")
+    plateau.wait, plateau.cooldown_counter, plateau.best = 1, 3, 0.5
+
+    class Unknown(keras.callbacks.Callback):
+        pass
+
+    callbacks = [keras.callbacks.TerminateOnNaN(), early, plateau, Unknown()]
+    captured = callback_state.capture(callbacks)
+    early.wait = 99  # later epochs cannot change what was captured
+    callback_state.save(tmp_path / "states.npz", captured)
+    fresh_early = keras.callbacks.EarlyStopping(monitor="val_loss", restore_best_weights=True)
+    fresh_plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss")
+    fresh = [keras.callbacks.TerminateOnNaN(), fresh_early, fresh_plateau, Unknown()]
+    callback_state.restore(fresh, callback_state.load(tmp_path / "states.npz"))
+    assert (fresh_early.wait, fresh_early.best_epoch) == (2, 7)
+    assert fresh_early.best == float(np.float32(0.1234567))
+    for saved, restored in zip(early.best_weights, fresh_early.best_weights, strict=True):
+        np.testing.assert_array_equal(saved, restored)
+    assert (fresh_plateau.wait, fresh_plateau.cooldown_counter, fresh_plateau.best) == (1, 3, 0.5)
+    # What ldl cannot save is named (at resume); Keras's stateless callbacks are not.
+    assert callback_state.unsaved(fresh) == ["Unknown"]
