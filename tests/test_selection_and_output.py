@@ -99,6 +99,18 @@ def test_retrain_best_keeps_the_sweeps_seed_and_drops_the_fold(sweep, world):
     assert retrain_overrides(unseeded) == ["experiment=c6e1", "trainer.seed=0"]
 
 
+def test_retrain_best_keeps_the_seed_a_job_drew(tmp_path):
+    """trainer.seed=null: the job drew a seed, which metrics.json records; the retrain reuses it."""
+    from ldl.runs.files import write_json
+
+    job = tmp_path / "0_c6e1"
+    job.mkdir()
+    (job / "config.yaml").write_text("trainer:\n  seed: null\n")
+    write_json(job / "metrics.json", {"status": "completed", "seed": 1234567})
+    drawn = SimpleNamespace(overrides=["experiment=c6e1", "cv.fold=0"], folder=job)
+    assert retrain_overrides(drawn) == ["experiment=c6e1", "trainer.seed=1234567"]
+
+
 def test_a_sweep_job_announces_itself_as_job_k_of_n(world):
     from ldl.cli.train_command import job_progress
 
