@@ -14,3 +14,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 quiet_tensorflow_import()
 
 __version__ = "0.1.0"
+
+# The Python API (ldl.api), imported on first use so that `import ldl` stays light.
+_API = ("train", "load_run", "plot_runs", "compose", "Run")
+
+
+def __getattr__(name: str) -> object:
+    if name in _API:
+        from ldl import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'ldl' has no attribute {name!r}")

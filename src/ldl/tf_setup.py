@@ -33,9 +33,12 @@ def quiet_native_stderr() -> Iterator[None]:
 
     If the block raises, the captured text is replayed so that no error message is lost.
     """
+    # The C++ runtime writes to file descriptor 2 whatever sys.stderr is (in Jupyter, sys.stderr is
+    # the kernel's stream object and descriptor 2 a pipe the kernel forwards into the notebook).
+    stderr_fd = 2
     try:
-        stderr_fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # pytest capture or an unusual stderr
+        os.fstat(stderr_fd)
+    except OSError:  # no descriptor 2 at all: nothing to hide
         yield
         return
     if tensorflow_logs_wanted():
@@ -43,7 +46,8 @@ def quiet_native_stderr() -> Iterator[None]:
         return
     saved_fd = os.dup(stderr_fd)
     with tempfile.TemporaryFile(mode="w+b") as captured:
-        sys.stderr.flush()
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            sys.stderr.flush()
         os.dup2(captured.fileno(), stderr_fd)
         try:
             yield

@@ -145,6 +145,10 @@ def check_command(arguments: list[str]) -> DictConfig:
                 "key=value, e.g. trainer.epochs=5."
             )
     cfg = _checked(_first_values(overrides) if multirun else overrides)
+    if OmegaConf.select(cfg, "logger.mlflow", default=None) is not None:
+        from ldl.runs.mlflow_log import require_mlflow
+
+        require_mlflow()  # the [mlflow] extra, before anything is written
     if multirun:
         _check_every_job(cfg, overrides)
     try:
