@@ -170,7 +170,14 @@ def _log(cfg: DictConfig, settings: DictConfig, run: RunFolder) -> str:
         **{key: str(metrics[key]) for key in ("status", "seed", "device") if key in metrics},
         **{key: str(value) for key, value in metrics.items() if key.startswith("book_verdict/")},
     }
-    mlflow_run = client.create_run(experiment_id, run_name=run.path.name, tags=tags)
+    # The run's own span: config.yaml is written when it starts, metrics.json last when it ends.
+    started, ended = (
+        int(path.stat().st_mtime * 1000) if path.exists() else None
+        for path in (run.config_path, run.metrics_path)
+    )
+    mlflow_run = client.create_run(
+        experiment_id, start_time=started, run_name=run.path.name, tags=tags
+    )
     run_id = mlflow_run.info.run_id
     parameters = [
         Param(key[:250], str(value)[:_PARAM_CHARS])
@@ -198,7 +205,7 @@ def _log(cfg: DictConfig, settings: DictConfig, run: RunFolder) -> str:
     status = {"completed": "FINISHED", "interrupted": "KILLED"}.get(
         str(metrics.get("status")), "FAILED"
     )
-    client.set_terminated(run_id, status=status)
+    client.set_terminated(run_id, status=status, end_time=ended)
     return str(run_id)
 
 
