@@ -119,6 +119,21 @@ def _check_every_job(cfg: DictConfig, overrides: list[str]) -> None:
             raise type(error)(f"{error} (in the sweep's job {' '.join(job)})") from None
 
 
+def refuse_search_as_experiment(overrides: list[str]) -> None:
+    """`experiment=c17e4` names a search (an hparams_search option), not an experiment: say how to
+    run it instead of failing later in other words."""
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key.lstrip("+~") != "experiment" or value in group_options("experiment"):
+            continue
+        if value in group_options("hparams_search"):
+            raise ConfigError(
+                f"{value} is a search (a sweep of many runs), not a single experiment. Run it "
+                f"with: ldl train -m hparams_search={value} (docs/sweeps.md); `ldl experiments` "
+                "lists experiments and searches."
+            )
+
+
 def check_command(arguments: list[str]) -> DictConfig:
     """Compose and check `ldl train`'s arguments; the composed config (of the first job of a sweep)."""
     multirun = is_multirun(arguments)
@@ -130,6 +145,10 @@ def check_command(arguments: list[str]) -> DictConfig:
                 "key=value, e.g. trainer.epochs=5."
             )
     cfg = _checked(_first_values(overrides) if multirun else overrides)
+    if OmegaConf.select(cfg, "logger.mlflow", default=None) is not None:
+        from ldl.runs.mlflow_log import require_mlflow
+
+        require_mlflow()  # the [mlflow] extra, before anything is written
     if multirun:
         _check_every_job(cfg, overrides)
     try:

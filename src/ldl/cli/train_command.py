@@ -27,6 +27,7 @@ from ldl.cli.train_check import (
     hydra_error,
     is_multirun,
     overrides_of,
+    refuse_search_as_experiment,
 )
 from ldl.config import config_dir, sweep_name
 from ldl.errors import ConfigError, DataError, LdlError, StoppedError
@@ -187,7 +188,9 @@ def with_sweep_folder(arguments: list[str]) -> list[str]:
         return arguments
     if any(a.startswith("hydra.sweep.dir=") for a in arguments):
         return arguments
-    overrides = [a for a in arguments if not a.startswith("-")]
+    from ldl.cli.show_config import split_flags
+
+    overrides = split_flags(arguments)[1]  # not a flag's value (`--cfg job`)
     root = next((a.split("=", 1)[1] for a in arguments if a.startswith("output_root=")), "outputs")
     # Absolute: jobs on Ray's workers run in another directory but must write here.
     folder = Path(root).resolve() / "multirun" / sweep_name(overrides)
@@ -196,8 +199,20 @@ def with_sweep_folder(arguments: list[str]) -> list[str]:
 
 def run_train(arguments: list[str]) -> int:
     global _KEEP_ROOT
-    arguments = with_sweep_folder(with_default_experiment(arguments))
+    from ldl.cli.show_config import (
+        flags_first,
+        print_sweep_configs,
+        shows_sweep_configs,
+        without_multirun,
+    )
+
+    refuse_search_as_experiment(overrides_of(arguments))
+    arguments = flags_first(with_sweep_folder(with_default_experiment(arguments)))
     if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in arguments):
+        if shows_sweep_configs(arguments):  # Hydra refuses --cfg with -m: every job's config
+            return print_sweep_configs(arguments)
+        if is_multirun(arguments):  # --info, --help with -m: about the config, as without -m
+            arguments = without_multirun(arguments)
         return _run_hydra(arguments)  # --help, --cfg, --info: Hydra's own
     cfg = check_command(arguments)
     if not is_multirun(arguments):

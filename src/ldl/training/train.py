@@ -89,6 +89,9 @@ def _train_locked(cfg: DictConfig, runner: Runner, run: RunFolder, mode: RunMode
     metrics = _run_recording_failures(runner, cfg, run, mode, say)
     _compare_with_book(cfg, metrics, say)
     write_json(run.metrics_path, metrics)
+    from ldl.runs.mlflow_log import log_run  # logger=mlflow: the finished folder into MLflow
+
+    log_run(cfg, run, say)
     return metrics
 
 
