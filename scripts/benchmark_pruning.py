@@ -123,6 +123,9 @@ def main() -> None:
         f"data_dir={Path(options.data_dir).resolve()}",
         f"hydra.sweeper.n_trials={options.trials}",
         f"hydra.sweeper.sampler.seed={options.seed}",
+        # c6e1 draws a fresh training seed per run; a fixed one makes the searches comparable trial
+        # by trial (the same configuration trains to the same numbers whichever pruner runs).
+        "trainer.seed=0",
         "trainer.verbose=0",
     ]
     if options.epochs:

@@ -130,9 +130,11 @@ def test_an_optuna_2_study_database_is_refused_naming_the_upgrade_command(tmp_pa
     with sqlite3.connect(database) as connection:  # tables and rows as Optuna 2.10.1 wrote them
         connection.executescript((DATA / "optuna2_study.sql").read_text())
     url = storage_url(None, tmp_path)
+    before = database.read_bytes()
     with pytest.raises(StudyStorageError) as error:
         open_storage(url)
     assert f"optuna storage upgrade --storage {url}" in str(error.value)
+    assert database.read_bytes() == before  # refused without a write
     # The command it names makes the study usable, with its trials.
     import subprocess
     import sys

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ldl.sweeps.optuna_study.pruning import PRUNED_AT_ATTRIBUTE
+
 # The system attribute that names the process running a trial: "host:pid".
 WORKER_ATTRIBUTE = "ldl_worker"
 # RetryHeartbeatStaleTrialCallback's attribute: the number of the first attempt of a retried trial.
@@ -80,6 +82,9 @@ def take_back_dead_trials(study: Any, grace_period: float, max_retries: int) -> 
         worker = trial.system_attrs.get(WORKER_ATTRIBUTE)
         gone = worker is not None and _process_is_gone(str(worker))
         if not gone and not _is_stale(trial, grace_period):
+            continue
+        if PRUNED_AT_ATTRIBUTE in trial.user_attrs:  # its job was pruned, then its sweeper killed
+            storage.set_trial_state_values(trial._trial_id, TrialState.PRUNED)
             continue
         if storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
             retry(study, storage.get_trial(trial._trial_id))

@@ -83,6 +83,9 @@ class TrialLink:
         if not values or not all(isinstance(v, int | float) for v in values):
             return False
         mean = sum(float(v) for v in values if v is not None) / len(values)
+        if fold + 1 == folds:  # every fold is trained: pruning now would save nothing
+            self.trial.report(mean, fold)
+            return False
         if self.report(mean, fold):
             self.pruned_at = f"fold {fold + 1} of {folds}"
         return self.pruned_at is not None

@@ -50,8 +50,75 @@ def check_storage_option(option: Any) -> None:
         )
 
 
+def check_storage(url: str) -> None:
+    """Refuse a storage that cannot be used, reading only (a refused storage is left as it was):
+    a journal that is not Optuna's, a file that is not a SQLite database, a database of Optuna 2,
+    a URL no installed driver serves."""
+    if url.startswith(JOURNAL_SCHEME):
+        path = Path(url[len(JOURNAL_SCHEME) :])
+        if path.is_dir():
+            raise StudyStorageError(f"The study journal {path} is a folder; it must be a file.")
+        if path.is_file() and path.stat().st_size:
+            _check_journal_lines(path)
+        return
+    import sqlalchemy.engine
+    import sqlalchemy.exc
+
+    try:
+        sqlalchemy.engine.make_url(url).get_dialect()
+    except (sqlalchemy.exc.NoSuchModuleError, sqlalchemy.exc.ArgumentError, ImportError):
+        raise _unknown_url(url) from None
+    database = Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
+    if database is not None and database.is_file():
+        _check_sqlite_file(url, database)
+
+
+def _check_sqlite_file(url: str, path: Path) -> None:
+    import contextlib
+    import re
+    import sqlite3
+
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            version = None
+            if "alembic_version" in tables:
+                version = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError as error:
+        raise _damaged(url, str(error)) from None
+    if version and re.match(r"v[0-2]\.", str(version[0])):
+        raise _old_schema(url)
+
+
+def _unknown_url(url: str) -> ConfigError:
+    return ConfigError(
+        f"hydra.sweeper.storage={url} is not a storage URL ldl can open (no database driver "
+        "for it). Use null (SQLite in the sweep folder), journal, sqlite:///path.db, "
+        "postgresql://user@host/optuna (with its driver installed) or journal:///path."
+    )
+
+
+def _old_schema(url: str) -> StudyStorageError:
+    return StudyStorageError(
+        f"The study database {url} was written by an older Optuna (its tables are of an earlier "
+        "schema), which this version of ldl cannot use as it is. Upgrade it in place (make a "
+        "copy first if an older ldl still needs it) with: optuna storage upgrade --storage "
+        f"{url} ; then run the same command again to continue the study."
+    )
+
+
+def _damaged(url: str, problem: str) -> StudyStorageError:
+    return StudyStorageError(
+        f"The study database {url} cannot be read: {problem}. If it is damaged, move it away (or "
+        "choose another sweep folder with hydra.sweep.dir=...) to start a new study there."
+    )
+
+
 def open_storage(url: str) -> Any:
     """Optuna's storage for `url`; refused in one paragraph if it cannot be used."""
+    check_storage(url)
     if url.startswith(JOURNAL_SCHEME):
         return _journal(Path(url[len(JOURNAL_SCHEME) :]))
     return _database(url)
@@ -61,10 +128,6 @@ def _journal(path: Path) -> Any:
     import optuna
     from optuna.storages.journal import JournalFileBackend
 
-    if path.is_dir():
-        raise StudyStorageError(f"The study journal {path} is a folder; it must be a file.")
-    if path.exists() and path.stat().st_size:
-        _check_journal_lines(path)
     try:
         return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
     except (ValueError, KeyError, TypeError) as error:
@@ -100,32 +163,18 @@ def _database(url: str) -> Any:
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
     except (sqlalchemy.exc.NoSuchModuleError, sqlalchemy.exc.ArgumentError, ImportError):
-        raise ConfigError(
-            f"hydra.sweeper.storage={url} is not a storage URL ldl can open (no database driver "
-            "for it). Use null (SQLite in the sweep folder), journal, sqlite:///path.db, "
-            "postgresql://user@host/optuna (with its driver installed) or journal:///path."
-        ) from None
+        raise _unknown_url(url) from None
     except RuntimeError as error:
         if "optuna storage upgrade" not in str(error):
             raise
-        raise StudyStorageError(
-            f"The study database {url} was written by an older Optuna (its tables are of an earlier "
-            "schema), which this version of ldl cannot use as it is. Upgrade it in place (make a "
-            "copy first if an older ldl still needs it) with: optuna storage upgrade --storage "
-            f"{url} ; then run the same command again to continue the study."
-        ) from None
+        raise _old_schema(url) from None
     except sqlalchemy.exc.OperationalError as error:
         raise StudyStorageError(
             f"The study database {url} cannot be opened: {_first_line(error)}. Check that it is "
             "reachable and writable."
         ) from None
-
     except sqlalchemy.exc.DatabaseError as error:
-        raise StudyStorageError(
-            f"The study database {url} cannot be read: {_first_line(error)}. If it is damaged, "
-            "move it away (or choose another sweep folder with hydra.sweep.dir=...) to start a new "
-            "study there."
-        ) from None
+        raise _damaged(url, _first_line(error)) from None
 
 
 def _first_line(error: BaseException) -> str:

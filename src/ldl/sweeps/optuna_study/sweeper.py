@@ -49,7 +49,7 @@ from ldl.sweeps.optuna_study.liveness import (
 from ldl.sweeps.optuna_study.options import check_options, directions_of, has_pruner
 from ldl.sweeps.optuna_study.pruning import PRUNED_AT_ATTRIBUTE, job_environment
 from ldl.sweeps.optuna_study.search_space import parse_search_space, space_changes, space_to_json
-from ldl.sweeps.optuna_study.storage import open_storage, storage_url
+from ldl.sweeps.optuna_study.storage import check_storage, open_storage, storage_url
 from ldl.sweeps.optuna_study.table import write_study_table
 
 log = logging.getLogger(__name__)
@@ -215,6 +215,7 @@ class DurableOptunaSearch:
 
         distributions, fixed = self._search_space(arguments)
         n_trials = self.n_trials
+        check_storage(self._storage_url())  # a refused storage is left as it was, lock file and all
         with study_lock(self.sweep_dir):
             study = self._open_study(distributions)
             taken = self._take_back(study)
