@@ -36,6 +36,20 @@ PLANTED = [
 ]
 
 
+def tensorboard_text(folder: Path) -> str:
+    """The text summaries of the event files directly in `folder`."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.util import tensor_util
+
+    texts = []
+    for path in folder.glob("events.out.tfevents*"):
+        for event in EventFileLoader(str(path)).Load():
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "text":
+                    texts.append(tensor_util.make_ndarray(value.tensor).item().decode())
+    return "\n".join(texts)
+
+
 def read_metrics(folder: Path) -> dict:
     return json.loads((folder / "metrics.json").read_text())
 
@@ -71,6 +85,7 @@ def test_a_trial_that_cannot_learn_is_pruned_at_its_first_epoch(tmp_path, boston
     summary = (folder / "summary.md").read_text()
     assert "## Pruned trials" in summary and "| 1 | 1_c6e1 | epoch 1 |" in summary
     assert "Optuna study: 3 trials (2 complete, 1 pruned)" in summary
+    assert "## Pruned trials" in tensorboard_text(folder)  # TensorBoard's text tab too
     ranked = summary.split("Not ranked")[0]
     assert "1e-09" not in ranked.split("| configuration |", 1)[1]
 

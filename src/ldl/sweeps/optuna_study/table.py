@@ -128,6 +128,19 @@ def study_summary_lines(folder: Path) -> list[str]:
     return lines + _pruned_lines(table) + _importance_lines(Path(folder)) + _best_trial_lines(table)
 
 
+def write_study_text(folder: Path) -> None:
+    """The study's lines of summary.md (counts, pruned trials, importance, best trial) in
+    TensorBoard's text tab of the sweep folder, next to its HParams experiment."""
+    lines = study_summary_lines(folder)
+    if not lines:
+        return
+    from ldl.tf_setup import import_tensorflow
+
+    tf = import_tensorflow()
+    with tf.summary.create_file_writer(str(folder)).as_default():
+        tf.summary.text("optuna_study", "\n".join(lines).strip(), step=0)
+
+
 def _pruned_lines(table: pd.DataFrame) -> list[str]:
     pruned = table[table["state"] == "pruned"]
     if pruned.empty:
