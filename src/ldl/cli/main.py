@@ -27,6 +27,8 @@ COMMANDS = {
     "caption": "caption photos with a c16e2 run, with attention figures: "
     "ldl caption run=<run folder> images=a.jpg,b.jpg",
     "doctor": "versions, devices, threads, datasets, launchers and limits of this machine",
+    "dashboard": "serve optuna-dashboard on an Optuna search's study (127.0.0.1): "
+    "ldl dashboard <sweep folder> [port=8080]",
 }
 
 
@@ -45,6 +47,7 @@ HANDLERS = {
     "translate": "ldl.tasks.translation.command:run_translate",
     "caption": "ldl.tasks.captioning.command:run_caption",
     "doctor": "ldl.cli.doctor_command:run_doctor",
+    "dashboard": "ldl.cli.dashboard_command:run_dashboard",
 }
 
 

@@ -151,6 +151,7 @@ def check_command(arguments: list[str]) -> DictConfig:
         require_mlflow()  # the [mlflow] extra, before anything is written
     if multirun:
         _check_every_job(cfg, overrides)
+        _check_sweeper_options(cfg, overrides)
     try:
         folder = cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir
         check_output_location(Path(str(folder)), "sweep folder" if multirun else "run folder")
@@ -158,6 +159,21 @@ def check_command(arguments: list[str]) -> DictConfig:
     except OmegaConfBaseException as error:
         raise ConfigError(f"The config cannot be resolved: {_first_line(error)}.") from None
     return cfg
+
+
+def _check_sweeper_options(cfg: DictConfig, overrides: list[str]) -> None:
+    """A sweeper class with a `check_options(options, task overrides)` refuses its bad options here,
+    before the sweep folder exists."""
+    from hydra.utils import get_class
+
+    target = OmegaConf.select(cfg, "hydra.sweeper._target_", default=None)
+    try:
+        check = getattr(get_class(str(target)), "check_options", None) if target else None
+    except Exception:  # Hydra reports an unknown sweeper itself, in its own words
+        return
+    if check is not None:
+        task = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
+        check(cfg.hydra.sweeper, task)
 
 
 def _check_data_dir(cfg: DictConfig) -> None:

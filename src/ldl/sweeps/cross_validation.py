@@ -47,9 +47,20 @@ def train_or_cross_validate(
         from ldl.training.train import train as train_one_run
 
         train = train_one_run
-    if not cross_validates_in_one_job(cfg):
-        return train(cfg, claim=claim) if claim is not None else train(cfg)
-    return train_all_folds(cfg, train, claim)
+    from ldl.sweeps.optuna_study.pruning import fold_listener, reporting_to_the_study
+
+    cross_validating = cross_validates_in_one_job(cfg)
+    # An Optuna trial with a pruner reports each epoch (or fold) and may stop early (pruned).
+    with reporting_to_the_study(cross_validating) as trial:
+        if not cross_validating:
+            metrics = train(cfg, claim=claim) if claim is not None else train(cfg)
+        else:
+            folds = fold_listener(trial, _number_of_folds(cfg))
+            metrics = train_all_folds(cfg, train, claim, after_fold=folds)
+    if trial is not None and trial.pruned_at is not None:
+        trial.mark_pruned(str(cfg.run_dir))
+        metrics = {**metrics, "status": "pruned", "pruned_at": trial.pruned_at}
+    return metrics
 
 
 def fold_folder(job_folder: Path | str, fold: int) -> Path:
@@ -93,8 +104,15 @@ def mean_and_std(per_fold: list[dict[str, Any]]) -> dict[str, float]:
     return result
 
 
-def train_all_folds(cfg: DictConfig, train: Train, claim: Claim | None = None) -> dict[str, Any]:
-    """Train fold 0 .. k-1 in turn in `<run_dir>/fold_<i>/`; the job's metrics are their mean."""
+def train_all_folds(
+    cfg: DictConfig,
+    train: Train,
+    claim: Claim | None = None,
+    after_fold: Callable[[int, list[dict[str, Any]]], bool] | None = None,
+) -> dict[str, Any]:
+    """Train fold 0 .. k-1 in turn in `<run_dir>/fold_<i>/`; the job's metrics are their mean.
+    `after_fold(fold, metrics of the folds so far)` returning True trains no further fold (an
+    Optuna trial its pruner stops); the metrics are then the mean of the folds trained."""
     k = _number_of_folds(cfg)
     job, mode = select_run_folder(cfg)
     if claim is not None:
@@ -138,6 +156,8 @@ def train_all_folds(cfg: DictConfig, train: Train, claim: Claim | None = None) -
             )
             raise
         per_fold.append(metrics)
+        if after_fold is not None and after_fold(fold, per_fold):
+            break
     summary = _job_metrics(cfg, per_fold)
     write_json(job.metrics_path, summary)
     _write_tensorboard(cfg, job.tensorboard_dir, job.path.name, summary)
@@ -146,7 +166,7 @@ def train_all_folds(cfg: DictConfig, train: Train, claim: Claim | None = None) -
         for key in summary
         if key.startswith("val/") and not key.endswith("_std")
     )
-    say(f"Result over {k} folds (mean ± std): {shown}")
+    say(f"Result over {len(per_fold)} folds (mean ± std): {shown}")
     return summary
 
 

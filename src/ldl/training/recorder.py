@@ -26,9 +26,11 @@ checkpoint's history, repeats the epochs after the checkpoint and records them a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +43,21 @@ from ldl.runs.run_folder import RunFolder
 from ldl.training import callback_state, stop_signals
 from ldl.training.checkpoint import Checkpointer, CheckpointState
 from ldl.training.snapshot import StateSnapshot
+
+# Told after every completed epoch (its index and history row); one that returns True ends training
+# after that epoch, as early stopping would (an Optuna trial its pruner stops: ldl.sweeps.optuna_study).
+EpochListener = Callable[[int, dict[str, float]], bool]
+_epoch_listeners: list[EpochListener] = []
+
+
+@contextlib.contextmanager
+def listening_to_epochs(listener: EpochListener) -> Iterator[None]:
+    """Tell `listener` about every epoch the runs trained inside this block complete."""
+    _epoch_listeners.append(listener)
+    try:
+        yield
+    finally:
+        _epoch_listeners.remove(listener)
 
 
 def is_finite_logs(logs: dict[str, Any]) -> bool:
@@ -144,6 +161,8 @@ class RunRecorder(keras.callbacks.Callback):
         self.state.epochs_completed = epoch + 1
         self.state.train_seconds = self.seconds()
         self._append_history()
+        if any([listener(epoch, self.state.history[-1]) for listener in _epoch_listeners]):
+            self.model.stop_training = True
         if self.holds_epoch is not None and self.holds_epoch != epoch:
             # An earlier epoch of a multi-epoch call: the model already holds a later state, and
             # metrics.json is refreshed at the call's last epoch.
