@@ -35,6 +35,7 @@ from ldl.runs.files import DamagedFileError, write_json
 from ldl.runs.location import location_error, nearest_existing
 from ldl.runs.lock import FolderBusyError, FolderLock
 from ldl.runs.run_folder import RunFolder
+from ldl.sweeps.job_paths import job_environment_override
 from ldl.tf_setup import import_tensorflow
 from ldl.training import stop_signals
 
@@ -236,7 +237,10 @@ def run_train(arguments: list[str]) -> int:
     # sets the job's environment from hydra.job.env_set), through this file.
     stop_file = sweep_dir.resolve() / f"{STOP_FILE_PREFIX}{os.getpid()}"
     stop_signals.watch_sweep(stop_file)
-    arguments = [*arguments, f"+hydra.job.env_set.{stop_signals.STOP_FILE_VARIABLE}='{stop_file}'"]
+    arguments = [
+        *arguments,
+        job_environment_override(stop_signals.STOP_FILE_VARIABLE, str(stop_file)),
+    ]
     try:
         with lock, stop_signals.deferred():
             _run_hydra(arguments, sweep_dir)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ldl.runs.files import read_json, write_json
+from ldl.sweeps.job_paths import job_environment_override
 
 STORAGE_VARIABLE = "LDL_OPTUNA_STORAGE"
 STUDY_VARIABLE = "LDL_OPTUNA_STUDY"
@@ -45,13 +46,7 @@ def job_environment(storage_url: str, study_name: str, trial_number: int) -> lis
         STUDY_VARIABLE: study_name,
         TRIAL_VARIABLE: trial_number,
     }
-    # ++: set or add (hydra.job.env_set holds no such key unless a config put one there).
-    return [f"++hydra.job.env_set.{name}={_quoted(str(value))}" for name, value in values.items()]
-
-
-def _quoted(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{escaped}'"
+    return [job_environment_override(name, str(value)) for name, value in values.items()]
 
 
 @dataclass

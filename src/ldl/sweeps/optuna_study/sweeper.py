@@ -37,7 +37,7 @@ from hydra.types import HydraContext, TaskFunction
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from ldl.errors import ConfigError
+from ldl.errors import ConfigError, StoppedError
 from ldl.sweeps.optuna_study.liveness import (
     WORKER_ATTRIBUTE,
     Heartbeat,
@@ -51,6 +51,7 @@ from ldl.sweeps.optuna_study.pruning import PRUNED_AT_ATTRIBUTE, job_environment
 from ldl.sweeps.optuna_study.search_space import parse_search_space, space_changes, space_to_json
 from ldl.sweeps.optuna_study.storage import check_storage, open_storage, storage_url
 from ldl.sweeps.optuna_study.table import write_study_table
+from ldl.training import stop_signals
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +231,11 @@ class DurableOptunaSearch:
                 if trials:
                     waiting_logged = False
                     self._run(study, trials, distributions, fixed, heartbeat)
+                    if stop_signals.requested():
+                        # Ctrl-C, SIGTERM: no further trial. The interrupted ones stay RUNNING
+                        # without a live process, so the same command takes them back and resumes
+                        # each in its own folder (liveness.py).
+                        raise StoppedError("the Optuna study stopped at a stop request")
                     continue
                 running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
                 if not running:
@@ -295,6 +301,7 @@ class DurableOptunaSearch:
             log.info(f"Trial {trial.number}{retry}: {' '.join(overrides)}")
         returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
         self.job_idx += len(returns)
+        stopping = stop_signals.requested()
         for trial, result in zip(trials, returns, strict=True):
             heartbeat.remove(trial._trial_id)
             value = None if result.status == JobStatus.FAILED else result.return_value
@@ -302,6 +309,8 @@ class DurableOptunaSearch:
             pruned_at = study._storage.get_trial(trial._trial_id).user_attrs.get(
                 PRUNED_AT_ATTRIBUTE
             )
+            if stopping and values is None and pruned_at is None:
+                continue  # interrupted (or never started): not a failure; resumed by a re-run
             if pruned_at is not None:
                 study.tell(trial, state=TrialState.PRUNED)
                 log.info(f"Trial {trial.number} was pruned after {pruned_at}.")
