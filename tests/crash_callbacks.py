@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from ldl.training.periodic_writer import PeriodicWriter
+
 
 class CrashAfterEpoch(keras.callbacks.Callback):
     """Raise after `epoch` epochs have completed (and been checkpointed), like a crash or a Ctrl-C:
@@ -57,3 +59,19 @@ class PoisonWeightsAfterEpoch(keras.callbacks.Callback):
         if epoch + 1 == self.epoch:
             kernel = self.model.trainable_variables[0]
             kernel.assign(keras.ops.full(kernel.shape, float("nan")))
+
+
+class SlowReport(PeriodicWriter):
+    """A report at the end of epoch `epoch` that takes minutes (as attention figures can): it says it
+    has started in `marker`, then sleeps."""
+
+    def __init__(self, epoch: int, marker: str) -> None:
+        super().__init__(every_epochs=epoch)
+        self.marker = marker
+
+    def write(self, epoch: int) -> None:
+        import pathlib
+        import time
+
+        pathlib.Path(self.marker).write_text(str(epoch))
+        time.sleep(600)

@@ -377,3 +377,26 @@ def test_ctrl_c_stops_an_optuna_search_of_k_fold_trials_and_the_same_command_fin
     table = pd.read_csv(sweep / "study.csv")
     assert list(table["state"]) == ["interrupted", "complete", "complete"]
     assert set(pd.read_csv(sweep / "summary.csv")["status"]) == {"completed"}
+
+
+@pytest.mark.slow
+def test_a_long_report_at_an_epoch_end_stops_within_seconds(boston_dir, tmp_path):
+    # Sample captions with attention figures, translations: a report written at an epoch's end can
+    # take minutes. A stop signal ends it at once; the last completed epoch is kept.
+    folder, marker = tmp_path / "run", tmp_path / "report_started"
+    report = (
+        f"+callbacks.report={{_target_: crash_callbacks.SlowReport, epoch: 3, marker: '{marker}'}}"
+    )
+    process = start_ldl("train", *C6, f"data_dir={boston_dir}", "trainer.epochs=10", report,
+                        "trainer.checkpoint_seconds=0", f"hydra.run.dir={folder}", cwd=tmp_path,
+                        stderr=subprocess.PIPE)  # fmt: skip
+    _wait_for(marker.exists, process)
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    code, stderr = _finish(process, seconds=60)
+    assert time.monotonic() - signalled < 15, "the report was not stopped"
+    assert code == 130 and "Traceback" not in stderr, stderr
+    assert _metrics(folder)["status"] == "interrupted"
+    # Epoch 3's report was cut short, so the run resumes after epoch 2 and writes it again.
+    state = json.loads((folder / "checkpoint" / "state.json").read_text())
+    assert state["epochs_completed"] == 2
