@@ -8,8 +8,9 @@ from ldl.training.periodic_writer import PeriodicWriter
 
 
 class CrashAfterEpoch(keras.callbacks.Callback):
-    """Raise after `epoch` epochs have completed (and been checkpointed), like a crash or a Ctrl-C:
-    when the next epoch begins, so that every callback, the recorder included, has seen epoch `epoch`.
+    """Raise after this process has completed epoch `epoch` (and checkpointed it), like a crash or a
+    Ctrl-C: when the next epoch begins, so that every callback, the recorder included, has seen epoch
+    `epoch`. A run resumed from epoch `epoch`'s checkpoint trains on.
 
     With `fresh_only`, only a run that started at epoch 1 crashes (a resumed one, from whatever
     checkpoint, trains on to the end)."""
@@ -20,16 +21,20 @@ class CrashAfterEpoch(keras.callbacks.Callback):
         self.interrupt = interrupt
         self.fresh_only = fresh_only
         self._first_epoch: int | None = None
+        self._ended_here = 0  # epochs this process completed
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self._first_epoch is None:
             self._first_epoch = epoch
         if self.fresh_only and self._first_epoch != 0:
             return
-        if epoch == self.epoch:
+        if epoch == self.epoch and self._ended_here == self.epoch:
             if self.interrupt:
                 raise KeyboardInterrupt
             raise RuntimeError("simulated crash")
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._ended_here = epoch + 1
 
 
 class SignalAfterEpoch(keras.callbacks.Callback):
