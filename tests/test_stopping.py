@@ -54,7 +54,11 @@ def _wait_for(condition, process: subprocess.Popen, seconds: float = 300) -> Non
 
 
 def _finish(process: subprocess.Popen, seconds: float = 300) -> tuple[int, str]:
-    _, stderr = process.communicate(timeout=seconds)
+    try:
+        _, stderr = process.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
     return process.returncode, stderr or ""
 
 
@@ -244,14 +248,31 @@ def test_ctrl_c_stops_a_k_fold_job_inside_its_fold_and_the_same_command_finishes
 
 @pytest.mark.slow
 def test_a_closed_output_pipe_ends_a_run_as_interrupted_with_its_checkpoint(boston_dir, tmp_path):
+    import threading
+
     folder = tmp_path / "piped"
-    process = start_ldl("train", *C6, f"data_dir={boston_dir}", "trainer.epochs=100000",
-                        "trainer.loop=fit", f"hydra.run.dir={folder}", cwd=tmp_path,
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    # trainer.verbose=auto: without a terminal, one line per epoch on standard output.
+    process = start_ldl("train", "experiment=c6_conf4", "trainer.seed=3", "trainer.verbose=auto",
+                        f"data_dir={boston_dir}", "trainer.epochs=100000", "trainer.loop=fit",
+                        f"hydra.run.dir={folder}", cwd=tmp_path, stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE)  # fmt: skip
     assert process.stdout is not None
-    lines = [process.stdout.readline() for _ in range(5)]  # `ldl train ... | head -n 5`
-    assert lines[-1].startswith("epoch "), lines
-    process.stdout.close()
+    epoch_lines: list[str] = []
+
+    def read_like_head() -> None:  # `ldl train ... | head`: read until two epoch lines, then go
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("epoch "):
+                epoch_lines.append(line)
+                if len(epoch_lines) == 2:
+                    break
+        process.stdout.close()
+        process.stdout = None  # communicate() then reads stderr alone
+
+    reader = threading.Thread(target=read_like_head, daemon=True)
+    reader.start()
+    reader.join(timeout=300)
+    assert len(epoch_lines) == 2, "no epoch lines on standard output"
     code, stderr = _finish(process, seconds=120)
     assert code == 130 and "Traceback" not in stderr, stderr
     assert "closed output pipe" in stderr, stderr
