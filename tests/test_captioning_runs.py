@@ -152,6 +152,7 @@ def test_c16e1_and_c16e2_run_on_a_coco_layout_fixture(make_config, tmp_path, cap
 
 @pytest.mark.slow
 def test_ldl_train_c16e1_without_coco_exits_with_one_paragraph(tmp_path):
+    (tmp_path / "data").mkdir()  # a data_dir without COCO
     result = run_ldl(
         "train",
         "experiment=c16e1",

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.slow
 
 def ldl(*arguments: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
     """`ldl` with a data dir that holds nothing, so no test reads a real dataset by accident."""
+    (cwd / "no-data-here").mkdir(exist_ok=True)
     return run_ldl(
         *arguments, cwd=cwd, timeout=timeout, env={"LDL_DATA_DIR": str(cwd / "no-data-here")}
     )

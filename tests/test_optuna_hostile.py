@@ -25,6 +25,7 @@ def search(sweep: Path, *extra: str) -> tuple[str, ...]:
         "hydra/sweeper=optuna_study",
         "optimizer.learning_rate=tag(log,interval(0.0001,0.01))",
         "trainer.epochs=1",
+        f"data_dir={sweep.parent}",  # a folder that exists (a missing one is refused first)
         f"hydra.sweep.dir={sweep}",
         *extra,
     )

@@ -282,7 +282,7 @@ def test_a_closed_output_pipe_ends_a_run_as_interrupted_with_its_checkpoint(bost
     assert state["epochs_completed"] == metrics["epochs_completed"] == _history_rows(folder)
 
 
-def _group_gone(group: int, seconds: float = 30) -> bool:
+def _group_gone(group: int, seconds: float = 120) -> bool:
     """Whether every process of the group has ended (worker processes included)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
