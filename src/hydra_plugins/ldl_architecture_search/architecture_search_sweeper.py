@@ -13,6 +13,13 @@ from omegaconf import DictConfig
 class ArchitectureSearchSweeper(Sweeper):
     """`hydra/sweeper=architecture_search`; the options are ldl's `ArchitectureSearch`'s."""
 
+    @staticmethod
+    def check_options(options: dict[str, Any]) -> None:
+        """Refuse bad `hydra.sweeper.*` values before the sweep starts (`ldl train` calls this)."""
+        from ldl.sweeps.architecture_search.options import parse_options
+
+        parse_options(options)
+
     def __init__(self, **options: Any) -> None:
         super().__init__()
         from ldl.sweeps.architecture_search.sweeper import ArchitectureSearch

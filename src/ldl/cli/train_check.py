@@ -132,6 +132,7 @@ def check_command(arguments: list[str]) -> DictConfig:
     cfg = _checked(_first_values(overrides) if multirun else overrides)
     if multirun:
         _check_every_job(cfg, overrides)
+        _check_sweeper_options(cfg)
     try:
         folder = cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir
         check_output_location(Path(str(folder)), "sweep folder" if multirun else "run folder")
@@ -139,6 +140,28 @@ def check_command(arguments: list[str]) -> DictConfig:
     except OmegaConfBaseException as error:
         raise ConfigError(f"The config cannot be resolved: {_first_line(error)}.") from None
     return cfg
+
+
+def _check_sweeper_options(cfg: DictConfig) -> None:
+    """A sweeper class that declares `check_options(options)` has its `hydra.sweeper.*` values
+    checked here, before the sweep folder exists (Hydra would build the sweeper only after writing
+    it, and wrap its refusal in "Error in call to target ..." without the key)."""
+    from hydra.utils import get_class
+
+    sweeper = OmegaConf.select(cfg, "hydra.sweeper")
+    target = sweeper.get("_target_") if isinstance(sweeper, DictConfig) else None
+    try:
+        check = getattr(get_class(str(target)), "check_options", None) if target else None
+    except Exception:  # an unknown sweeper is Hydra's to report, in its own words
+        return
+    if check is None:
+        return
+    try:
+        options = cast(dict, OmegaConf.to_container(sweeper, resolve=True))
+    except OmegaConfBaseException as error:
+        raise ConfigError(f"The config cannot be resolved: {_first_line(error)}.") from None
+    options.pop("_target_", None)
+    check(options)
 
 
 def _check_data_dir(cfg: DictConfig) -> None:
