@@ -34,7 +34,7 @@ def check_output_location(folder: Path | str, what: str = "run folder") -> None:
         raise RunFolderError(
             f"Cannot create the {what} {folder}: {existing} is a regular file, not a folder. {fix}"
         )
-    if not os.access(existing, os.W_OK | os.X_OK) or _read_only_mount(existing):
+    if not os.access(existing, os.W_OK | os.X_OK) or read_only_mount(existing):
         raise RunFolderError(f"Cannot create the {what} {folder}: {existing} is read-only. {fix}")
     free = shutil.disk_usage(existing).free
     if free < MIN_FREE_BYTES:
@@ -44,7 +44,7 @@ def check_output_location(folder: Path | str, what: str = "run folder") -> None:
         )
 
 
-def _read_only_mount(path: Path) -> bool:
+def read_only_mount(path: Path) -> bool:
     """A read-only file system (os.access says writable to root even there)."""
     try:
         return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
@@ -52,7 +52,9 @@ def _read_only_mount(path: Path) -> bool:
         return False
 
 
-def location_error(error: OSError, folder: Path | str, what: str = "run folder") -> RunFolderError:
+def location_error(
+    error: OSError, folder: Path | str, what: str = "run folder", fix: str | None = None
+) -> RunFolderError:
     """An OSError raised while creating or writing `folder`, as one paragraph."""
     reasons = {
         errno.ENOSPC: "the disk is full",
@@ -65,7 +67,8 @@ def location_error(error: OSError, folder: Path | str, what: str = "run folder")
     }
     reason = reasons.get(error.errno or 0, error.strerror or str(error))
     where = error.filename or folder
-    return RunFolderError(
-        f"Cannot write the {what} {folder}: {reason} ({where}). Choose another place with "
-        "hydra.run.dir=<folder> or output_root=<folder>, or fix the file system."
+    fix = fix or (
+        "Choose another place with hydra.run.dir=<folder> or output_root=<folder>, or fix the file "
+        "system."
     )
+    return RunFolderError(f"Cannot write the {what} {folder}: {reason} ({where}). {fix}")

@@ -412,7 +412,7 @@ def _retrained_metrics(folder: Path) -> dict[str, Any]:
 
 def write_summary(summary: SweepSummary) -> None:
     """summary.csv (one row per job) and summary.md (the readable table) in the sweep folder."""
-    jobs_frame(summary).to_csv(summary.folder / "summary.csv", index=False)
+    atomic_write_text(summary.folder / "summary.csv", jobs_frame(summary).to_csv(index=False))
     atomic_write_text(summary.folder / "summary.md", format_summary(summary))
     completed = [job.metrics for job in summary.jobs if job.status == "completed"]
     write_size_curve(summary.folder, completed)

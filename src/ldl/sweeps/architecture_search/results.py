@@ -51,7 +51,7 @@ def search_table(sweep_dir: Path) -> pd.DataFrame:
 
 def write_search_results(sweep_dir: Path) -> pd.DataFrame:
     table = search_table(sweep_dir)
-    table.to_csv(sweep_dir / "search.csv", index=False)
+    atomic_write_text(sweep_dir / "search.csv", table.to_csv(index=False))
     atomic_write_text(sweep_dir / "search.md", _markdown(sweep_dir, table))
     searched = table[table["phase"] != "final"]
     _plot_progress(searched, sweep_dir / "search_progress.png")
