@@ -23,10 +23,10 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ldl.config import hparams_of, resolved_config
-from ldl.errors import ConfigError, LdlError
+from ldl.errors import ConfigError, DataError, LdlError
 from ldl.runs.files import write_json
 from ldl.runs.reporter import make_reporter
-from ldl.runs.selection import RunMode, select_run_folder
+from ldl.runs.selection import RunMode, discard_unstarted_run, select_run_folder
 
 ALL_FOLDS = "all"
 Train = Callable[..., dict[str, Any]]
@@ -117,9 +117,14 @@ def train_all_folds(cfg: DictConfig, train: Train, claim: Claim | None = None) -
             {"experiment": cfg.experiment_id, "status": "running", "folds_completed": fold},
         )
         say(f"--- fold {fold + 1} of {k} ---")
+        folder = fold_folder(job.path, fold)
+        started_here = not folder.exists()
         try:
-            metrics = train(_fold_config(cfg, fold, fold_folder(job.path, fold)))
+            metrics = train(_fold_config(cfg, fold, folder))
         except LdlError as error:
+            if started_here and isinstance(error, ConfigError | DataError):
+                discard_unstarted_run(folder, job.path)  # refused: no fold folder left behind
+            _point_at_the_job(error, folder, job.path)
             write_json(
                 job.metrics_path,
                 {
@@ -129,6 +134,9 @@ def train_all_folds(cfg: DictConfig, train: Train, claim: Claim | None = None) -
                     "error": f"fold {fold}: {error}",
                 },
             )
+            raise
+        except KeyboardInterrupt as interruption:
+            _point_at_the_job(interruption, folder, job.path)
             raise
         per_fold.append(metrics)
     summary = _job_metrics(cfg, per_fold)
@@ -141,6 +149,14 @@ def train_all_folds(cfg: DictConfig, train: Train, claim: Claim | None = None) -
     )
     say(f"Result over {k} folds (mean ± std): {shown}")
     return summary
+
+
+def _point_at_the_job(error: BaseException, fold: Path, job: Path) -> None:
+    """A fold's advice to resume with `hydra.run.dir=<job>/fold_<i>` (a full disk, an interruption)
+    would be refused: a fold is resumed by re-running its job. The message names the job's folder."""
+    if error.args and isinstance(error.args[0], str):
+        text = error.args[0].replace(f"hydra.run.dir={fold}", f"hydra.run.dir={job}")
+        error.args = (text, *error.args[1:])
 
 
 def _job_metrics(cfg: DictConfig, per_fold: list[dict[str, Any]]) -> dict[str, Any]:

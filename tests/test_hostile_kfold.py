@@ -1,0 +1,37 @@
+"""Hostile inputs to `cv.fold=all` (every fold in one job): a k the data cannot split is refused
+without leaving the job's folder (or a fold's) behind, and a fold that stops (an interruption, a full
+disk) points at the job's folder, which resumes it, never at the fold's, which would be refused."""
+
+from __future__ import annotations
+
+import pytest
+from hostile import assert_clean, assert_refused, run_cli
+
+# In this process; these load Boston Housing or train a few epochs: a second or more each.
+pytestmark = pytest.mark.slow
+
+KFOLD = ("experiment=c6e1", "trainer.seed=0", "logger=none", "trainer.verbose=0", "cv.fold=all")
+
+
+@pytest.mark.parametrize("run_dir", ["runs/kfold_405", None], ids=["named folder", "dated folder"])
+def test_a_k_larger_than_the_data_leaves_no_folder(world, run_dir):
+    where = (f"hydra.run.dir={run_dir}",) if run_dir else ()
+    assert_refused(world.root, ("train", *KFOLD, "cv.k=405", *where), "cv.k=405 is larger than the")
+
+
+def test_an_interrupted_fold_points_at_the_job_which_resumes(world, tmp_path):
+    job = tmp_path / "job"
+    command = (
+        "train", *KFOLD, "cv.k=2", "trainer.epochs=2", "trainer.checkpoint_seconds=0",
+        "+callbacks.crash={_target_: crash_callbacks.CrashAfterEpoch, epoch: 1, interrupt: true,"
+        " fresh_only: true}",
+        f"hydra.run.dir={job}",
+    )  # fmt: skip
+    stopped = run_cli(*command, cwd=world.root)
+    assert_clean(stopped, 130, f"hydra.run.dir={job} ")
+    assert f"hydra.run.dir={job / 'fold_0'}" not in stopped.err
+    # The advice works: the same command resumes fold 0 and goes on to fold 1 (which, started
+    # fresh, is interrupted by the same callback).
+    resumed = run_cli(*command, cwd=world.root)
+    assert_clean(resumed, 130, f"hydra.run.dir={job} ")
+    assert (job / "fold_0" / "model.keras").is_file()
