@@ -188,3 +188,71 @@ def immutable_folder(tmp_path):
 def test_an_immutable_output_folder_is_refused(world, immutable_folder, arguments):
     arguments = tuple(a.replace("{folder}", str(immutable_folder)) for a in arguments)
     assert_refused(world.root, arguments, f"{immutable_folder} is read-only")
+
+
+# --- ldl report plot= ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("plot", "fragment"),
+    [
+        ("{file}/runs.png", "is a regular file, not a folder"),
+        ("runs.xyz", "has the extension .xyz, which names no image format"),
+        ("runs", "has no extension"),
+        ("{folder}", "has no extension"),
+    ],
+    ids=["below a file", "unknown extension", "no extension", "a folder"],
+)
+def test_report_plot_is_checked_before_drawing(world, tmp_path, plot, fragment):
+    (tmp_path / "a_file.txt").write_text("a file\n")
+    plot = plot.format(file=tmp_path / "a_file.txt", folder=tmp_path)
+    assert_refused(world.root, ("report", world.root / "runs", f"plot={plot}"), fragment)
+
+
+# --- ldl caption ----------------------------------------------------------------------------------------
+
+SHAPES = (
+    "experiment=captioning_shapes", "data.images=48", "data.test_fraction=0.25",
+    "data.sample_size=2", "data.report.figures=1", "model.lstm_units=16", "model.embedding_dim=8",
+    "trainer.batch_size=8", "trainer.epochs=1", *QUICK,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def caption_run(tmp_path_factory, world) -> tuple[Path, Path]:
+    """A tiny captioning run (generated shapes, one epoch) and one of its photos."""
+    root = tmp_path_factory.mktemp("captioning")
+    run = root / "run"
+    outcome = run_cli("train", *SHAPES, f"data_dir={root / 'data'}", f"hydra.run.dir={run}",
+                      cwd=world.root)  # fmt: skip
+    assert_clean(outcome, 0)
+    photo = sorted((root / "data").rglob("*.jpg"))[0]
+    return run, photo
+
+
+@pytest.mark.slow
+def test_caption_refuses_bad_photos_and_options(world, tmp_path, caption_run):
+    from PIL import Image
+
+    run, photo = caption_run
+    (tmp_path / "a_file.txt").write_text("a file\n")
+    (tmp_path / "folder.jpg").mkdir()
+    Image.new("L", (20_000, 20_000)).save(tmp_path / "bomb.png", optimize=True)  # 400 megapixels
+    Image.new("L", (12_000, 10_000)).save(tmp_path / "huge.png", optimize=True)  # 120 megapixels
+    cases = [
+        ((f"images={photo}", f"figures={tmp_path / 'a_file.txt' / 'figures'}"),
+         ("Cannot create the figures folder", "is a regular file", "figures=<folder>")),
+        ((f"images={tmp_path / 'bomb.png'}",), ("bomb.png", "is too large to read")),
+        ((f"images={tmp_path / 'huge.png'}",), ("huge.png", "12000 x 10000 pixels")),
+        ((f"images={tmp_path / 'folder.jpg'}",), ("folder.jpg' is a folder, not an image file",)),
+        ((f"images={photo}", "top_k=500"), ("top_k=500 is more than the 196 regions",)),
+    ]  # fmt: skip
+    for arguments, fragments in cases:
+        assert_refused(tmp_path, ("caption", f"run={run}", *arguments), *fragments, cwd=world.root)
+    before = tree_digest(run)
+    figures = tmp_path / "figures"
+    ok = run_cli("caption", f"run={run}", f"images={photo}", "top_k=196", f"figures={figures}",
+                 cwd=world.root)  # fmt: skip
+    assert_clean(ok, 0)
+    assert len(list(figures.glob("caption_*.png"))) == 1
+    assert changed(before, tree_digest(run)) == []

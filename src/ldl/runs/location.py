@@ -25,12 +25,14 @@ def nearest_existing(path: Path) -> Path:
     return path
 
 
-def check_output_location(folder: Path | str, what: str = "run folder") -> None:
+def check_output_location(
+    folder: Path | str, what: str = "run folder", fix: str | None = None
+) -> None:
     """Raise RunFolderError if `folder` cannot be created and written; create nothing."""
     folder = Path(folder)
     check_name_lengths(folder, what)
     existing = nearest_existing(folder)
-    fix = "Choose another place with hydra.run.dir=<folder> or output_root=<folder>."
+    fix = fix or "Choose another place with hydra.run.dir=<folder> or output_root=<folder>."
     if not existing.is_dir():
         raise RunFolderError(
             f"Cannot create the {what} {folder}: {existing} is a regular file, not a folder. {fix}"
