@@ -117,16 +117,26 @@ def test_a_search_resumed_with_its_settings_reads_its_scores(finished, tmp_path,
 
 
 @pytest.mark.slow
-def test_a_search_whose_every_candidate_fails_stops_and_names_the_failure(world, tmp_path):
+@pytest.mark.parametrize(
+    ("candidates", "fragment", "jobs"),
+    [(20, "its first 2 candidates failed alike", 2), (2, "all 2 candidates of its first batch", 2)],
+    ids=["two alike of twenty", "a whole batch of two"],
+)
+def test_a_search_whose_candidates_all_fail_stops_and_names_the_failure(
+    world, tmp_path, candidates, fragment, jobs
+):
     empty = tmp_path / "no_cifar"
     empty.mkdir()
+    options = [o for o in TINY if "candidate_evaluations" not in o]
     before = tree_digest(world.root)
     outcome = run_cli(
-        "train", *SEARCH, *TINY, f"data_dir={empty}", "data.download=false",
-        f"hydra.sweep.dir={tmp_path / 'search'}", cwd=tmp_path,
+        "train", *SEARCH, *options, f"hydra.sweeper.candidate_evaluations={candidates}",
+        f"data_dir={empty}", "data.download=false", f"hydra.sweep.dir={tmp_path / 'search'}",
+        cwd=tmp_path,
     )  # fmt: skip
-    assert_clean(outcome, 2, "All 2 candidates", "first batch failed", "Cannot load the CIFAR-10")
+    assert_clean(outcome, 2, "search stopped", fragment, "Cannot load the CIFAR-10")
     assert "best candidate" not in outcome.out
+    assert len(list((tmp_path / "search").glob("*_c17e4"))) == jobs  # not all twenty trained
     assert changed(before, tree_digest(world.root)) == []
 
 

@@ -298,28 +298,48 @@ def _change(key: str, before: Any, now: Any) -> str:
 
 
 class _StopWhenNothingTrains:
-    """Ends the search when every candidate of its first batch failed: a missing dataset or a
-    broken option fails every candidate alike, and a search that went on would report the best of
-    failures. The error names the first failure, as its job recorded it."""
+    """Ends the search when its first candidates fail alike: a missing dataset or a broken option
+    fails every candidate, and a search that went on would train (and fail) all of its first batch,
+    then report the best of failures. The first batch's first two candidates run alone; when both
+    fail with the same error, or every candidate of the first batch fails, the search stops and
+    names the error its first job recorded. (Running them alone changes no number: the candidates
+    are drawn before the batch and keep their job numbers.)"""
 
     def __init__(self, evaluate: JobEvaluator) -> None:
         self.evaluate = evaluate
         self.checked = False
 
     def __call__(self, definitions: Sequence[Definition], phase: str) -> list[float]:
+        if self.checked:
+            return self.evaluate(definitions, phase)
+        self.checked = True
         first = self.evaluate.next_index
-        scores = self.evaluate(definitions, phase)
-        if not self.checked:
-            self.checked = True
-            indexes = range(first, first + len(definitions))
-            folders = [job_folder(self.evaluate.sweep_dir, i, self.evaluate.experiment_id)
-                       for i in indexes]  # fmt: skip
-            failures = [failure_of(folder) for folder in folders]
-            if all(failure is not None for failure in failures):
-                raise RunFolderError(
-                    f"All {len(folders)} candidates of the architecture search's first batch "
-                    f"failed, so the search stopped. The first ({folders[0]}) failed with: "
-                    f"{failures[0]} Fix that (a data_dir without the dataset fails every "
-                    f"candidate), then delete {self.evaluate.sweep_dir} and run the search again."
-                )
+        scores: list[float] = []
+        failures: list[str] = []
+        alone = 0
+        while alone < min(2, len(definitions) - 1):
+            scores += self.evaluate([definitions[alone]], phase)
+            failure = failure_of(self._folder(first + alone))
+            alone += 1
+            if failure is None:
+                break
+            failures.append(failure)
+        if len(failures) == 2 and failures[0] == failures[1]:
+            raise self._stopped(f"its first {len(failures)} candidates failed alike", first)
+        scores += self.evaluate(definitions[alone:], phase)
+        indexes = range(first, first + len(definitions))
+        if all(failure_of(self._folder(index)) is not None for index in indexes):
+            raise self._stopped(
+                f"all {len(definitions)} candidates of its first batch failed", first
+            )
         return scores
+
+    def _folder(self, index: int) -> Path:
+        return job_folder(self.evaluate.sweep_dir, index, self.evaluate.experiment_id)
+
+    def _stopped(self, what: str, first: int) -> RunFolderError:
+        return RunFolderError(
+            f"The architecture search stopped: {what}. The first ({self._folder(first)}) failed "
+            f"with: {failure_of(self._folder(first))} Fix that (a data_dir without the dataset "
+            f"fails every candidate), then delete {self.evaluate.sweep_dir} and run the search again."
+        )
