@@ -256,3 +256,24 @@ def test_caption_refuses_bad_photos_and_options(world, tmp_path, caption_run):
     assert_clean(ok, 0)
     assert len(list(figures.glob("caption_*.png"))) == 1
     assert changed(before, tree_digest(run)) == []
+
+
+# --- The book's NumPy programs (chapters 1-4) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        (("model.initial_weights=abc",), "initial_weights must be numbers"),
+        (("model.initial_weights=[1,2]",), "initial_weights needs a list of 3 numbers"),
+        (("model.init=uniform", "model.init_range=-1"), "init_range must be positive"),
+        (("model.learning_rate=0",), "learning_rate must be positive"),
+        (("model.init=banana",), "unknown init 'banana'"),
+    ],
+    ids=["weights not numbers", "two weights", "negative range", "rate 0", "unknown init"],
+)
+def test_a_bad_option_of_a_numpy_program_is_refused(world, arguments, fragment):
+    assert_refused(
+        world.root, ("train", "experiment=c1e1", "logger=none", *arguments), "model=perceptron",
+        fragment,
+    )  # fmt: skip
