@@ -277,3 +277,19 @@ def test_a_bad_option_of_a_numpy_program_is_refused(world, arguments, fragment):
         world.root, ("train", "experiment=c1e1", "logger=none", *arguments), "model=perceptron",
         fragment,
     )  # fmt: skip
+
+
+# --- Newer trainer options --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "fragment"),
+    [
+        ("trainer.validation_seed=-1", "trainer.validation_seed must be an integer >= 0"),
+        ("trainer.validation_seed=abc", "trainer.validation_seed must be an integer >= 0"),
+        ("trainer.keep_checkpoint=2", "trainer.keep_checkpoint=2 (int) is not allowed"),
+        ("trainer.print_summary=yes", "trainer.print_summary='yes' (str) is not allowed"),
+    ],
+)
+def test_a_bad_trainer_option_is_refused(world, option, fragment):
+    assert_refused(world.root, ("train", *C6E1, option), fragment)
