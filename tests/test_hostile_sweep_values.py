@@ -29,3 +29,15 @@ CASES = [
 @pytest.mark.parametrize(("arguments", "fragments"), CASES, ids=[" ".join(c[0]) for c in CASES])
 def test_a_bad_sweep_value_is_refused_before_any_job(world, arguments, fragments):
     assert_refused(world.root, ("train", "-m", *C6E1, *arguments), *fragments)
+
+
+def test_a_sweeper_s_own_refusal_reaches_the_user_in_its_words(world):
+    """A sweeper plugin that refuses an option in its constructor (here the Optuna study's trial
+    count) is told in its own paragraph, which names the key, not as Hydra's "Error in call to
+    target '...'"."""
+    outcome = assert_refused(
+        world.root,
+        ("train", "-m", "hparams_search=c5_optuna", "hydra.sweeper.n_trials=-1"),
+        "hydra.sweeper.n_trials",
+    )
+    assert "Error in call to target" not in outcome.err

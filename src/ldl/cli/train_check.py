@@ -268,6 +268,10 @@ def hydra_error(error: BaseException, overrides: list[str]) -> LdlError:
             "with spaces or brackets."
         )
     text = str(error)
+    if isinstance(error.__cause__, LdlError):
+        # Hydra wraps what a plugin's constructor refused ("Error in call to target '...':"): the
+        # plugin's own paragraph names the key.
+        return error.__cause__
     if text.startswith(("Could not override '", "In '")) and "Could not override '" in text:
         key = text.split("Could not override '", 1)[1].split("'", 1)[0]
         return _unknown_key(key, overrides)
