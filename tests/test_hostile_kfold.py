@@ -35,3 +35,28 @@ def test_an_interrupted_fold_points_at_the_job_which_resumes(world, tmp_path):
     resumed = run_cli(*command, cwd=world.root)
     assert_clean(resumed, 130, f"hydra.run.dir={job} ")
     assert (job / "fold_0" / "model.keras").is_file()
+
+
+def test_a_full_disk_in_a_fold_points_at_the_job_which_resumes(world, tmp_path):
+    from hostile import _mount, _unmount
+
+    disk = tmp_path / "disk"
+    if not _mount(disk, "size=8m"):
+        pytest.skip("a file system of its own needs a tmpfs mount (root)")
+    try:
+        job = disk / "job"
+        command = (
+            "train", *KFOLD, "cv.k=2", "trainer.epochs=3", "trainer.checkpoint_seconds=0",
+            "+callbacks.fill={_target_: crash_callbacks.FillDiskAfterEpoch, epoch: 1,"
+            f" folder: '{disk}', marker: '{tmp_path / 'filled'}'}}",
+            f"hydra.run.dir={job}",
+        )  # fmt: skip
+        full = run_cli(*command, cwd=world.root)
+        assert_clean(full, 2, "No space left on the device", f"hydra.run.dir={job};")
+        assert f"hydra.run.dir={job / 'fold_0'}" not in full.err
+        (disk / "filler").unlink()
+        resumed = run_cli(*command, cwd=world.root)  # the advice, followed: the job resumes
+        assert_clean(resumed, 0)
+        assert (job / "fold_1" / "model.keras").is_file()
+    finally:
+        _unmount(disk)
