@@ -6,7 +6,8 @@ import keras
 
 
 class CrashAfterEpoch(keras.callbacks.Callback):
-    """Raise after `epoch` epochs have completed (and been checkpointed), like a crash or a Ctrl-C.
+    """Raise after `epoch` epochs have completed (and been checkpointed), like a crash or a Ctrl-C:
+    when the next epoch begins, so that every callback, the recorder included, has seen epoch `epoch`.
 
     With `fresh_only`, only a run that started at epoch 1 crashes (a resumed one, from whatever
     checkpoint, trains on to the end)."""
@@ -21,11 +22,9 @@ class CrashAfterEpoch(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self._first_epoch is None:
             self._first_epoch = epoch
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.fresh_only and self._first_epoch != 0:
             return
-        if epoch + 1 == self.epoch:
+        if epoch == self.epoch:
             if self.interrupt:
                 raise KeyboardInterrupt
             raise RuntimeError("simulated crash")

@@ -3,6 +3,7 @@ in a subprocess as a user would."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -40,6 +41,43 @@ def run_ldl(
         text=True,
         timeout=timeout,
         env=environment,
+    )
+
+
+def _end_with_the_test_process() -> None:
+    """In the child: get SIGTERM when the test process dies (Linux), so that a killed test suite
+    leaves no `ldl` process behind; SIGTERM is what ldl stops cleanly on."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def start_ldl(
+    *arguments: str | Path,
+    cwd: Path | None = None,
+    stdout: int | None = subprocess.DEVNULL,
+    stderr: int | None = subprocess.DEVNULL,
+    new_session: bool = True,
+) -> subprocess.Popen:
+    """`ldl <arguments>` started in the background, as the `ldl` program (its stop handlers on), in a
+    process group of its own (a signal to the group reaches it as Ctrl-C in a terminal would), ended
+    with the test process if that dies first."""
+    environment = {**os.environ}
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO / "src"), str(REPO / "tests"), environment.get("PYTHONPATH")])
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "ldl.cli.main", *map(str, arguments)],
+        cwd=cwd,
+        env=environment,
+        stdout=stdout,
+        stderr=stderr,
+        text=True,
+        start_new_session=new_session,
+        preexec_fn=_end_with_the_test_process,
     )
 
 

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fixtures import write_cifar10_npz
-from helpers import REPO, compose_config, run_ldl
+from helpers import compose_config, run_ldl, start_ldl
 
 from ldl.errors import ConfigError
 from ldl.models import build_model
@@ -255,12 +254,9 @@ def test_a_search_leaves_its_table_plot_and_best_experiment(finished_search):
 def test_a_killed_search_resumes_to_the_uninterrupted_sequence(
     finished_search, tmp_path, tiny_cifar
 ):
-    command = [sys.executable, "-m", "ldl.cli.main", "train", "-m", "hparams_search=c17e4",
-               f"data_dir={tiny_cifar}", *SMALL, f"output_root={tmp_path}",
-               f"hydra.sweep.dir={tmp_path / 'search'}"]  # fmt: skip
-    environment = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    process = subprocess.Popen(command, cwd=tmp_path, env=environment, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = start_ldl("train", "-m", "hparams_search=c17e4", f"data_dir={tiny_cifar}", *SMALL,
+                        f"output_root={tmp_path}", f"hydra.sweep.dir={tmp_path / 'search'}",
+                        cwd=tmp_path)  # fmt: skip
     deadline = time.monotonic() + 300
     while not (tmp_path / "search" / "2_c17e4" / "metrics.json").exists():  # two candidates done
         assert time.monotonic() < deadline and process.poll() is None
@@ -277,6 +273,40 @@ def test_a_killed_search_resumes_to_the_uninterrupted_sequence(
     state = json.loads((tmp_path / "search" / "search_state.json").read_text())
     whole = json.loads((finished_search / "search_state.json").read_text())
     assert state["random_state"] == whole["random_state"]
+
+
+@pytest.mark.slow
+def test_sigterm_ends_a_search_and_the_same_command_continues_it(
+    finished_search, tmp_path, tiny_cifar
+):
+    # `timeout`, SLURM's pre-emption: SIGTERM to the search's process. The search stops (no further
+    # candidate), the candidate in progress is interrupted, not failed, and the same command goes on
+    # to the uninterrupted search's sequence.
+    process = start_ldl("train", "-m", "hparams_search=c17e4", f"data_dir={tiny_cifar}", *SMALL,
+                        f"output_root={tmp_path}", f"hydra.sweep.dir={tmp_path / 'search'}",
+                        cwd=tmp_path, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 300
+    while not (tmp_path / "search" / "1_c17e4" / "metrics.json").exists():
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    assert "Stopped by SIGTERM: the sweep" in stderr, stderr
+    folders = sorted(p.name for p in (tmp_path / "search").iterdir() if p.name.endswith("_c17e4"))
+    assert len(folders) <= 3, folders  # at most the candidate after the one it waited for
+    statuses = [
+        json.loads((tmp_path / "search" / name / "metrics.json").read_text()).get("status")
+        for name in folders
+        if (tmp_path / "search" / name / "metrics.json").exists()
+    ]
+    assert "failed" not in statuses, statuses
+    again = search(tmp_path, tiny_cifar)
+    assert again.returncode == 0, again.stderr[-3000:]
+    resumed = pd.read_csv(tmp_path / "search" / "search.csv")
+    uninterrupted = pd.read_csv(finished_search / "search.csv")
+    pd.testing.assert_series_equal(resumed["layers"], uninterrupted["layers"])
+    pd.testing.assert_series_equal(resumed["score"], uninterrupted["score"])
 
 
 @pytest.mark.slow

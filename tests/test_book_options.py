@@ -409,16 +409,15 @@ def test_ldl_report_plots_the_test_error_of_every_run(tmp_path: Path, capsys) ->
     _finished_run(runs / "a", ["experiment=c5e2"], [0.3, 0.2, 0.1])
     _finished_run(runs / "b", ["experiment=c5e2", "optimizer.learning_rate=0.1"], [0.4, 0.35])
     curves = run_curves(runs)
-    # curves are named by the setting in which the runs differ
-    assert list(curves) == [
-        "c5e2: optimizer.learning_rate=0.001",
-        "c5e2: optimizer.learning_rate=0.1",
-    ]
-    first, second = curves.values()
+    # curves are named by the setting in which the runs differ (its last part, unambiguous here)
+    assert [curve.label for curve in curves] == ["learning_rate=0.001", "learning_rate=0.1"]
+    first, second = (curve.series for curve in curves)
     assert first.tolist() == [0.3, 0.2, 0.1] and list(second.index) == [1, 2]
-    assert list(run_curves(runs, "val/loss").values())[1].tolist() == [0.8, 0.7]
-    _finished_run(runs / "c", ["experiment=c5e2"], [0.5])  # the same settings as a: folders tell
-    assert "c5e2: optimizer.learning_rate=0.001 (c)" in run_curves(runs)
+    assert run_curves(runs, "val/loss")[1].series.tolist() == [0.8, 0.7]
+    _finished_run(
+        runs / "c", ["experiment=c5e2"], [0.5]
+    )  # the same settings as a: one legend entry
+    assert [curve.label for curve in run_curves(runs)].count("learning_rate=0.001") == 2
     figure = tmp_path / "figures" / "test_error.png"
     assert main(["report", str(runs), f"plot={figure}"]) == 0
     assert "val/error of 3 run(s)" in capsys.readouterr().out

@@ -7,18 +7,17 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import REPO
+from helpers import start_ldl
 
 from ldl.errors import TrainingDivergedError
 from ldl.training.checkpoint import Checkpointer
 from ldl.training.recorder import CheckpointPolicy
-from ldl.training.train import RunInterruptedError, train
+from ldl.training.train import train
 
 NON_NUMERIC = ("train_seconds",)
 
@@ -51,9 +50,9 @@ def test_checkpoints_are_written_when_the_policy_says(
     saved: list[int] = []
     real_save = Checkpointer.save
 
-    def counting_save(self, model, state):
+    def counting_save(self, model, state, callback_states=None):
         saved.append(state.epochs_completed)
-        real_save(self, model, state)
+        real_save(self, model, state, callback_states)
 
     monkeypatch.setattr(Checkpointer, "save", counting_save)
     metrics = train(
@@ -68,38 +67,6 @@ def test_checkpoints_are_written_when_the_policy_says(
     )
     assert saved == saved_after
     assert metrics["epochs_completed"] == 5
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
-def test_a_stop_signal_checkpoints_the_last_completed_epoch_and_resumes_exactly(
-    make_config, boston_dir, tmp_path, signal_name
-):
-    # Dropout makes the random-generator state part of what the checkpoint must hold.
-    overrides = (
-        "experiment=c6_conf4",
-        f"data_dir={boston_dir}",
-        "trainer.epochs=4",
-        "trainer.seed=3",
-        "trainer.checkpoint_seconds=3600",
-        "trainer.loop=fit",
-    )
-    uninterrupted = train(make_config(*overrides, run_dir=tmp_path / "whole"))
-
-    # The signal arrives after epoch 2 has ended; the recorder sees it during epoch 3.
-    stop = f"+callbacks.stop={{_target_: crash_callbacks.SignalAfterEpoch, epoch: 2, signal_name: {signal_name}}}"
-    with pytest.raises(RunInterruptedError, match="Resume with"):
-        train(make_config(*overrides, stop, run_dir=tmp_path / "stopped"))
-    state = json.loads((tmp_path / "stopped" / "checkpoint" / "state.json").read_text())
-    assert state["epochs_completed"] == 2
-    assert (
-        json.loads((tmp_path / "stopped" / "metrics.json").read_text())["status"] == "interrupted"
-    )
-
-    resumed = train(make_config(*overrides, stop, run_dir=tmp_path / "stopped"))
-    assert _comparable(resumed) == _comparable(uninterrupted)
-    history = pd.read_csv(tmp_path / "stopped" / "history.csv")
-    assert list(history["epoch"]) == [1, 2, 3, 4]
 
 
 def test_a_nan_loss_checkpoints_the_last_good_epoch(make_config, boston_dir, tmp_path):
@@ -135,10 +102,7 @@ def test_a_nan_loss_checkpoints_the_last_good_epoch(make_config, boston_dir, tmp
 
 
 def _start_training(arguments: list[str], cwd) -> subprocess.Popen:
-    command = [sys.executable, "-m", "ldl.cli.main", "train", *arguments]
-    environment = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    return subprocess.Popen(command, cwd=cwd, env=environment, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    return start_ldl("train", *arguments, cwd=cwd)
 
 
 @pytest.mark.slow

@@ -148,6 +148,7 @@ def test_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     served = tmp_path / "server" / "boston_housing.npz"
     monkeypatch.setattr(boston_housing, "BOSTON_URL", served.as_uri())
     monkeypatch.setattr(boston_housing, "BOSTON_SHA256", sha256_of(served))
+    (tmp_path / "data").mkdir()  # downloads go only into a data_dir that exists
     assert_splits_equal(load_boston_housing(tmp_path / "data"), keras_split(x, y))
     assert (tmp_path / "data" / "boston_housing.npz").is_file()
 

@@ -127,6 +127,7 @@ def test_download_verifies_the_archive(tmp_path: Path, monkeypatch: pytest.Monke
     archive = served / "cifar-10-python.tar.gz"
     monkeypatch.setattr(cifar10, "CIFAR10_URL", archive.as_uri())
     monkeypatch.setattr(cifar10, "CIFAR10_SHA256", sha256_of(archive))
+    (tmp_path / "data").mkdir()  # downloads go only into a data_dir that exists
     assert_same(load_cifar10(tmp_path / "data"), written)
     assert (tmp_path / "data" / "cifar-10-python.tar.gz").is_file()
 

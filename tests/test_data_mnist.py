@@ -220,6 +220,7 @@ def test_corrupt_npz(tmp_path: Path, content: str) -> None:
 def test_fetch_copies_and_verifies(tmp_path: Path) -> None:
     source = tmp_path / "source.bin"
     source.write_bytes(b"dataset bytes")
+    (tmp_path / "d").mkdir()  # downloads go only into a data_dir that exists (subfolders are made)
     target = fetch("data.bin", source.as_uri(), sha256_of(source), tmp_path / "d", "sub")
     assert target == tmp_path / "d" / "sub" / "data.bin"
     assert target.read_bytes() == b"dataset bytes"
@@ -273,6 +274,7 @@ def test_load_mnist_downloads_npz(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     served = tmp_path / "server" / "mnist.npz"
     monkeypatch.setattr(mnist, "MNIST_URL", served.as_uri())
     monkeypatch.setattr(mnist, "MNIST_SHA256", sha256_of(served))
+    (tmp_path / "data").mkdir()  # downloads go only into a data_dir that exists
     assert_same(load_mnist(tmp_path / "data"), written)
     assert (tmp_path / "data" / "mnist.npz").is_file()
 

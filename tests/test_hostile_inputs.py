@@ -7,7 +7,6 @@ directory (data, finished and unfinished runs, a sweep) is byte-identical afterw
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 
@@ -369,11 +368,9 @@ def test_refused_into_a_sweep_job_leaves_the_sweep_alone(world):
 def test_the_same_command_started_twice_has_one_writer(world, tmp_path, multirun):
     """Two real processes: the second identical command, started while the first trains in (or sweeps
     into) the folder, is refused in one line naming the first."""
-    import subprocess
-    import sys
     import time
 
-    from helpers import REPO, run_ldl
+    from helpers import run_ldl, start_ldl
 
     folder = tmp_path / ("sweep" if multirun else "run")
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
@@ -381,11 +378,7 @@ def test_the_same_command_started_twice_has_one_writer(world, tmp_path, multirun
     # Far more epochs than it can train before it is killed below (5,000 took only seconds once the
     # graph loop ran c6e1), so the first is still training when the second has started.
     command = ("train", *flags, *C6E1, "trainer.epochs=10000000", f"{key}={folder}")
-    environment = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO / 'tests'}"}
-    first = subprocess.Popen(
-        [sys.executable, "-m", "ldl.cli.main", *command], cwd=world.root, env=environment,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    first = start_ldl(*command, cwd=world.root, new_session=False)
     try:
         lock = folder / "ldl.lock"
         deadline = time.monotonic() + 180

@@ -99,6 +99,18 @@ def test_retrain_best_keeps_the_sweeps_seed_and_drops_the_fold(sweep, world):
     assert retrain_overrides(unseeded) == ["experiment=c6e1", "trainer.seed=0"]
 
 
+def test_retrain_best_keeps_the_seed_a_job_drew(tmp_path):
+    """trainer.seed=null: the job drew a seed, which metrics.json records; the retrain reuses it."""
+    from ldl.runs.files import write_json
+
+    job = tmp_path / "0_c6e1"
+    job.mkdir()
+    (job / "config.yaml").write_text("trainer:\n  seed: null\n")
+    write_json(job / "metrics.json", {"status": "completed", "seed": 1234567})
+    drawn = SimpleNamespace(overrides=["experiment=c6e1", "cv.fold=0"], folder=job)
+    assert retrain_overrides(drawn) == ["experiment=c6e1", "trainer.seed=1234567"]
+
+
 def test_a_sweep_job_announces_itself_as_job_k_of_n(world):
     from ldl.cli.train_command import job_progress
 
@@ -116,7 +128,8 @@ def test_report_shows_kfold_jobs_with_their_validation_metrics(world):
 def test_experiments_are_listed_in_natural_order(world):
     outcome = run_cli("experiments", cwd=world.root)
     assert_clean(outcome, 0)
-    ids = [line.split()[0] for line in outcome.out.splitlines()[1:] if line[:1] == "c"]
+    experiments = outcome.out.split("\nsearch ")[0]  # the searches follow, in their own order
+    ids = [line.split()[0] for line in experiments.splitlines()[1:] if line[:1] == "c"]
     chapters = [int(i[1:].split("e")[0].split("_")[0]) for i in ids if i[1].isdigit()]
     assert chapters == sorted(chapters) and "c17e3" in ids
     assert ids.index("c9e1") < ids.index("c11e1") < ids.index("c17e3")

@@ -134,6 +134,9 @@ def test_generate_command_prints_the_beams_with_probabilities(text_runs):
         "generate", f"run={run}", "prompt=the body ", "beam_width=8", "length=11", timeout=120
     )
     assert result.returncode == 0, result.stderr
+    from test_quiet_output import TENSORFLOW_LINE
+
+    assert not TENSORFLOW_LINE.search(result.stderr), result.stderr  # quiet by default
     lines = result.stdout.splitlines()
     assert "beam search, width 8, 11 steps, prompt 'the body '" in lines[0]
     assert len(lines) == 9 and lines[1].startswith(" 1. 'the body ") and "p = " in lines[1]

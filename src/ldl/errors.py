@@ -12,6 +12,8 @@ class LdlError(Exception):
     """A problem the user can fix; the message says what happened and how to fix it."""
 
     exit_code = 2
+    # How the command line introduces the message: `ldl train: error: ...`.
+    label = "error"
 
 
 class ConfigError(LdlError):
@@ -28,3 +30,10 @@ class TrainingDivergedError(LdlError):
 
 class RunFolderError(LdlError):
     """A run folder cannot be used (wrong config for a resume, nothing to evaluate, disk full)."""
+
+
+class StoppedError(LdlError):
+    """A stop signal (Ctrl-C, SIGTERM, ...) ended a run or a sweep; the same command continues it."""
+
+    exit_code = 130
+    label = ""  # the message says it: "Stopped by Ctrl-C (SIGINT): ..."

@@ -17,6 +17,13 @@ class OptunaStudySweeper(Sweeper):
     # trials, each trial's run folder has its own lock), so `ldl train -m` does not lock the folder.
     shares_its_folder = True
 
+    @staticmethod
+    def check_options(options: DictConfig, overrides: list[str]) -> None:
+        """Refuse bad options before the sweep starts (called by `ldl train`)."""
+        from ldl.sweeps.optuna_study.options import check_options
+
+        check_options(options, overrides)
+
     def __init__(self, **options: Any) -> None:
         super().__init__()
         from ldl.sweeps.optuna_study.sweeper import DurableOptunaSearch

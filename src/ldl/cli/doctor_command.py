@@ -152,12 +152,14 @@ def _threads_line(cores: int) -> str:
 
 
 def _storage_line() -> str:
-    sqlalchemy = _version("sqlalchemy") or "missing"
-    usable = sqlalchemy.startswith("1.")
-    verdict = (
-        "durable studies work" if usable else "Optuna 2.10's database storage needs SQLAlchemy 1.4"
+    optuna = _version("optuna")
+    if not optuna:
+        return "optuna not installed"
+    dashboard = _version("optuna-dashboard") or "not installed"
+    return (
+        f"optuna {optuna}, SQLAlchemy {_version('sqlalchemy') or 'missing'} (SQLite, database "
+        f"URLs) and JournalStorage files; optuna-dashboard {dashboard} (ldl dashboard)"
     )
-    return f"optuna {_version('optuna')}, SQLAlchemy {sqlalchemy}: {verdict}"
 
 
 def _print_datasets(data_dir: Path) -> bool:

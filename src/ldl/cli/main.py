@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
-import signal
 import sys
 
 from ldl.errors import LdlError
+from ldl.training import stop_signals
 
 COMMANDS = {
     "train": "train and evaluate an experiment or a composition of config groups (Hydra overrides; "
@@ -28,6 +28,8 @@ COMMANDS = {
     "caption": "caption photos with a c16e2 run, with attention figures: "
     "ldl caption run=<run folder> images=a.jpg,b.jpg",
     "doctor": "versions, devices, threads, datasets, launchers and limits of this machine",
+    "dashboard": "serve optuna-dashboard on an Optuna search's study (127.0.0.1): "
+    "ldl dashboard <sweep folder> [port=8080]",
 }
 
 
@@ -46,6 +48,7 @@ HANDLERS = {
     "translate": "ldl.tasks.translation.command:run_translate",
     "caption": "ldl.tasks.captioning.command:run_caption",
     "doctor": "ldl.cli.doctor_command:run_doctor",
+    "dashboard": "ldl.cli.dashboard_command:run_dashboard",
 }
 
 
@@ -62,13 +65,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def report_error(command: str, error: LdlError) -> int:
-    print(f"ldl {command}: error: {error}", file=sys.stderr)
+    label = f"{error.label}: " if error.label else ""
+    print(f"ldl {command}: {label}{error}", file=sys.stderr)
     return error.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
-    if hasattr(signal, "SIGPIPE"):  # `ldl experiments | head` ends quietly, as Unix tools do
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    """`ldl <command> ...`. As the `ldl` program (no `argv`: the process's own arguments) it first
+    installs ldl's stop handlers: Ctrl-C, SIGTERM, SIGHUP and a closed output pipe then stop a command
+    cleanly (a run at its next epoch end, checkpointed; `training/stop_signals.py`). A test or a
+    notebook calling `main([...])` or `train()` keeps its own signal handling."""
+    if argv is None:
+        stop_signals.install()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         parser = _parser()
@@ -99,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             return report_error(command, named)
         return report_error(command, LdlError(f"A path is too long for the file system: {error}."))
     except KeyboardInterrupt:
-        print(f"ldl {command}: interrupted.", file=sys.stderr)
+        print(f"ldl {command}: stopped by {stop_signals.reason()}.", file=sys.stderr)
         return 130
 
 

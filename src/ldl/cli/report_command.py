@@ -8,6 +8,7 @@ from typing import Any
 from ldl.cli.arguments import Converter, parse_arguments
 from ldl.errors import ConfigError
 from ldl.runs.files import DamagedFileError, read_json
+from ldl.runs.run_folder import effective_status
 
 
 def _number(value: Any) -> bool:
@@ -17,7 +18,11 @@ def _number(value: Any) -> bool:
 def book_rows(root: Path) -> list[list[str]]:
     """One row per (run, metric the book reports), read from the runs' metrics.json files; a run the
     book reports nothing for (a k-fold job, a custom composition) shows its validation and test
-    metrics, and a run whose metrics.json is damaged says so (the other runs are still listed)."""
+    metrics, and a run whose metrics.json is damaged says so (the other runs are still listed). A run
+    shortened below its experiment's epochs or data says so next to its verdict ("2 of 20 epochs"):
+    its numbers are not the book's setup."""
+    from ldl.runs.labels import shortened_run
+
     rows = []
     for metrics_path in sorted(root.glob("**/metrics.json")):
         run = str(metrics_path.parent.relative_to(root)) or "."
@@ -26,8 +31,11 @@ def book_rows(root: Path) -> list[list[str]]:
         except DamagedFileError as damaged:
             rows.append(["?", run, "damaged", "", "", "", damaged.problem])
             continue
-        experiment, status = str(metrics.get("experiment", "?")), str(metrics.get("status", "?"))
+        experiment = str(metrics.get("experiment", "?"))
+        status = effective_status(metrics_path.parent, metrics)
         reported = [key.removeprefix("book/") for key in metrics if key.startswith("book/")]
+        note = shortened_run(metrics_path.parent)
+        note = f"shortened: {note}" if note else ""
         if not reported:
             own = [
                 key
@@ -35,8 +43,8 @@ def book_rows(root: Path) -> list[list[str]]:
                 if key.startswith(("val/", "test/")) and _number(value)
             ]
             rows += [
-                [experiment, run, status, key, f"{metrics[key]:.4g}", "-", ""] for key in own
-            ] or [[experiment, run, status, "", "", "", ""]]
+                [experiment, run, status, key, f"{metrics[key]:.4g}", "-", note] for key in own
+            ] or [[experiment, run, status, "", "", "", note]]
         for metric in reported:
             ours = metrics.get(metric)
             book = metrics[f"book/{metric}"]
@@ -48,10 +56,14 @@ def book_rows(root: Path) -> list[list[str]]:
                     metric,
                     f"{ours:.4g}" if _number(ours) else "-",
                     f"{book:.4g}" if _number(book) else str(book),
-                    str(metrics.get(f"book_verdict/{metric}", "")),
+                    _with_note(str(metrics.get(f"book_verdict/{metric}", "")), note),
                 ]
             )
     return rows
+
+
+def _with_note(verdict: str, note: str) -> str:
+    return f"{verdict} ({note})" if verdict and note else verdict or note
 
 
 USAGE = (
@@ -60,7 +72,7 @@ USAGE = (
 OPTIONS: dict[str, Converter] = {
     # Also draw every run's per-epoch metric (default the test error) in one chart at this file.
     "plot": str,
-    # The history.csv column the chart shows.
+    # The history.csv column the chart shows (default val/error, or val/mae for regressions).
     "metric": str,
 }
 
@@ -99,10 +111,10 @@ def run_report(arguments: list[str]) -> int:
             f"{root} is not a folder. Give the folder that holds run folders, e.g. outputs."
         )
     if "plot" in options:
-        from ldl.runs.comparison import DEFAULT_METRIC, plot_run_comparison
+        from ldl.runs.comparison import default_metric, plot_run_comparison
 
-        metric = options.get("metric", DEFAULT_METRIC)
         _check_plot_path(Path(options["plot"]).expanduser())
+        metric = options.get("metric") or default_metric(root)
         count = plot_run_comparison(root, Path(options["plot"]).expanduser(), metric)
         print(f"{metric} of {count} run(s) drawn in {options['plot']}.")
     rows = book_rows(root)

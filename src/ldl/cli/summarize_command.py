@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from ldl.cli.arguments import Converter, boolean, parse_arguments
 from ldl.errors import ConfigError
 from ldl.runs.files import read_yaml
+from ldl.runs.run_folder import RunFolder
 
 if TYPE_CHECKING:
     from ldl.sweeps.summary import Job, SweepSummary
@@ -190,6 +191,9 @@ def retrain_overrides(job: Job) -> list[str]:
         seed = (
             read_yaml(config_path).get("trainer", {}).get("seed") if config_path.exists() else None
         )
-        if seed is not None:
+        if seed is None:
+            # trainer.seed=null: the job drew its seed, and metrics.json recorded it as `seed`.
+            seed = RunFolder(job.folder).read_metrics().get("seed")
+        if isinstance(seed, int) and not isinstance(seed, bool):
             overrides.append(f"trainer.seed={seed}")
     return overrides

@@ -149,6 +149,21 @@ def _check_every_job(cfg: DictConfig, overrides: list[str]) -> None:
             raise type(error)(f"{error} (in the sweep's job {' '.join(job)})") from None
 
 
+def refuse_search_as_experiment(overrides: list[str]) -> None:
+    """`experiment=c17e4` names a search (an hparams_search option), not an experiment: say how to
+    run it instead of failing later in other words."""
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key.lstrip("+~") != "experiment" or value in group_options("experiment"):
+            continue
+        if value in group_options("hparams_search"):
+            raise ConfigError(
+                f"{value} is a search (a sweep of many runs), not a single experiment. Run it "
+                f"with: ldl train -m hparams_search={value} (docs/sweeps.md); `ldl experiments` "
+                "lists experiments and searches."
+            )
+
+
 def check_command(arguments: list[str]) -> DictConfig:
     """Compose and check `ldl train`'s arguments; the composed config (of the first job of a sweep)."""
     multirun = is_multirun(arguments)
@@ -160,9 +175,13 @@ def check_command(arguments: list[str]) -> DictConfig:
                 "key=value, e.g. trainer.epochs=5."
             )
     cfg = _checked(_first_values(overrides) if multirun else overrides)
+    if OmegaConf.select(cfg, "logger.mlflow", default=None) is not None:
+        from ldl.runs.mlflow_log import require_mlflow
+
+        require_mlflow()  # the [mlflow] extra, before anything is written
     if multirun:
         _check_every_job(cfg, overrides)
-        _check_sweeper_options(cfg)
+        _check_sweeper_options(cfg, overrides)
         _check_launcher_options(cfg)
     try:
         folder = cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir
@@ -173,26 +192,19 @@ def check_command(arguments: list[str]) -> DictConfig:
     return cfg
 
 
-def _check_sweeper_options(cfg: DictConfig) -> None:
-    """A sweeper class that declares `check_options(options)` has its `hydra.sweeper.*` values
-    checked here, before the sweep folder exists (Hydra would build the sweeper only after writing
-    it, and wrap its refusal in "Error in call to target ..." without the key)."""
+def _check_sweeper_options(cfg: DictConfig, overrides: list[str]) -> None:
+    """A sweeper class with a `check_options(options, task overrides)` refuses its bad options here,
+    before the sweep folder exists."""
     from hydra.utils import get_class
 
-    sweeper = OmegaConf.select(cfg, "hydra.sweeper")
-    target = sweeper.get("_target_") if isinstance(sweeper, DictConfig) else None
+    target = OmegaConf.select(cfg, "hydra.sweeper._target_", default=None)
     try:
         check = getattr(get_class(str(target)), "check_options", None) if target else None
-    except Exception:  # an unknown sweeper is Hydra's to report, in its own words
+    except Exception:  # Hydra reports an unknown sweeper itself, in its own words
         return
-    if check is None:
-        return
-    try:
-        options = cast(dict, OmegaConf.to_container(sweeper, resolve=True))
-    except OmegaConfBaseException as error:
-        raise ConfigError(f"The config cannot be resolved: {_first_line(error)}.") from None
-    options.pop("_target_", None)
-    check(options)
+    if check is not None:
+        task = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
+        check(cfg.hydra.sweeper, task)
 
 
 def _check_launcher_options(cfg: DictConfig) -> None:
@@ -215,6 +227,15 @@ def _check_data_dir(cfg: DictConfig) -> None:
         raise DataError(
             f"data_dir={cfg.data_dir} is a regular file, not a folder. Pass the folder that holds "
             "the datasets, e.g. data_dir=data."
+        )
+    # A mistyped data_dir must not become a new folder full of downloads: it is refused before any
+    # work (truth tables, written in their config, read no folder).
+    if not data_dir.exists() and OmegaConf.select(cfg, "data.task") != "truth_table":
+        raise DataError(
+            f"data_dir={cfg.data_dir} does not exist (looked for {data_dir.absolute()}); nothing was "
+            "created or downloaded. Pass the folder that holds the datasets (e.g. "
+            "data_dir=../datasets), or create this one first (mkdir -p "
+            f"{cfg.data_dir}) to have ldl download the datasets into it."
         )
 
 

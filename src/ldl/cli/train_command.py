@@ -27,16 +27,21 @@ from ldl.cli.train_check import (
     hydra_error,
     is_multirun,
     overrides_of,
+    refuse_search_as_experiment,
 )
 from ldl.config import config_dir, sweep_name
-from ldl.errors import ConfigError, DataError, LdlError
+from ldl.errors import ConfigError, DataError, LdlError, StoppedError
 from ldl.runs.files import DamagedFileError, write_json
 from ldl.runs.location import location_error, nearest_existing
 from ldl.runs.lock import FolderBusyError, FolderLock
 from ldl.runs.run_folder import RunFolder
+from ldl.sweeps.job_paths import job_environment_override
 from ldl.tf_setup import import_tensorflow
+from ldl.training import stop_signals
 
 DEFAULT_EXPERIMENT = "c5e2"
+# The sweep's stop file (training/stop_signals.py), one per `ldl train -m` process sharing the folder.
+STOP_FILE_PREFIX = ".ldl-stop-"
 CONFIG_GROUPS = (
     "hparams_search",
     "experiment",
@@ -103,16 +108,35 @@ def _task(cfg: DictConfig) -> float | None:
         return objective(metrics)
 
     # A sweep job: share the cores among parallel jobs, and never let one failure end the sweep.
+    # In a launcher's worker process the stop handlers are installed here (the main process's are not
+    # inherited); a job of a sweep that is stopping does not start.
+    stop_signals.install_in_worker()
+    files = HydraFiles(output_dir, output_dir.parent)
+    if stop_signals.requested():
+        files.discard()
+        return None
     if cfg.trainer.threads is None:
         cfg.trainer.threads = threads_per_job(hydra_config)
     anchor_relative_paths(cfg, hydra_config.runtime.cwd)  # Ray's workers run elsewhere
-    files = HydraFiles(output_dir, output_dir.parent)
     print(
         f"ldl train: {job_progress(hydra_config)}: {' '.join(hydra_config.overrides.task)}",
         flush=True,
     )
     try:
-        return objective(train(cfg, claim=files.claim))
+        # Outside its epochs a job stops at once (data loading, feature extraction, reports).
+        with stop_signals.immediate():
+            return objective(train(cfg, claim=files.claim))
+    except (StoppedError, KeyboardInterrupt):
+        if not files.claimed:
+            files.discard()
+        print(
+            f"ldl train: job {int(hydra_config.job.num) + 1} stopped by {stop_signals.reason()}; its last "
+            "completed epoch is saved.",
+            file=sys.stderr,
+        )
+        if stop_signals.at_once():
+            raise KeyboardInterrupt from None
+        return None
     except FolderBusyError as error:
         files.discard()
         print(f"ldl train: job {hydra_config.job.num} skipped: {error}", file=sys.stderr)
@@ -165,7 +189,9 @@ def with_sweep_folder(arguments: list[str]) -> list[str]:
         return arguments
     if any(a.startswith("hydra.sweep.dir=") for a in arguments):
         return arguments
-    overrides = [a for a in arguments if not a.startswith("-")]
+    from ldl.cli.show_config import split_flags
+
+    overrides = split_flags(arguments)[1]  # not a flag's value (`--cfg job`)
     root = next((a.split("=", 1)[1] for a in arguments if a.startswith("output_root=")), "outputs")
     # Absolute: jobs on Ray's workers run in another directory but must write here.
     folder = Path(root).resolve() / "multirun" / sweep_name(overrides)
@@ -174,8 +200,20 @@ def with_sweep_folder(arguments: list[str]) -> list[str]:
 
 def run_train(arguments: list[str]) -> int:
     global _KEEP_ROOT
-    arguments = with_sweep_folder(with_default_experiment(arguments))
+    from ldl.cli.show_config import (
+        flags_first,
+        print_sweep_configs,
+        shows_sweep_configs,
+        without_multirun,
+    )
+
+    refuse_search_as_experiment(overrides_of(arguments))
+    arguments = flags_first(with_sweep_folder(with_default_experiment(arguments)))
     if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in arguments):
+        if shows_sweep_configs(arguments):  # Hydra refuses --cfg with -m: every job's config
+            return print_sweep_configs(arguments)
+        if is_multirun(arguments):  # --info, --help with -m: about the config, as without -m
+            arguments = without_multirun(arguments)
         return _run_hydra(arguments)  # --help, --cfg, --info: Hydra's own
     cfg = check_command(arguments)
     if not is_multirun(arguments):
@@ -195,12 +233,45 @@ def run_train(arguments: list[str]) -> int:
         if sweeper_shares_its_folder(cfg)
         else FolderLock(sweep_dir, "sweep folder")
     )
+    # A stop signal reaches every job of the sweep, in whatever process or machine it runs (Hydra
+    # sets the job's environment from hydra.job.env_set), through this file.
+    stop_file = sweep_dir.resolve() / f"{STOP_FILE_PREFIX}{os.getpid()}"
+    stop_signals.watch_sweep(stop_file)
+    arguments = [
+        *arguments,
+        job_environment_override(stop_signals.STOP_FILE_VARIABLE, str(stop_file)),
+    ]
     try:
-        with lock:
-            return _run_hydra(arguments, sweep_dir)
+        with lock, stop_signals.deferred():
+            _run_hydra(arguments, sweep_dir)
+    except StoppedError:
+        if not stop_signals.requested():
+            raise
+        # else a sweeper that stopped itself at the request: said below in the sweep's words
     finally:
+        stop_signals.forget_sweep()
         if created and sweep_dir.is_dir() and not any(sweep_dir.iterdir()):
             sweep_dir.rmdir()  # a sweep refused before its first job leaves no folder
+    if stop_signals.requested():
+        raise sweep_stopped(sweep_dir)
+    return 0
+
+
+def sweep_stopped(sweep_dir: Path) -> StoppedError:
+    """What stopped the sweep, what each job's state is, and the command that continues it."""
+    from ldl.sweeps.summary import collect_jobs
+
+    counts: dict[str, int] = {}
+    with contextlib.suppress(LdlError, OSError):
+        for job in collect_jobs(sweep_dir):
+            counts[job.status] = counts.get(job.status, 0) + 1
+    shown = ", ".join(f"{number} {status}" for status, number in sorted(counts.items()))
+    return StoppedError(
+        f"Stopped by {stop_signals.reason()}: the sweep {sweep_dir} is interrupted "
+        f"({shown or 'no job had started'}); no further job was started. Run the same command to "
+        "continue it: completed jobs are skipped and an interrupted job resumes from its last "
+        "completed epoch, ending exactly as an uninterrupted sweep would."
+    )
 
 
 def sweeper_shares_its_folder(cfg: DictConfig) -> bool:

@@ -151,6 +151,9 @@ def fetch(
         )
     if data_dir.exists() and not data_dir.is_dir():
         raise failure(f"data_dir '{data_dir}' is a regular file, not a folder")
+    if not data_dir.is_dir():
+        # Downloads go only into a data_dir that exists: a mistyped one is never created.
+        raise failure(f"data_dir '{data_dir}' does not exist (create it first to download into it)")
     created = _missing_folders(target_dir)
     try:
         target_dir.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 
 from ldl.config import flatten
 from ldl.runs.files import DamagedFileError, atomic_write_text, read_json, read_yaml
+from ldl.runs.lock import owner_is_alive, read_owner
 
 # The checkpoint's state files, newest first (ldl.training.checkpoint writes them).
 CHECKPOINT_STATE_FILES = ("state.json", "previous.json")
@@ -111,3 +112,14 @@ def find_resumable_run(output_root: Path, config: Mapping[str, Any]) -> Path | N
             continue
         candidates.append((folder.checkpoint_time(), folder.path))
     return max(candidates)[1] if candidates else None
+
+
+def effective_status(folder: Path, metrics: Mapping[str, Any], default: str = "?") -> str:
+    """The status metrics.json records, except that `running` without a live process holding the
+    folder's lock (a run killed with -9, a crashed machine) is `interrupted`: it resumes as one."""
+    status = str(metrics.get("status", default))
+    if status == "running":
+        owner = read_owner(folder)
+        if owner is None or not owner_is_alive(owner):
+            return "interrupted"
+    return status

@@ -22,6 +22,7 @@ class SummarizeSweep(Callback):
             print(f"Search results written to {config.hydra.sweep.dir}/search.md.", flush=True)
             return
         from ldl.sweeps.hparams import write_sweep_hparams
+        from ldl.sweeps.optuna_study.table import write_study_text
         from ldl.sweeps.summary import format_summary, summarize_sweep, write_summary
 
         summary = summarize_sweep(config.hydra.sweep.dir)
@@ -29,5 +30,6 @@ class SummarizeSweep(Callback):
             return
         write_summary(summary)
         write_sweep_hparams(summary)
+        write_study_text(summary.folder)  # an Optuna study's summary in TensorBoard's text tab
         print(format_summary(summary), flush=True)
         print(f"Summary written to {summary.folder}/summary.md and summary.csv.", flush=True)

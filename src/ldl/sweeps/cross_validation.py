@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import statistics
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ldl.config import hparams_of, resolved_config
-from ldl.errors import ConfigError, DataError, LdlError
+from ldl.errors import ConfigError, DataError, LdlError, StoppedError
 from ldl.runs.files import write_json
 from ldl.runs.reporter import make_reporter
 from ldl.runs.selection import RunMode, discard_unstarted_run, select_run_folder
@@ -47,9 +48,20 @@ def train_or_cross_validate(
         from ldl.training.train import train as train_one_run
 
         train = train_one_run
-    if not cross_validates_in_one_job(cfg):
-        return train(cfg, claim=claim) if claim is not None else train(cfg)
-    return train_all_folds(cfg, train, claim)
+    from ldl.sweeps.optuna_study.pruning import fold_listener, reporting_to_the_study
+
+    cross_validating = cross_validates_in_one_job(cfg)
+    # An Optuna trial with a pruner reports each epoch (or fold) and may stop early (pruned).
+    with reporting_to_the_study(cross_validating) as trial:
+        if not cross_validating:
+            metrics = train(cfg, claim=claim) if claim is not None else train(cfg)
+        else:
+            folds = fold_listener(trial, _number_of_folds(cfg))
+            metrics = train_all_folds(cfg, train, claim, after_fold=folds)
+    if trial is not None and trial.pruned_at is not None:
+        trial.mark_pruned(str(cfg.run_dir))
+        metrics = {**metrics, "status": "pruned", "pruned_at": trial.pruned_at}
+    return metrics
 
 
 def fold_folder(job_folder: Path | str, fold: int) -> Path:
@@ -93,8 +105,15 @@ def mean_and_std(per_fold: list[dict[str, Any]]) -> dict[str, float]:
     return result
 
 
-def train_all_folds(cfg: DictConfig, train: Train, claim: Claim | None = None) -> dict[str, Any]:
-    """Train fold 0 .. k-1 in turn in `<run_dir>/fold_<i>/`; the job's metrics are their mean."""
+def train_all_folds(
+    cfg: DictConfig,
+    train: Train,
+    claim: Claim | None = None,
+    after_fold: Callable[[int, list[dict[str, Any]]], bool] | None = None,
+) -> dict[str, Any]:
+    """Train fold 0 .. k-1 in turn in `<run_dir>/fold_<i>/`; the job's metrics are their mean.
+    `after_fold(fold, metrics of the folds so far)` returning True trains no further fold (an
+    Optuna trial its pruner stops); the metrics are then the mean of the folds trained."""
     k = _number_of_folds(cfg)
     job, mode = select_run_folder(cfg)
     if claim is not None:
@@ -121,10 +140,18 @@ def train_all_folds(cfg: DictConfig, train: Train, claim: Claim | None = None) -
         started_here = not folder.exists()
         try:
             metrics = train(_fold_config(cfg, fold, folder))
+        except (StoppedError, KeyboardInterrupt) as stop:
+            # The fold is interrupted, not failed: the same command resumes it.
+            write_json(
+                job.metrics_path,
+                {"experiment": cfg.experiment_id, "status": "interrupted", "folds_completed": fold},
+            )
+            _point_at_the_job(stop)
+            raise
         except LdlError as error:
             if started_here and isinstance(error, ConfigError | DataError):
                 discard_unstarted_run(folder, job.path)  # refused: no fold folder left behind
-            _point_at_the_job(error, folder, job.path)
+            _point_at_the_job(error)
             write_json(
                 job.metrics_path,
                 {
@@ -135,10 +162,9 @@ def train_all_folds(cfg: DictConfig, train: Train, claim: Claim | None = None) -
                 },
             )
             raise
-        except KeyboardInterrupt as interruption:
-            _point_at_the_job(interruption, folder, job.path)
-            raise
         per_fold.append(metrics)
+        if after_fold is not None and after_fold(fold, per_fold):
+            break
     summary = _job_metrics(cfg, per_fold)
     write_json(job.metrics_path, summary)
     _write_tensorboard(cfg, job.tensorboard_dir, job.path.name, summary)
@@ -147,15 +173,15 @@ def train_all_folds(cfg: DictConfig, train: Train, claim: Claim | None = None) -
         for key in summary
         if key.startswith("val/") and not key.endswith("_std")
     )
-    say(f"Result over {k} folds (mean ± std): {shown}")
+    say(f"Result over {len(per_fold)} folds (mean ± std): {shown}")
     return summary
 
 
-def _point_at_the_job(error: BaseException, fold: Path, job: Path) -> None:
+def _point_at_the_job(error: BaseException) -> None:
     """A fold's advice to resume with `hydra.run.dir=<job>/fold_<i>` (a full disk, an interruption)
     would be refused: a fold is resumed by re-running its job. The message names the job's folder."""
     if error.args and isinstance(error.args[0], str):
-        text = error.args[0].replace(f"hydra.run.dir={fold}", f"hydra.run.dir={job}")
+        text = re.sub(r"(hydra\.run\.dir=\S*?)/fold_\d+\b", r"\1", error.args[0])
         error.args = (text, *error.args[1:])
 
 

@@ -22,3 +22,10 @@ def anchor_relative_paths(cfg: DictConfig, start_directory: str | Path) -> None:
             value = cfg.get(key)
             if isinstance(value, str) and value and not Path(value).is_absolute():
                 cfg[key] = str(Path(start_directory) / value)
+
+
+def job_environment_override(name: str, value: str) -> str:
+    """The Hydra override that sets the environment variable `name` in every job, in whatever process
+    or machine it runs (Hydra applies hydra.job.env_set when it starts a job); `++` sets or adds."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"++hydra.job.env_set.{name}='{escaped}'"

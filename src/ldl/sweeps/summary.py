@@ -26,7 +26,7 @@ import pandas as pd
 
 from ldl.errors import ConfigError
 from ldl.runs.files import DamagedFileError, atomic_write_text, read_json, read_yaml
-from ldl.runs.lock import owner_is_alive, read_owner
+from ldl.runs.run_folder import effective_status
 from ldl.sweeps.optuna_study.table import study_summary_lines
 from ldl.sweeps.plan import planned_jobs
 from ldl.sweeps.size_curve import write_size_curve
@@ -142,15 +142,6 @@ def _job_order(folder: Path) -> tuple[int, str]:
     return (int(number) if number.isdigit() else 1_000_000, folder.name)
 
 
-def _status(folder: Path, metrics: dict[str, Any]) -> str:
-    status = str(metrics.get("status", NOT_STARTED))
-    if status == "running":
-        owner = read_owner(folder)
-        if owner is None or not owner_is_alive(owner):
-            return "interrupted"  # killed: no live process owns the folder
-    return status
-
-
 def _read_job(folder: Path) -> Job:
     """One job folder; damaged files make it a `damaged` job instead of stopping the summary."""
     overrides: list[str] = []
@@ -160,7 +151,9 @@ def _read_job(folder: Path) -> Job:
         metrics = read_json(metrics_path) if metrics_path.exists() else {}
     except DamagedFileError as damaged:
         return Job(folder.name, folder, overrides, DAMAGED, {}, problem=str(damaged))
-    return Job(folder.name, folder, overrides, _status(folder, metrics), metrics)
+    return Job(
+        folder.name, folder, overrides, effective_status(folder, metrics, NOT_STARTED), metrics
+    )
 
 
 def collect_jobs(sweep_folder: Path) -> list[Job]:
@@ -412,7 +405,9 @@ def _retrained_metrics(folder: Path) -> dict[str, Any]:
 
 def write_summary(summary: SweepSummary) -> None:
     """summary.csv (one row per job) and summary.md (the readable table) in the sweep folder."""
+    # First: a file it cannot read refuses before anything is written.
+    text = format_summary(summary)
     atomic_write_text(summary.folder / "summary.csv", jobs_frame(summary).to_csv(index=False))
-    atomic_write_text(summary.folder / "summary.md", format_summary(summary))
+    atomic_write_text(summary.folder / "summary.md", text)
     completed = [job.metrics for job in summary.jobs if job.status == "completed"]
     write_size_curve(summary.folder, completed)

@@ -1,8 +1,9 @@
 """Resumable checkpoints: a crashed or killed run continues from its newest intact checkpoint.
 
 A checkpoint is the full model (weights and optimizer state, `.keras`), the states of the layers' random
-generators (Keras does not save them, and dropout masks depend on them) and a state file saying which
-epoch it holds. The newest checkpoint's state is `state.json`, the one before it `previous.json`; the
+generators (Keras does not save them, and dropout masks depend on them), the callbacks' states (early
+stopping's counters and best weights: `training/callback_state.py`) and a state file saying which epoch
+it holds. The newest checkpoint's state is `state.json`, the one before it `previous.json`; the
 previous checkpoint is deleted only once the next one is completely written. The files of a checkpoint
 are written under temporary names and renamed, and its state file is renamed into place last, so a crash
 at any moment leaves at least one complete checkpoint.
@@ -27,6 +28,7 @@ from ldl.errors import RunFolderError
 from ldl.runs.files import atomic_write_text
 from ldl.runs.run_folder import CHECKPOINT_STATE_FILES as STATE_FILES
 from ldl.targets import import_defining_module
+from ldl.training import callback_state
 
 
 @dataclass
@@ -38,6 +40,11 @@ class CheckpointState:
     train_seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
     model_file: str = ""
+    # How many fit() calls had ended (transfer learning makes two); the checkpoint written when one
+    # ends holds the model as its callbacks left it (early stopping's best weights).
+    fits_ended: int = 0
+    # A callback (early stopping) decided after this epoch that training stops here.
+    stop_training: bool = False
 
 
 def _random_state_variables(model: keras.Model) -> list[Any]:
@@ -51,6 +58,8 @@ class Checkpointer:
         self.directory = Path(directory)
         # What restore() had to skip (damaged newer checkpoints), for the run's output.
         self.skipped: list[str] = []
+        # The callbacks' states of the checkpoint restore() loaded (None before, or without one).
+        self.callback_states: callback_state.States | None = None
 
     @property
     def state_path(self) -> Path:
@@ -106,9 +115,18 @@ class Checkpointer:
             "and history are kept until then), or restore the files from a copy."
         )
 
-    def save(self, model: keras.Model, state: CheckpointState) -> None:
+    def save(
+        self,
+        model: keras.Model,
+        state: CheckpointState,
+        callback_states: callback_state.States | None = None,
+    ) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        stem = f"epoch-{state.epochs_completed:05d}"
+        # The checkpoint written when fit() ends has a name of its own: the one of the same epoch,
+        # written just before, stays intact until it is complete.
+        stem = f"epoch-{state.epochs_completed:05d}" + (
+            f"-end{state.fits_ended}" if state.fits_ended else ""
+        )
         model_path = self.directory / f"{stem}.keras"
         partial = self.directory / f"{stem}.partial.keras"
         model.save(partial)
@@ -120,6 +138,9 @@ class Checkpointer:
         partial_random = self.directory / f"{stem}.random.partial.npz"
         np.savez(partial_random, **random_states)
         os.replace(partial_random, self.directory / f"{stem}.random.npz")
+        partial_callbacks = self.directory / f"{stem}.callbacks.partial.npz"
+        callback_state.save(partial_callbacks, callback_states or {})
+        os.replace(partial_callbacks, self.directory / f"{stem}.callbacks.npz")
         state.model_file = model_path.name
         newest = self.directory / STATE_FILES[0]
         if newest.exists():
@@ -165,7 +186,9 @@ class Checkpointer:
 
     def _load(self, state: CheckpointState) -> keras.Model:
         model_path = self.directory / state.model_file
-        random_path = self.directory / (state.model_file.removesuffix(".keras") + ".random.npz")
+        stem = state.model_file.removesuffix(".keras")
+        random_path = self.directory / f"{stem}.random.npz"
+        callbacks_path = self.directory / f"{stem}.callbacks.npz"
         for path in (model_path, random_path):
             if not path.exists():
                 raise _DamagedCheckpointError(f"{path} is missing")
@@ -185,6 +208,14 @@ class Checkpointer:
             raise _DamagedCheckpointError(
                 f"{random_path} cannot be read ({type(error).__name__}: {error})"
             ) from None
+        self.callback_states = {}
+        if callbacks_path.exists():  # checkpoints of earlier ldl versions have none
+            try:
+                self.callback_states = callback_state.load(callbacks_path)
+            except Exception as error:  # a truncated npz raises zip, EOF, key or JSON errors
+                raise _DamagedCheckpointError(
+                    f"{callbacks_path} cannot be read ({type(error).__name__}: {error})"
+                ) from None
         return model
 
 

@@ -33,6 +33,8 @@ class EpochLines(keras.callbacks.Callback):
     seconds per epoch, since the epochs of one call are not timed one by one."""
 
     reads_epoch_logs_only = True
+    # Nothing it keeps between epochs matters to a resumed run (training/callback_state.py).
+    stateless = True
 
     def __init__(self, run: RunFolder, epochs: int, echo: bool) -> None:
         super().__init__()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from ldl.training import stop_signals
+
 
 class PeriodicWriter(keras.callbacks.Callback):
     """Calls `write(epoch)` after every `every_epochs` epochs (0: not during training) and once more
@@ -25,8 +27,19 @@ class PeriodicWriter(keras.callbacks.Callback):
             self._write(self.epochs_done)
 
     def _write(self, epoch: int) -> None:
-        self.write(epoch)
+        # Writing samples (translations, captions with attention figures) can take long: a stop
+        # signal ends it at once, and the run keeps its last completed epoch (training/recipe.py).
+        with stop_signals.immediate():
+            self.write(epoch)
         self.written_at = epoch
+
+    def checkpoint_state(self) -> dict[str, int]:
+        """Saved with each checkpoint (training/callback_state.py)."""
+        return {"epochs_done": self.epochs_done, "written_at": self.written_at}
+
+    def restore_checkpoint_state(self, state: dict[str, int]) -> None:
+        self.epochs_done = int(state["epochs_done"])
+        self.written_at = int(state["written_at"])
 
     def write(self, epoch: int) -> None:
         raise NotImplementedError

@@ -115,6 +115,9 @@ class SetEpoch(keras.callbacks.Callback):
     so everything random in an epoch's batches is a function of (seed, epoch) and resumes exactly.
     """
 
+    # The epoch it sets comes from fit() itself: a resumed run needs nothing saved.
+    stateless = True
+
     def __init__(self, data: EpochShuffledDataset, *followers: Any) -> None:
         super().__init__()
         self.data = data

@@ -36,7 +36,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ldl.models import build_model  # noqa: E402
-from ldl.training import tensorboard_logs  # noqa: E402
+from ldl.training import callback_state, stop_signals, tensorboard_logs  # noqa: E402
 from ldl.training.checkpoint import Checkpointer, CheckpointState  # noqa: E402
 from ldl.training.distribution import distribution_strategy  # noqa: E402
 from ldl.training.epoch_lines import EpochLines  # noqa: E402
@@ -64,7 +64,6 @@ from ldl.training.pipeline import (  # noqa: E402
     num_examples,
 )
 from ldl.training.recorder import CheckpointPolicy, RunRecorder  # noqa: E402
-from ldl.training.stop_signals import StopRequests  # noqa: E402
 
 MAX_STEPS_PER_EXECUTION = 1000
 # What the validation data of each kind are called in the learning-curve legend.
@@ -111,18 +110,27 @@ def train_keras(cfg: DictConfig, run: RunFolder, mode: RunMode, say: Say) -> dic
         "train_examples": num_examples(datasets.data.x_train),
     }
     fine_tune_epochs = fine_tune_settings(cfg.get("fine_tune"))[0]
-    with StopRequests() as stop_requests:
-        recorder = RunRecorder(
-            run,
-            checkpointer,
-            state,
-            cfg.trainer.epochs + fine_tune_epochs,
-            CheckpointPolicy.from_trainer(cfg.trainer),
-            base_metrics,
-            stop_requests,
-        )
-        callbacks = make_callbacks(cfg, run, model, datasets, recorder)
-        fit_phases(cfg, model, runtime, datasets, callbacks, recorder, compile_arguments, say)
+    recorder = RunRecorder(
+        run,
+        checkpointer,
+        state,
+        cfg.trainer.epochs + fine_tune_epochs,
+        CheckpointPolicy.from_trainer(cfg.trainer),
+        base_metrics,
+    )
+    callbacks = make_callbacks(cfg, run, model, datasets, recorder)
+    if runtime.saved:
+        for name in callback_state.unsaved(callbacks):
+            say(f"note: the callback {name} keeps no saved state; it starts afresh at this resume.")
+    # A first stop signal waits for the epoch's end (stop_signals.py); one that ends training
+    # elsewhere (a report written at an epoch's end) still leaves the last completed epoch saved.
+    with stop_signals.deferred():
+        try:
+            fit_phases(cfg, model, runtime, datasets, callbacks, recorder, compile_arguments, say)
+        except KeyboardInterrupt:
+            if not stop_signals.at_once():
+                recorder.stop_at_last_completed_epoch()
+            raise
     if recorder.diverged_at is not None:
         raise TrainingDivergedError(
             f"Training diverged: the loss became NaN or infinite in epoch {recorder.diverged_at}, so "
@@ -330,13 +338,15 @@ def make_callbacks(
     """ldl's own callbacks, then the `callbacks` and `logger` groups' (tasks plug theirs in there)."""
     callbacks: list[keras.callbacks.Callback] = [
         SetEpoch(datasets.train, datasets.data.train_transform),
-        recorder,
         # Keras prints nothing per epoch without a terminal (verbosity); this line stands in for it.
         EpochLines(run, recorder.epochs, echo=verbosity(cfg.trainer.verbose) == 0
                    and cfg.trainer.verbose == "auto"),
     ]  # fmt: skip
     callbacks += _instantiate_callbacks(cfg.get("callbacks"))
     callbacks += _instantiate_callbacks(cfg.get("logger"))
+    # Last, so that its checkpoints hold what every other callback made of each epoch.
+    recorder.watch(callbacks)
+    callbacks.append(recorder)
     if _logs_to_tensorboard(cfg):
         tensorboard_logs.write_hparams(str(run.tensorboard_dir), hparams_of(cfg), run.path.name)
         tensorboard_logs.write_model_graph(
@@ -371,15 +381,15 @@ def fit_phases(
     and continue to trainer.epochs + fine_tune.epochs at the smaller learning rate (chapter 8)."""
     epochs = cfg.trainer.epochs
     resumed_after = recorder.state.epochs_completed
-    if resumed_after < epochs:
-        fit(model, cfg, datasets, callbacks, epochs, resumed_after)
+    if recorder.state.fits_ended == 0:
+        fit(model, cfg, datasets, callbacks, _last_epoch(recorder, epochs), resumed_after)
     fine_tune_epochs, unfreeze_top, fine_tune_rate = fine_tune_settings(cfg.get("fine_tune"))
-    if not fine_tune_epochs or recorder.diverged_at is not None:
+    if not fine_tune_epochs or recorder.diverged_at is not None or recorder.state.fits_ended > 1:
         return
     with runtime.strategy.scope():
         unfrozen = unfreeze_top_layers(model, unfreeze_top)
         # A run resumed inside phase 2 restored the phase-2 optimizer from its checkpoint.
-        phase_two = resumed_after < epochs
+        phase_two = recorder.state.epochs_completed <= epochs
         optimizer = phase_two_optimizer(model, fine_tune_rate) if phase_two else model.optimizer
         model.compile(optimizer=optimizer, **compile_arguments)
     say(
@@ -387,7 +397,14 @@ def fit_phases(
         f"{fine_tune_rate:g}, epochs {epochs + 1}-{recorder.epochs}."
     )
     initial_epoch = max(recorder.state.epochs_completed, epochs)
-    fit(model, cfg, datasets, callbacks, recorder.epochs, initial_epoch)
+    fit(model, cfg, datasets, callbacks, _last_epoch(recorder, recorder.epochs), initial_epoch)
+
+
+def _last_epoch(recorder: RunRecorder, epochs: int) -> int:
+    """Where a fit() call ends: `epochs`, or at once for a resumed run whose early stopping had
+    already decided to stop (fit() then only runs the callbacks' train end: the best weights)."""
+    state = recorder.state
+    return state.epochs_completed if state.stop_training else epochs
 
 
 def fit(

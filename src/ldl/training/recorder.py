@@ -8,19 +8,29 @@ written
   `trainer.checkpoint_every` epochs if that is set;
 - after the last epoch;
 - when a NaN or infinite loss appears: the state after the last good epoch, taken from memory;
-- on SIGTERM or SIGINT (`training/stop_signals.py`): the state after the last completed epoch, then
-  the run ends as interrupted.
+- when a fit() call ends (its last epoch, or early stopping): the model as the callbacks leave it
+  (early stopping may have put the best epoch's weights back);
+- on a stop request (SIGINT, SIGTERM, SIGHUP, a closed output pipe, the sweep's stop file:
+  `training/stop_signals.py`): the state after the last completed epoch, then the run ends as
+  interrupted.
+
+Every checkpoint also holds the state of the run's callbacks (`training/callback_state.py`: early
+stopping's counters and best weights, ...), taken after every callback has seen the epoch: the recorder
+is the last callback of a run.
 
 A resumed run is exact whichever checkpoint it starts from, because the training data's order is a
 function of (seed, epoch) (`training/pipeline.py`). history.csv (written from the checkpointed history
-plus the epochs after it) still has every epoch: a resumed run repeats the epochs after its
-checkpoint and records them again.
+plus the epochs after it) gets a row at every epoch's end: a resumed run rewrites it from its
+checkpoint's history, repeats the epochs after the checkpoint and records them again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +38,26 @@ import keras
 from omegaconf import DictConfig
 
 from ldl.runs.files import write_json
-from ldl.runs.report import keras_logs_to_row
+from ldl.runs.report import keras_logs_to_row, write_history
 from ldl.runs.run_folder import RunFolder
+from ldl.training import callback_state, stop_signals
 from ldl.training.checkpoint import Checkpointer, CheckpointState
 from ldl.training.snapshot import StateSnapshot
-from ldl.training.stop_signals import StopRequests
+
+# Told after every completed epoch (its index and history row); one that returns True ends training
+# after that epoch, as early stopping would (an Optuna trial its pruner stops: ldl.sweeps.optuna_study).
+EpochListener = Callable[[int, dict[str, float]], bool]
+_epoch_listeners: list[EpochListener] = []
+
+
+@contextlib.contextmanager
+def listening_to_epochs(listener: EpochListener) -> Iterator[None]:
+    """Tell `listener` about every epoch the runs trained inside this block complete."""
+    _epoch_listeners.append(listener)
+    try:
+        yield
+    finally:
+        _epoch_listeners.remove(listener)
 
 
 def is_finite_logs(logs: dict[str, Any]) -> bool:
@@ -66,6 +91,8 @@ class RunRecorder(keras.callbacks.Callback):
     becomes the checkpoint. `holds_epoch` serves the multi-epoch graph loop (`training/graph_loop.py`),
     which reports several epochs after one call: while it is set, only that epoch's end finds the model
     in the state it describes, so only there may a checkpoint be written or a stop request be served.
+    The recorder must be the run's last callback (`watch` is given the others), so that what it saves
+    at an epoch's end includes what every other callback made of that epoch.
     """
 
     def __init__(
@@ -76,7 +103,6 @@ class RunRecorder(keras.callbacks.Callback):
         epochs: int,
         policy: CheckpointPolicy,
         base_metrics: dict[str, Any],
-        stop_requests: StopRequests | None = None,
     ) -> None:
         super().__init__()
         self.run = run
@@ -85,22 +111,33 @@ class RunRecorder(keras.callbacks.Callback):
         self.epochs = epochs
         self.policy = policy
         self.base_metrics = base_metrics
-        self.stop_requests = stop_requests or StopRequests()
         self.diverged_at: int | None = None
         self.holds_epoch: int | None = None
         self.snapshot: StateSnapshot | None = None
+        self.callbacks: list[keras.callbacks.Callback] = []
+        # The callbacks' states from the checkpoint a resumed run starts from, put back once.
+        self._saved_callback_states = checkpointer.callback_states
+        self._callback_states: callback_state.States = {}  # as of the snapshot
+        self._history_columns: list[str] | None = None
         self._started = 0.0
         self._seconds_before = state.train_seconds
-        self._checkpointed_epochs = (
-            state.epochs_completed
-        )  # a resumed run starts from its checkpoint
+        self._checkpointed_epochs = state.epochs_completed  # a resumed run starts from it
         self._checkpointed_at = 0.0
+
+    def watch(self, callbacks: list[keras.callbacks.Callback]) -> None:
+        """The run's other callbacks, whose state every checkpoint holds."""
+        self.callbacks = [c for c in callbacks if c is not self]
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._started = self._checkpointed_at = time.perf_counter()
+        if self._saved_callback_states is not None:
+            # After the other callbacks' own on_train_begin, which resets them.
+            callback_state.restore(self.callbacks, self._saved_callback_states)
+            self._saved_callback_states = None
         # Anew for every fit() call: transfer learning's second phase compiles a new optimizer.
         self.snapshot = StateSnapshot(self.model)
-        self.snapshot.save()
+        self._save_snapshot()
+        self._rewrite_history()
 
     def seconds(self) -> float:
         return self._seconds_before + time.perf_counter() - self._started
@@ -109,23 +146,29 @@ class RunRecorder(keras.callbacks.Callback):
         if logs and not is_finite_logs({"loss": logs.get("loss", 0.0)}):
             self.diverged_at = len(self.state.history) + 1
             self.model.stop_training = True
-        if self.stop_requests.requested:
-            self._stop_at_last_completed_epoch()
+        if stop_signals.requested():
+            self.stop_at_last_completed_epoch()
+            raise KeyboardInterrupt
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = dict(logs or {})
         if not is_finite_logs(logs):
             self.diverged_at = epoch + 1
             self.model.stop_training = True
-            self._stop_at_last_completed_epoch(interrupt=False)
+            self.stop_at_last_completed_epoch()
             return
         self.state.history.append(keras_logs_to_row(logs))
         self.state.epochs_completed = epoch + 1
         self.state.train_seconds = self.seconds()
+        self._append_history()
+        if any([listener(epoch, self.state.history[-1]) for listener in _epoch_listeners]):
+            self.model.stop_training = True
         if self.holds_epoch is not None and self.holds_epoch != epoch:
             # An earlier epoch of a multi-epoch call: the model already holds a later state, and
             # metrics.json is refreshed at the call's last epoch.
             return
+        # Early stopping decided to stop after this epoch: a resume must not train on.
+        self.state.stop_training = bool(self.model.stop_training)
         write_json(
             self.run.metrics_path,
             {
@@ -136,36 +179,65 @@ class RunRecorder(keras.callbacks.Callback):
                 **self.state.history[-1],
             },
         )
-        last = epoch + 1 == self.epochs
+        self._save_snapshot()
+        stopping = stop_signals.requested()
         due = self.policy.due(epoch + 1, time.perf_counter() - self._checkpointed_at)
-        if last or due or self.stop_requests.requested:
-            self._checkpoint()
-        else:
-            self._snapshot().save()
-        if self.stop_requests.requested:
+        # The last epoch's checkpoint is written when fit() ends (on_train_end).
+        if stopping or (due and epoch + 1 < self.epochs):
+            self._checkpoint(capture=False)
+        if stopping:
             raise KeyboardInterrupt
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        # Training ended early (e.g. early stopping) after epochs that no checkpoint holds yet.
-        if self.diverged_at is None and self.state.epochs_completed > self._checkpointed_epochs:
-            self._checkpoint()
+        """fit() ended (its last epoch, or early stopping, which may have restored the best weights):
+        checkpoint the model as the callbacks leave it, so a resume goes on from exactly here."""
+        if self.diverged_at is not None:
+            return
+        self.state.fits_ended += 1
+        self.state.stop_training = False
+        self._callback_states = callback_state.capture(self.callbacks)
+        self._checkpoint(capture=False)
+
+    def stop_at_last_completed_epoch(self) -> None:
+        """Give the model back the state after the last completed epoch and make sure a checkpoint
+        holds it (a NaN loss, a stop request during an epoch or a report)."""
+        if self.snapshot is None:  # training never began: the last checkpoint stands
+            return
+        self.snapshot.restore()
+        if self.state.epochs_completed > self._checkpointed_epochs:
+            self._checkpoint(capture=False)
 
     def _snapshot(self) -> StateSnapshot:
         if self.snapshot is None:
             raise RuntimeError("the recorder's on_train_begin was not called")
         return self.snapshot
 
-    def _checkpoint(self) -> None:
-        self.checkpointer.save(self.model, self.state)
+    def _save_snapshot(self) -> None:
+        self._snapshot().save()
+        self._callback_states = callback_state.capture(self.callbacks)
+
+    def _checkpoint(self, capture: bool = True) -> None:
+        if capture:
+            self._save_snapshot()
+        self.checkpointer.save(self.model, self.state, self._callback_states)
         self._checkpointed_epochs = self.state.epochs_completed
         self._checkpointed_at = time.perf_counter()
-        self._snapshot().save()
 
-    def _stop_at_last_completed_epoch(self, interrupt: bool = True) -> None:
-        """Give the model back the state after the last completed epoch and make sure a checkpoint
-        holds it; then, for a stop request, end the run as interrupted."""
-        self._snapshot().restore()
-        if self.state.epochs_completed > self._checkpointed_epochs:
-            self._checkpoint()
-        if interrupt:
-            raise KeyboardInterrupt
+    def _rewrite_history(self) -> None:
+        """history.csv as the checkpoint knows it (a resumed run drops the epochs it repeats)."""
+        if self.state.history:
+            write_history(self.run.history_path, self.state.history)
+            self._history_columns = ["epoch", *self.state.history[-1]]
+        else:
+            self.run.history_path.unlink(missing_ok=True)
+            self._history_columns = None
+
+    def _append_history(self) -> None:
+        """One more row in history.csv; the whole file again when the columns change."""
+        row = self.state.history[-1]
+        columns = ["epoch", *row]
+        if columns != self._history_columns:
+            self._rewrite_history()
+            return
+        with self.run.history_path.open("a", newline="") as stream:
+            csv.writer(stream).writerow([len(self.state.history), *row.values()])

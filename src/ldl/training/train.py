@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from omegaconf import DictConfig, OmegaConf
 
 from ldl.config import resolved_config, validate_config
-from ldl.errors import LdlError, RunFolderError
+from ldl.errors import LdlError, RunFolderError, StoppedError
 from ldl.runs.book import book_metrics, compare_with_book, format_book_table
 from ldl.runs.files import write_json
 from ldl.runs.location import location_error
@@ -27,6 +27,7 @@ from ldl.runs.reporter import Say, make_reporter, print_summary
 from ldl.runs.run_folder import RESUME_INDEPENDENT_KEYS, RunFolder
 from ldl.runs.selection import RunMode, select_run_folder
 from ldl.targets import target_of
+from ldl.training import stop_signals
 
 # Called once the run folder is chosen and locked, before anything is written to it (the command line
 # moves Hydra's files in then; a refused command never reaches it).
@@ -41,10 +42,8 @@ class Runner(Protocol):
     ) -> dict[str, Any]: ...
 
 
-class RunInterruptedError(LdlError):
+class RunInterruptedError(StoppedError):
     """Ctrl-C or SIGTERM during training; the last completed epoch is kept for a resume."""
-
-    exit_code = 130
 
 
 def train(cfg: DictConfig, claim: Claim | None = None) -> dict[str, Any]:
@@ -90,6 +89,9 @@ def _train_locked(cfg: DictConfig, runner: Runner, run: RunFolder, mode: RunMode
     metrics = _run_recording_failures(runner, cfg, run, mode, say)
     _compare_with_book(cfg, metrics, say)
     write_json(run.metrics_path, metrics)
+    from ldl.runs.mlflow_log import log_run  # logger=mlflow: the finished folder into MLflow
+
+    log_run(cfg, run, say)
     return metrics
 
 
@@ -100,11 +102,12 @@ def _run_recording_failures(
     try:
         metrics = runner(cfg, run, mode, say)
     except KeyboardInterrupt:
-        write_json(run.metrics_path, {**run.read_metrics(), "status": "interrupted"})
-        raise RunInterruptedError(
-            f"Training was interrupted; the last completed epoch is saved in {run.path}/checkpoint. "
-            f"Resume with the same command plus hydra.run.dir={run.path} (or trainer.resume=true)."
-        ) from None
+        recorded = {**run.read_metrics(), "status": "interrupted"}
+        with contextlib.suppress(OSError):  # a full disk: the checkpoint still stands
+            write_json(run.metrics_path, recorded)
+        if not stop_signals.installed():
+            raise  # ldl called from Python (a test, a notebook): Ctrl-C stops the caller too
+        raise RunInterruptedError(interrupted_message(run, recorded, cfg)) from None
     except OSError as error:
         if error.errno != errno.ENOSPC:
             _record_failure(run, error)
@@ -118,6 +121,21 @@ def _run_recording_failures(
         _record_failure(run, error)
         raise
     return {"experiment": cfg.experiment_id, **metrics, "status": "completed"}
+
+
+def interrupted_message(run: RunFolder, metrics: dict[str, Any], cfg: DictConfig) -> str:
+    """What stopped the run, where it stands, and the command that continues it."""
+    epochs = int(metrics.get("epochs_completed") or 0)
+    kept = (
+        f"epoch {epochs} of {cfg.trainer.epochs} is saved in {_display_path(run.checkpoint_dir)}"
+        if run.has_checkpoint()
+        else "no epoch had completed, so it will start from the beginning"
+    )
+    return (
+        f"Stopped by {stop_signals.reason()}: the run {_display_path(run.path)} is interrupted and "
+        f"{kept}. Run the same command with hydra.run.dir={_display_path(run.path)} (or "
+        "trainer.resume=true) to continue it; it ends exactly as an uninterrupted run would."
+    )
 
 
 def _record_failure(run: RunFolder, error: BaseException) -> None:

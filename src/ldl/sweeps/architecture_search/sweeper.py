@@ -21,7 +21,7 @@ from hydra.core.plugins import Plugins
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from ldl.errors import ConfigError, RunFolderError
+from ldl.errors import ConfigError, RunFolderError, StoppedError
 from ldl.runs.files import read_json, write_json
 from ldl.sweeps.architecture_search.options import parse_options
 from ldl.sweeps.architecture_search.results import write_search_results
@@ -34,6 +34,7 @@ from ldl.sweeps.architecture_search.state import (
     read_state,
 )
 from ldl.sweeps.architecture_search.strategies import Scored, evolution, hill_climb, random_search
+from ldl.training import stop_signals
 
 
 class JobEvaluator:
@@ -113,7 +114,15 @@ class JobEvaluator:
             try:
                 self.launcher.launch([batch[p] for p in run], initial_job_idx=indexes[run[0]])
             except Exception as error:  # e.g. the system killed a candidate's process (memory)
+                if stop_signals.requested():
+                    break
                 self._record_unfinished_as_failed([indexes[p] for p in run], error)
+            if stop_signals.requested():
+                break
+        if stop_signals.requested():
+            # Ctrl-C or SIGTERM: no further candidate; the interrupted one is neither scored nor
+            # failed, so the same command resumes it and goes on with the search.
+            raise StoppedError("the architecture search stopped at a stop request")
             for p in run:
                 folder = job_folder(self.sweep_dir, indexes[p], self.experiment_id)
                 scores[indexes[p]] = finished_score(folder) or 0.0  # a job that died scores 0

@@ -5,10 +5,12 @@ and records a heartbeat for it in the study's storage while the trial's job runs
 `RUNNING` in the storage when its process is killed; it is taken back when
 
 - its worker ran on this machine and that process no longer exists (found at once), or
-- its heartbeat is older than the storage's grace period (a process on another machine).
+- its heartbeat (a system attribute every `heartbeat_interval` seconds, so that SQLite, a journal
+  file and a database server all carry it) is older than `grace_period` (a process on another
+  machine).
 
 Taking a trial back marks it failed and enqueues a retry with the same parameters (Optuna's
-`RetryFailedTrialCallback`), which remembers the first attempt's number: the retry runs in the first
+`RetryHeartbeatStaleTrialCallback`), which remembers the first attempt's number: the retry runs in the first
 attempt's run folder, so its job resumes at the fold and epoch where the killed one stopped.
 """
 
@@ -19,14 +21,19 @@ import fcntl
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ldl.sweeps.optuna_study.pruning import PRUNED_AT_ATTRIBUTE
+
 # The system attribute that names the process running a trial: "host:pid".
 WORKER_ATTRIBUTE = "ldl_worker"
-# RetryFailedTrialCallback's attribute: the number of the first attempt of a retried trial.
+# RetryHeartbeatStaleTrialCallback's attribute: the number of the first attempt of a retried trial.
 RETRY_OF_ATTRIBUTE = "failed_trial"
+# The system attribute with the time (seconds since the epoch) of a running trial's last heartbeat.
+HEARTBEAT_ATTRIBUTE = "ldl_heartbeat"
 
 
 def this_worker() -> str:
@@ -34,8 +41,13 @@ def this_worker() -> str:
 
 
 def first_attempt(trial: Any) -> int:
-    """The number of the first attempt of `trial` (its own number unless it is a retry)."""
-    return int(trial.system_attrs.get(RETRY_OF_ATTRIBUTE, trial.number))
+    """The number of the first attempt of `trial` (its own number unless it is a retry); `trial` is
+    a FrozenTrial or a running Trial (whose system attributes only its storage holds)."""
+    if hasattr(trial, "system_attrs"):
+        attributes = trial.system_attrs
+    else:
+        attributes = trial.study._storage.get_trial_system_attrs(trial._trial_id)
+    return int(attributes.get(RETRY_OF_ATTRIBUTE, trial.number))
 
 
 def _process_is_gone(worker: str) -> bool:
@@ -52,27 +64,32 @@ def _process_is_gone(worker: str) -> bool:
     return False
 
 
-def take_back_dead_trials(study: Any) -> list[int]:
-    """Fail (and enqueue a retry of) every running trial whose process is gone; their numbers."""
+def _is_stale(trial: Any, grace_period: float) -> bool:
+    beat = trial.system_attrs.get(HEARTBEAT_ATTRIBUTE)
+    return isinstance(beat, int | float) and time.time() - beat > grace_period
+
+
+def take_back_dead_trials(study: Any, grace_period: float, max_retries: int) -> list[int]:
+    """Fail (and enqueue a retry of) every running trial whose process is gone or silent; their
+    numbers."""
     import optuna
     from optuna.trial import TrialState
 
     storage = study._storage  # the storage the study caches; writes must go through it
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retries)
     taken = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.system_attrs.get(WORKER_ATTRIBUTE)
-        if worker is None or not _process_is_gone(str(worker)):
+        gone = worker is not None and _process_is_gone(str(worker))
+        if not gone and not _is_stale(trial, grace_period):
             continue
-        if storage.set_trial_state(trial._trial_id, TrialState.FAIL):
-            callback = storage.get_failed_trial_callback()
-            if callback is not None:
-                callback(study, storage.get_trial(trial._trial_id))
+        if PRUNED_AT_ATTRIBUTE in trial.user_attrs:  # its job was pruned, then its sweeper killed
+            storage.set_trial_state_values(trial._trial_id, TrialState.PRUNED)
+            continue
+        if storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
+            retry(study, storage.get_trial(trial._trial_id))
             taken.append(trial.number)
-    # Workers on other machines: their heartbeats tell (the storage's grace period).
-    before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
-    optuna.storages.fail_stale_trials(study)
-    after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
-    return taken + sorted(after - before)
+    return taken
 
 
 @contextlib.contextmanager
@@ -107,7 +124,10 @@ class Heartbeat:
     def add(self, trial_id: int) -> None:
         with self._guard:
             self.trial_ids.add(trial_id)
-        self.storage.record_heartbeat(trial_id)
+        self._record(trial_id)
+
+    def _record(self, trial_id: int) -> None:
+        self.storage.set_trial_system_attr(trial_id, HEARTBEAT_ATTRIBUTE, time.time())
 
     def remove(self, trial_id: int) -> None:
         with self._guard:
@@ -118,8 +138,9 @@ class Heartbeat:
             with self._guard:
                 trial_ids = list(self.trial_ids)
             for trial_id in trial_ids:
-                with contextlib.suppress(Exception):  # a busy database misses one beat, not the job
-                    self.storage.record_heartbeat(trial_id)
+                # A busy database misses one beat, not the job; a finished trial takes none.
+                with contextlib.suppress(Exception):
+                    self._record(trial_id)
 
     def stop(self) -> None:
         self._stopped.set()

@@ -5,8 +5,10 @@ on every start, and numbers its jobs from 0 each time, so a re-run writes over t
 This sweeper keeps its options and search-space syntax (`hydra.sweeper.params`) and changes what a
 durable search needs:
 
-- The study lives in `optuna.db` (SQLite) in the sweep folder unless `storage` names another database
-  URL; its name defaults to the sweep folder's, which the command decides.
+- The study lives in `optuna.db` (SQLite) or `optuna.journal` (`storage=journal`) in the sweep folder
+  unless `storage` names a database URL (`storage.py`); its name defaults to the sweep folder's,
+  which the command decides. A study folder reused with another search space is refused, naming
+  what changed, before any trial starts.
 - `n_trials` counts the whole study: a re-run of the same command runs only the trials still missing,
   and two processes started with the same command split the work, because counting the trials and
   asking for new ones happens under a lock on the sweep folder.
@@ -15,6 +17,10 @@ durable search needs:
 - A failed job is told to Optuna as a failed trial and the search goes on.
 - Each trial's sampler is seeded with `seed + trial number`: a resumed or shared study draws the same
   parameters for the same history, and two processes never draw in lockstep.
+- With a pruner (`hydra/sweeper/pruner=median`, ...) each job reports to its trial as it trains
+  (`pruning.py`); a job its pruner stopped is told to Optuna as PRUNED, never re-run.
+- Every trial records its job folder (the user attribute `ldl_run_folder`), shown in study.csv,
+  summary.md and the dashboard.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from hydra.types import HydraContext, TaskFunction
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from ldl.errors import ConfigError
+from ldl.errors import ConfigError, StoppedError
 from ldl.sweeps.optuna_study.liveness import (
     WORKER_ATTRIBUTE,
     Heartbeat,
@@ -40,11 +46,18 @@ from ldl.sweeps.optuna_study.liveness import (
     take_back_dead_trials,
     this_worker,
 )
+from ldl.sweeps.optuna_study.options import check_options, directions_of, has_pruner
+from ldl.sweeps.optuna_study.pruning import PRUNED_AT_ATTRIBUTE, job_environment
+from ldl.sweeps.optuna_study.search_space import parse_search_space, space_changes, space_to_json
+from ldl.sweeps.optuna_study.storage import check_storage, open_storage, storage_url
 from ldl.sweeps.optuna_study.table import write_study_table
+from ldl.training import stop_signals
 
 log = logging.getLogger(__name__)
 
-STUDY_DATABASE = "optuna.db"
+# User attributes: each trial's job folder; the study's search space (to refuse another one).
+RUN_FOLDER_ATTRIBUTE = "ldl_run_folder"
+SEARCH_SPACE_ATTRIBUTE = "ldl_search_space"
 
 
 class DurableOptunaSearch:
@@ -63,21 +76,38 @@ class DurableOptunaSearch:
         grace_period: int,
         max_retries: int,
         poll_seconds: float,
+        pruner: DictConfig | None = None,
+        report_every: int = 1,
     ) -> None:
-        if n_trials < 1 or n_jobs < 1:
-            raise ConfigError(
-                f"hydra.sweeper.n_trials and hydra.sweeper.n_jobs must be at least 1, got {n_trials} "
-                f"and {n_jobs}."
-            )
+        options = OmegaConf.create(
+            {
+                "sampler": sampler,
+                "pruner": pruner,
+                "direction": direction,
+                "storage": storage,
+                "study_name": study_name,
+                "n_trials": n_trials,
+                "n_jobs": n_jobs,
+                "params": params,
+                "report_every": report_every,
+                "heartbeat_interval": heartbeat_interval,
+                "grace_period": grace_period,
+                "max_retries": max_retries,
+                "poll_seconds": poll_seconds,
+            }
+        )
+        check_options(options)
+        self.options = options
         self.sampler_config = sampler
-        self.directions = [direction] if isinstance(direction, str) else list(direction)
-        self.storage_url = storage
+        self.pruner_config = pruner
+        self.directions = directions_of(direction)
+        self.storage_option = storage
         self.study_name = study_name
         self.n_trials = n_trials
         self.n_jobs = n_jobs
         self.params = params
-        self.heartbeat_interval = heartbeat_interval
         self.grace_period = grace_period
+        self.heartbeat_interval = heartbeat_interval
         self.max_retries = max_retries
         self.poll_seconds = poll_seconds
         self.job_idx = 0
@@ -93,39 +123,67 @@ class DurableOptunaSearch:
 
     # --- the study ---------------------------------------------------------------------------
 
-    def _storage(self) -> Any:
+    def _storage_url(self) -> str:
+        return storage_url(self.storage_option, self.sweep_dir)
+
+    def _pruner(self) -> Any:
         import optuna
 
-        url = self.storage_url or f"sqlite:///{self.sweep_dir / STUDY_DATABASE}"
-        engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=self.heartbeat_interval,
-            grace_period=self.grace_period,
-            failed_trial_callback=optuna.storages.RetryFailedTrialCallback(self.max_retries),
-        )
+        if self.pruner_config is None:
+            return optuna.pruners.NopPruner()
+        return instantiate(self.pruner_config)
 
     def _sampler(self, offset: int) -> Any:
         """The configured sampler, seeded with seed + offset (unseeded stays unseeded)."""
-        if str(self.sampler_config.get("_target_", "")).endswith("GridSampler"):
-            raise ConfigError(
-                "hydra/sweeper/sampler=grid is not offered by the optuna_study sweeper: a grid needs "
-                "no sampler. Sweep a grid with comma-separated values (the basic sweeper), e.g. "
-                "ldl train -m optimizer=sgd,adam model.hidden_units=[25],[64]."
-            )
         seed = self.sampler_config.get("seed")
         overrides = {} if seed is None else {"seed": int(seed) + offset}
         return instantiate(self.sampler_config, **overrides)
 
     def _search_space(self, arguments: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-        from hydra_plugins.hydra_optuna_sweeper._impl import create_params_from_overrides
-
         params = [f"{key!s}={value}" for key, value in (self.params or {}).items()]
-        distributions, fixed = create_params_from_overrides([*params, *arguments])
-        for name in fixed:
-            distributions.pop(name, None)
-        return distributions, fixed
+        return parse_search_space([*params, *arguments])
+
+    def _open_study(self, distributions: dict[str, Any]) -> Any:
+        """The study (created on the first start), refused when it was searching another space or
+        in another direction."""
+        import optuna
+
+        name = self.study_name or self.sweep_dir.name
+        storage = open_storage(self._storage_url())
+        existing = {s.study_name: s for s in optuna.get_all_study_summaries(storage, False)}
+        if name in existing and list(existing[name].directions) != [
+            optuna.study.StudyDirection[d.upper()] for d in self.directions
+        ]:
+            earlier = [d.name.lower() for d in existing[name].directions]
+            raise ConfigError(
+                f"The study {name} in {self.sweep_dir} was run with direction {earlier}, this "
+                f"command asks for {self.directions}. Use the study's direction, or another sweep "
+                "folder (hydra.sweep.dir=...) for a new study."
+            )
+        study = optuna.create_study(
+            study_name=name,
+            storage=storage,
+            sampler=self._sampler(0),
+            pruner=self._pruner(),
+            directions=[optuna.study.StudyDirection[d.upper()] for d in self.directions],
+            load_if_exists=True,
+        )
+        space = space_to_json(distributions)
+        earlier_space = study.user_attrs.get(SEARCH_SPACE_ATTRIBUTE)
+        if earlier_space is None and study.get_trials(deepcopy=False):
+            earlier_space = space_to_json(
+                {n: d for t in study.get_trials(deepcopy=False) for n, d in t.distributions.items()}
+            )
+        if earlier_space is not None and earlier_space != space:
+            changes = space_changes(earlier_space, space)
+            raise ConfigError(
+                f"The study {name} in {self.sweep_dir} searched another space: "
+                f"{'; '.join(changes)}. Its trials cannot be mixed with this search's. Run the "
+                "search as it was, or give this one its own sweep folder (hydra.sweep.dir=...)."
+            )
+        if earlier_space is None:
+            study.set_user_attr(SEARCH_SPACE_ATTRIBUTE, space)
+        return study
 
     def _job_subdir(self, trial_number: int) -> str:
         """The configured `hydra.sweep.subdir` with the trial's number as the job number."""
@@ -151,34 +209,33 @@ class DurableOptunaSearch:
         import optuna
         from optuna.trial import TrialState
 
-        # Heartbeats and retries are marked experimental in Optuna 2.10; they are what this relies on.
+        # Retries (and some samplers' options) are marked experimental; they are what this relies on.
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         # This sweeper logs what the study holds itself; Optuna's own start-up lines say less.
         optuna.logging.set_verbosity(optuna.logging.WARNING)
 
         distributions, fixed = self._search_space(arguments)
         n_trials = self.n_trials
+        check_storage(self._storage_url())  # a refused storage is left as it was, lock file and all
         with study_lock(self.sweep_dir):
-            storage = self._storage()
-            study = optuna.create_study(
-                study_name=self.study_name or self.sweep_dir.name,
-                storage=storage,
-                sampler=self._sampler(0),
-                directions=self.directions,
-                load_if_exists=True,
-            )
-            taken = take_back_dead_trials(study)
+            study = self._open_study(distributions)
+            taken = self._take_back(study)
         _log_start(study, n_trials, taken)
         heartbeat = Heartbeat(study._storage, self.heartbeat_interval).start()
         waiting_logged = False
         try:
             while True:
                 with study_lock(self.sweep_dir):
-                    take_back_dead_trials(study)
+                    self._take_back(study)
                     trials = self._ask(study, n_trials, heartbeat)
                 if trials:
                     waiting_logged = False
                     self._run(study, trials, distributions, fixed, heartbeat)
+                    if stop_signals.requested():
+                        # Ctrl-C, SIGTERM: no further trial. The interrupted ones stay RUNNING
+                        # without a live process, so the same command takes them back and resumes
+                        # each in its own folder (liveness.py).
+                        raise StoppedError("the Optuna study stopped at a stop request")
                     continue
                 running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
                 if not running:
@@ -194,6 +251,9 @@ class DurableOptunaSearch:
             heartbeat.stop()
         self._finish(study)
 
+    def _take_back(self, study: Any) -> list[int]:
+        return take_back_dead_trials(study, self.grace_period, self.max_retries)
+
     def _ask(self, study: Any, n_trials: int, heartbeat: Heartbeat) -> list[Any]:
         """Up to n_jobs trials to run now: retries first, then new trials up to n_trials in all."""
         from optuna.trial import TrialState
@@ -205,7 +265,7 @@ class DurableOptunaSearch:
         for _ in range(min(self.n_jobs, waiting + max(0, missing))):
             study.sampler = self._sampler(len(study.get_trials(deepcopy=False)))
             trial = study.ask()
-            trial.set_system_attr(WORKER_ATTRIBUTE, this_worker())
+            study._storage.set_trial_system_attr(trial._trial_id, WORKER_ATTRIBUTE, this_worker())
             heartbeat.add(trial._trial_id)
             asked.append(trial)
         return asked
@@ -228,16 +288,33 @@ class DurableOptunaSearch:
                 trial.set_user_attr(name, value)
             overrides = [f"{name}={value}" for name, value in {**trial.params, **fixed}.items()]
             folder = first_attempt(trial)
-            batch.append((*overrides, f"hydra.sweep.subdir={self._job_subdir(folder)}"))
+            trial.set_user_attr(
+                RUN_FOLDER_ATTRIBUTE, str(self.sweep_dir / self._job_folder_name(folder))
+            )
+            link = (
+                job_environment(self._storage_url(), study.study_name, trial.number)
+                if has_pruner(self.options)
+                else []
+            )
+            batch.append((*overrides, f"hydra.sweep.subdir={self._job_subdir(folder)}", *link))
             retry = "" if folder == trial.number else f" (retry of trial {folder}, same folder)"
             log.info(f"Trial {trial.number}{retry}: {' '.join(overrides)}")
         returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
         self.job_idx += len(returns)
+        stopping = stop_signals.requested()
         for trial, result in zip(trials, returns, strict=True):
             heartbeat.remove(trial._trial_id)
             value = None if result.status == JobStatus.FAILED else result.return_value
             values = _objective_values(value, len(self.directions))
-            if values is None:
+            pruned_at = study._storage.get_trial(trial._trial_id).user_attrs.get(
+                PRUNED_AT_ATTRIBUTE
+            )
+            if stopping and values is None and pruned_at is None:
+                continue  # interrupted (or never started): not a failure; resumed by a re-run
+            if pruned_at is not None:
+                study.tell(trial, state=TrialState.PRUNED)
+                log.info(f"Trial {trial.number} was pruned after {pruned_at}.")
+            elif values is None:
                 study.tell(trial, state=TrialState.FAIL)
                 log.warning(f"Trial {trial.number} failed (its job folder says why); going on.")
             else:

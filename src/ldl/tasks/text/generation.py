@@ -339,9 +339,15 @@ def describe(decoding: str, length: int, beam_width: int, temperature: float) ->
 def format_completions(
     vocabulary: Vocabulary, prompt: str, completions: Sequence[Completion]
 ) -> list[str]:
-    """One line per completion: rank, text, probability and log probability."""
-    return [
-        f"{rank:>2}. {vocabulary.join(prompt, completion.ids)!r}  "
-        f"p = {completion.probability:.4g} (ln p = {completion.log_probability:.3f})"
-        for rank, completion in enumerate(completions, start=1)
-    ]
+    """One line per completion: rank, text, probability and log probability; a completion that
+    adds no text to the prompt says so in words."""
+    lines = []
+    for rank, completion in enumerate(completions, start=1):
+        text = vocabulary.join(prompt, completion.ids)
+        empty = "  (nothing generated: the model added no text to the prompt)"
+        lines.append(
+            f"{rank:>2}. {text!r}  p = {completion.probability:.4g} "
+            f"(ln p = {completion.log_probability:.3f})"
+            + (empty if not vocabulary.decode(completion.ids).strip() else "")
+        )
+    return lines

@@ -73,7 +73,7 @@ def run_translate(arguments: list[str]) -> int:
         how += f", length normalization {alpha}"
     print(f"{run.path.name}: {len(sentences)} sentence(s), {how}")
     for sentence, translation in zip(sentences, translations, strict=True):
-        print(f"{sentence} -> {translation}")
+        print(f"{sentence} -> {shown_translation(translation)}")
     if "embeddings" in values:
         _export_embeddings(model, vocabulary, sentences, values["embeddings"])
     return 0
@@ -95,3 +95,14 @@ def _export_embeddings(model: Any, vocabulary: Any, sentences: list[str], file: 
     if len(sentences) > 1:
         for sentence, (other, similarity) in zip(sentences, most_similar(embeddings), strict=True):
             print(f"{sentence} ~ {sentences[other]} (cosine {similarity:.3f})")
+
+
+EMPTY_TRANSLATION = (
+    "(empty: the model ended the translation at once, without a word; it has not learned to "
+    "translate yet - train it longer)"
+)
+
+
+def shown_translation(translation: str) -> str:
+    """A translation as printed: an empty one says so in words instead of printing nothing."""
+    return translation if translation.strip() else EMPTY_TRANSLATION
