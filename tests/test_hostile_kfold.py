@@ -5,6 +5,7 @@ disk) points at the job's folder, which resumes it, never at the fold's, which w
 from __future__ import annotations
 
 import pytest
+from helpers import REPO, run_ldl
 from hostile import assert_clean, assert_refused, run_cli
 
 # In this process; these load Boston Housing or train a few epochs: a second or more each.
@@ -20,20 +21,23 @@ def test_a_k_larger_than_the_data_leaves_no_folder(world, run_dir):
 
 
 def test_an_interrupted_fold_points_at_the_job_which_resumes(world, tmp_path):
+    """A real SIGTERM to the ldl program inside fold 0 (its stop handlers are the program's, so
+    this runs in a process of its own)."""
     job = tmp_path / "job"
     command = (
         "train", *KFOLD, "cv.k=2", "trainer.epochs=2", "trainer.checkpoint_seconds=0",
-        "+callbacks.crash={_target_: crash_callbacks.CrashAfterEpoch, epoch: 1, interrupt: true,"
-        " fresh_only: true}",
-        f"hydra.run.dir={job}",
+        "+callbacks.stop={_target_: crash_callbacks.SignalAfterEpoch, epoch: 1}",
+        f"data_dir={world.data}", f"hydra.run.dir={job}",
     )  # fmt: skip
-    stopped = run_cli(*command, cwd=world.root)
-    assert_clean(stopped, 130, f"hydra.run.dir={job} ")
-    assert f"hydra.run.dir={job / 'fold_0'}" not in stopped.err
+    tests = {"PYTHONPATH": str(REPO / "tests")}
+    stopped = run_ldl(*command, cwd=tmp_path, env=tests)
+    assert stopped.returncode == 130 and "Traceback" not in stopped.stderr, stopped.stderr
+    assert "hydra.run.dir=job " in stopped.stderr, stopped.stderr
+    assert "fold_0 " not in stopped.stderr.split("hydra.run.dir=")[-1]
     # The advice works: the same command resumes fold 0 and goes on to fold 1 (which, started
-    # fresh, is interrupted by the same callback).
-    resumed = run_cli(*command, cwd=world.root)
-    assert_clean(resumed, 130, f"hydra.run.dir={job} ")
+    # fresh, is stopped by the same callback).
+    resumed = run_ldl(*command, cwd=tmp_path, env=tests)
+    assert resumed.returncode == 130, resumed.stderr
     assert (job / "fold_0" / "model.keras").is_file()
 
 

@@ -223,6 +223,7 @@ def caption_run(tmp_path_factory, world) -> tuple[Path, Path]:
     """A tiny captioning run (generated shapes, one epoch) and one of its photos."""
     root = tmp_path_factory.mktemp("captioning")
     run = root / "run"
+    (root / "data").mkdir()  # the generated scenes are written into it
     outcome = run_cli("train", *SHAPES, f"data_dir={root / 'data'}", f"hydra.run.dir={run}",
                       cwd=world.root)  # fmt: skip
     assert_clean(outcome, 0)
