@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import keras
 
+from ldl.training.periodic_writer import PeriodicWriter
+
 
 class CrashAfterEpoch(keras.callbacks.Callback):
-    """Raise after `epoch` epochs have completed (and been checkpointed), like a crash or a Ctrl-C:
-    when the next epoch begins, so that every callback, the recorder included, has seen epoch `epoch`.
+    """Raise after this process has completed epoch `epoch` (and checkpointed it), like a crash or a
+    Ctrl-C: when the next epoch begins, so that every callback, the recorder included, has seen epoch
+    `epoch`. A run resumed from epoch `epoch`'s checkpoint trains on.
 
     With `fresh_only`, only a run that started at epoch 1 crashes (a resumed one, from whatever
     checkpoint, trains on to the end)."""
@@ -18,16 +21,20 @@ class CrashAfterEpoch(keras.callbacks.Callback):
         self.interrupt = interrupt
         self.fresh_only = fresh_only
         self._first_epoch: int | None = None
+        self._ended_here = 0  # epochs this process completed
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self._first_epoch is None:
             self._first_epoch = epoch
         if self.fresh_only and self._first_epoch != 0:
             return
-        if epoch == self.epoch:
+        if epoch == self.epoch and self._ended_here == self.epoch:
             if self.interrupt:
                 raise KeyboardInterrupt
             raise RuntimeError("simulated crash")
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._ended_here = epoch + 1
 
 
 class SignalAfterEpoch(keras.callbacks.Callback):
@@ -57,6 +64,22 @@ class PoisonWeightsAfterEpoch(keras.callbacks.Callback):
         if epoch + 1 == self.epoch:
             kernel = self.model.trainable_variables[0]
             kernel.assign(keras.ops.full(kernel.shape, float("nan")))
+
+
+class SlowReport(PeriodicWriter):
+    """A report at the end of epoch `epoch` that takes minutes (as attention figures can): it says it
+    has started in `marker`, then sleeps."""
+
+    def __init__(self, epoch: int, marker: str) -> None:
+        super().__init__(every_epochs=epoch)
+        self.marker = marker
+
+    def write(self, epoch: int) -> None:
+        import pathlib
+        import time
+
+        pathlib.Path(self.marker).write_text(str(epoch))
+        time.sleep(600)
 
 
 class FillDiskAfterEpoch(keras.callbacks.Callback):

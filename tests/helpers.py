@@ -41,6 +41,7 @@ def run_ldl(
         text=True,
         timeout=timeout,
         env=environment,
+        preexec_fn=_end_with_the_test_process,
     )
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import REPO, run_ldl
+from helpers import run_ldl
+from helpers import start_ldl as start_ldl_process
 
 from ldl.sweeps.optuna_study.sweeper import _objective_values
 from ldl.sweeps.optuna_study.table import study_summary_lines
@@ -62,14 +61,8 @@ def study_trials(folder: Path) -> list:
 
 
 def start_ldl(arguments: list[str], cwd: Path) -> subprocess.Popen:
-    environment = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "ldl.cli.main", *arguments],
-        cwd=cwd,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    return start_ldl_process(
+        *arguments, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, new_session=False
     )
 
 

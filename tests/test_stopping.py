@@ -331,3 +331,72 @@ def test_callback_states_survive_a_checkpoint_file_bit_for_bit(tmp_path):
     assert (fresh_plateau.wait, fresh_plateau.cooldown_counter, fresh_plateau.best) == (1, 3, 0.5)
     # What ldl cannot save is named (at resume); Keras's stateless callbacks are not.
     assert callback_state.unsaved(fresh) == ["Unknown"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_an_optuna_search_of_k_fold_trials_and_the_same_command_finishes_it(
+    boston_dir, tmp_path
+):
+    import optuna
+
+    def command(folder: Path) -> tuple[str, ...]:
+        return ("train", "-m", "experiment=c6_conf4", "hydra/sweeper=optuna_study",
+                "hydra.sweeper.sampler.seed=0", "hydra.sweeper.n_trials=2",
+                "optimizer.learning_rate=tag(log,interval(0.0001,0.01))", "cv.k=2", "cv.fold=all",
+                f"data_dir={boston_dir}", "trainer.seed=0", "trainer.verbose=0",
+                "trainer.epochs=120", "trainer.loop=fit", f"hydra.sweep.dir={folder}",
+                f"output_root={tmp_path}")  # fmt: skip
+
+    sweep = tmp_path / "stopped"
+    process = start_ldl(*command(sweep), cwd=tmp_path, stderr=subprocess.PIPE)
+    _wait_for(lambda: _history_rows(sweep / "0_c6_conf4" / "fold_1") >= 3, process)
+    os.killpg(process.pid, signal.SIGINT)
+    code, stderr = _finish(process)
+    assert code == 130 and "Traceback" not in stderr, stderr
+    assert "Stopped by Ctrl-C (SIGINT): the sweep" in stderr, stderr
+    assert _metrics(sweep / "0_c6_conf4")["status"] == "interrupted"
+    assert not (sweep / "1_c6_conf4").exists()  # no further trial started
+
+    again = run_ldl(*command(sweep), cwd=tmp_path, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    whole = run_ldl(*command(tmp_path / "whole"), cwd=tmp_path, timeout=600)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    # The interrupted trial resumed in its own folder and ended as the uninterrupted one; the next
+    # trial drew the same configuration (a retry asks no new one) and scored the same.
+    assert _comparable(_metrics(sweep / "0_c6_conf4")) == _comparable(
+        _metrics(tmp_path / "whole" / "0_c6_conf4")
+    )
+
+    def completed(folder: Path) -> list[tuple[dict, float]]:
+        study = optuna.load_study(
+            study_name=folder.name, storage=f"sqlite:///{folder / 'optuna.db'}"
+        )
+        return [(t.params, t.value) for t in study.get_trials() if t.state.name == "COMPLETE"]
+
+    assert completed(sweep) == completed(tmp_path / "whole")
+    table = pd.read_csv(sweep / "study.csv")
+    assert list(table["state"]) == ["interrupted", "complete", "complete"]
+    assert set(pd.read_csv(sweep / "summary.csv")["status"]) == {"completed"}
+
+
+@pytest.mark.slow
+def test_a_long_report_at_an_epoch_end_stops_within_seconds(boston_dir, tmp_path):
+    # Sample captions with attention figures, translations: a report written at an epoch's end can
+    # take minutes. A stop signal ends it at once; the last completed epoch is kept.
+    folder, marker = tmp_path / "run", tmp_path / "report_started"
+    report = (
+        f"+callbacks.report={{_target_: crash_callbacks.SlowReport, epoch: 3, marker: '{marker}'}}"
+    )
+    process = start_ldl("train", *C6, f"data_dir={boston_dir}", "trainer.epochs=10", report,
+                        "trainer.checkpoint_seconds=0", f"hydra.run.dir={folder}", cwd=tmp_path,
+                        stderr=subprocess.PIPE)  # fmt: skip
+    _wait_for(marker.exists, process)
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    code, stderr = _finish(process, seconds=60)
+    assert time.monotonic() - signalled < 15, "the report was not stopped"
+    assert code == 130 and "Traceback" not in stderr, stderr
+    assert _metrics(folder)["status"] == "interrupted"
+    # Epoch 3's report was cut short, so the run resumes after epoch 2 and writes it again.
+    state = json.loads((folder / "checkpoint" / "state.json").read_text())
+    assert state["epochs_completed"] == 2

@@ -34,6 +34,8 @@ WORKER_ATTRIBUTE = "ldl_worker"
 RETRY_OF_ATTRIBUTE = "failed_trial"
 # The system attribute with the time (seconds since the epoch) of a running trial's last heartbeat.
 HEARTBEAT_ATTRIBUTE = "ldl_heartbeat"
+# Set on a trial whose job a stop signal interrupted (its retry resumes it; it failed at nothing).
+INTERRUPTED_ATTRIBUTE = "ldl_interrupted"
 
 
 def this_worker() -> str:

@@ -15,8 +15,9 @@ durable search needs:
 - Trial k runs in the job folder numbered k, whichever process runs it. A trial whose process was killed
   is taken back (see `liveness`) and retried in its own folder, so the job resumes where it stopped.
 - A failed job is told to Optuna as a failed trial and the search goes on.
-- Each trial's sampler is seeded with `seed + trial number`: a resumed or shared study draws the same
-  parameters for the same history, and two processes never draw in lockstep.
+- Each trial's sampler is seeded with `seed +` the number of configurations asked before (a retry of a
+  killed or stopped trial is none): a resumed or shared study draws the same parameters for the same
+  history, and two processes never draw in lockstep.
 - With a pruner (`hydra/sweeper/pruner=median`, ...) each job reports to its trial as it trains
   (`pruning.py`); a job its pruner stopped is told to Optuna as PRUNED, never re-run.
 - Every trial records its job folder (the user attribute `ldl_run_folder`), shown in study.csv,
@@ -39,6 +40,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ldl.errors import ConfigError, StoppedError
 from ldl.sweeps.optuna_study.liveness import (
+    INTERRUPTED_ATTRIBUTE,
     WORKER_ATTRIBUTE,
     Heartbeat,
     first_attempt,
@@ -263,7 +265,10 @@ class DurableOptunaSearch:
         missing = n_trials - len({first_attempt(t) for t in trials})
         asked = []
         for _ in range(min(self.n_jobs, waiting + max(0, missing))):
-            study.sampler = self._sampler(len(study.get_trials(deepcopy=False)))
+            # Seeded by how many configurations were asked before (a retry of a killed or stopped
+            # trial is no new one): a resumed study draws what the uninterrupted one drew.
+            asked_before = {first_attempt(t) for t in study.get_trials(deepcopy=False)}
+            study.sampler = self._sampler(len(asked_before))
             trial = study.ask()
             study._storage.set_trial_system_attr(trial._trial_id, WORKER_ATTRIBUTE, this_worker())
             heartbeat.add(trial._trial_id)
@@ -310,7 +315,10 @@ class DurableOptunaSearch:
                 PRUNED_AT_ATTRIBUTE
             )
             if stopping and values is None and pruned_at is None:
-                continue  # interrupted (or never started): not a failure; resumed by a re-run
+                # Interrupted (or never started): not a failure. It stays RUNNING without a live
+                # process, so the same command takes it back and resumes it in its own folder.
+                study._storage.set_trial_system_attr(trial._trial_id, INTERRUPTED_ATTRIBUTE, True)
+                continue
             if pruned_at is not None:
                 study.tell(trial, state=TrialState.PRUNED)
                 log.info(f"Trial {trial.number} was pruned after {pruned_at}.")

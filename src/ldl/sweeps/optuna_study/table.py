@@ -23,7 +23,12 @@ from typing import Any
 import pandas as pd
 
 from ldl.errors import LdlError
-from ldl.sweeps.optuna_study.liveness import RETRY_OF_ATTRIBUTE, WORKER_ATTRIBUTE, first_attempt
+from ldl.sweeps.optuna_study.liveness import (
+    INTERRUPTED_ATTRIBUTE,
+    RETRY_OF_ATTRIBUTE,
+    WORKER_ATTRIBUTE,
+    first_attempt,
+)
 
 STUDY_TABLE = "study.csv"
 IMPORTANCE_TABLE = "importance.csv"
@@ -53,7 +58,11 @@ def write_study_table(study: Any, folder: Path, job_subdir: Callable[[int], str]
         rows.append(
             {
                 "trial": trial.number,
-                "state": trial.state.name.lower(),
+                # A trial stopped by Ctrl-C or SIGTERM is failed in Optuna's books (and retried
+                # by the next run of the command), but it failed at nothing.
+                "state": "interrupted"
+                if trial.system_attrs.get(INTERRUPTED_ATTRIBUTE) and trial.state == TrialState.FAIL
+                else trial.state.name.lower(),
                 "value": trial.value if len(study.directions) == 1 else trial.values,
                 "job folder": job_subdir(first_attempt(trial)),
                 "best": trial.number in best,
@@ -123,7 +132,7 @@ def study_summary_lines(folder: Path) -> list[str]:
     lines = [
         "",
         f"Optuna study: {len(table)} trials ({counts}); {retried} of them retried a trial whose "
-        f"process was killed, in the same job folder. Every trial: {STUDY_TABLE}.",
+        f"process was killed or stopped, in the same job folder. Every trial: {STUDY_TABLE}.",
     ]
     return lines + _pruned_lines(table) + _importance_lines(Path(folder)) + _best_trial_lines(table)
 
