@@ -80,3 +80,34 @@ class SlowReport(PeriodicWriter):
 
         pathlib.Path(self.marker).write_text(str(epoch))
         time.sleep(600)
+
+
+class FillDiskAfterEpoch(keras.callbacks.Callback):
+    """Fill the file system of `folder` (a file `filler` in it) after `epoch` epochs of a run that
+    started at epoch 1, so the run's next write meets a real full disk; a test frees it again by
+    deleting the filler. Only once: the file `marker` (elsewhere) records that it happened."""
+
+    def __init__(self, epoch: int, folder: str, marker: str) -> None:
+        super().__init__()
+        self.epoch = epoch
+        self.folder = folder
+        self.marker = marker
+        self._first_epoch: int | None = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self._first_epoch is None:
+            self._first_epoch = epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        import contextlib
+        import os
+
+        if self._first_epoch != 0 or epoch + 1 != self.epoch or os.path.exists(self.marker):
+            return
+        open(self.marker, "w").close()
+        with (
+            contextlib.suppress(OSError),
+            open(os.path.join(self.folder, "filler"), "wb", buffering=0) as filler,
+        ):
+            while True:
+                filler.write(b"\0" * 65536)

@@ -195,7 +195,7 @@ def test_evolution_keeps_its_population_size_and_its_best():
     [
         ({"strategy": "annealing"}, "strategy='annealing' is not known"),
         ({"selection_split": "train"}, "selection_split='train' is not known"),
-        ({"population_size": 2}, "population_size >= 4"),
+        ({"population_size": 2}, "population_size must be a whole number >= 4"),
     ],
 )
 def test_bad_search_options_are_refused(option, message):

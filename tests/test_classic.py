@@ -322,7 +322,7 @@ def test_initial_weight_policies() -> None:
     drawn = initial_weights("uniform", [], 3, init_range=0.5, seed=4)
     assert drawn == initial_weights("uniform", [], 3, init_range=0.5, seed=4)
     assert all(-0.5 <= w <= 0.5 for w in drawn) and len(set(drawn)) == 3
-    with pytest.raises(ValueError, match="needs 3 values"):
+    with pytest.raises(ValueError, match="needs a list of 3 numbers"):
         initial_weights("fixed", [0.1], 3)
     with pytest.raises(ValueError, match="fixed, zeros, uniform"):
         initial_weights("normal", [], 3)  # type: ignore[arg-type]

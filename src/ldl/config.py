@@ -122,6 +122,7 @@ def _validate_trainer(trainer: DictConfig) -> None:
     _require_number(trainer, "checkpoint_seconds", "trainer", minimum=0)
     _require_int(trainer, "print_predictions", "trainer", minimum=0)
     _require_optional_int(trainer, "seed", "trainer", minimum=0)
+    _require_optional_int(trainer, "validation_seed", "trainer", minimum=0)
     _require_optional_int(trainer, "threads", "trainer", minimum=1)
     _require_choice(trainer, "precision", "trainer", PRECISIONS)
     _require_choice(trainer, "validation", "trainer", VALIDATIONS)
@@ -130,6 +131,8 @@ def _validate_trainer(trainer: DictConfig) -> None:
     _require_choice(trainer, "verbose", "trainer", ("auto", 0, 1, 2))
     _require_choice(trainer, "deterministic", "trainer", (True, False))
     _require_choice(trainer, "shuffle", "trainer", (True, False))
+    _require_choice(trainer, "keep_checkpoint", "trainer", (True, False))
+    _require_choice(trainer, "print_summary", "trainer", (True, False))
     _require_choice(trainer, "distribute", "trainer", (None, "mirrored", "multi_worker"))
 
 

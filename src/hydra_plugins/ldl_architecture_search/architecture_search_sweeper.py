@@ -13,6 +13,18 @@ from omegaconf import DictConfig
 class ArchitectureSearchSweeper(Sweeper):
     """`hydra/sweeper=architecture_search`; the options are ldl's `ArchitectureSearch`'s."""
 
+    @staticmethod
+    def check_options(options: DictConfig, overrides: list[str]) -> None:
+        """Refuse bad `hydra.sweeper.*` values before the sweep starts (`ldl train` calls this)."""
+        from omegaconf import OmegaConf
+
+        from ldl.sweeps.architecture_search.options import parse_options
+
+        values = OmegaConf.to_container(options, resolve=True)
+        assert isinstance(values, dict)  # hydra.sweeper is a mapping (Hydra's contract)
+        values.pop("_target_", None)
+        parse_options({str(key): value for key, value in values.items()})
+
     def __init__(self, **options: Any) -> None:
         super().__init__()
         from ldl.sweeps.architecture_search.sweeper import ArchitectureSearch

@@ -165,6 +165,10 @@ def _storage_line() -> str:
 def _print_datasets(data_dir: Path) -> bool:
     """Which datasets are under `data_dir`; whether MNIST (the default experiment's) is."""
     print(f"\ndata dir: {data_dir.resolve()} (data_dir=<folder> or LDL_DATA_DIR to change)")
+    problem = _data_dir_problem(data_dir)
+    if problem:
+        print(f"  {problem}: no dataset can be read from it")
+        return False
     mnist_found = False
     for dataset in datasets():
         files = found_files(data_dir, dataset)
@@ -181,6 +185,14 @@ def _print_datasets(data_dir: Path) -> bool:
         print(f"  {dataset.name:<22} {state}   [data={dataset.configs}]")
 
     return mnist_found
+
+
+def _data_dir_problem(data_dir: Path) -> str | None:
+    if not data_dir.exists():
+        return "the folder is not there"
+    if not data_dir.is_dir():
+        return "it is a regular file, not a folder"
+    return None
 
 
 def _print_launchers() -> None:
@@ -230,6 +242,14 @@ def run_doctor(arguments: list[str]) -> int:
             "  - no GPU: trainer.distribute=mirrored and mixed precision run on the CPU (slowly); "
             "pip install -e '.[gpu]' on a machine with an NVIDIA GPU."
         )
+    problem = _data_dir_problem(data_dir)
+    if problem:
+        print(
+            f"\nThe data dir {data_dir} cannot be used: {problem}. Pass the folder that holds the "
+            "datasets (data_dir=<folder> or LDL_DATA_DIR), or create it: ldl train downloads "
+            "the datasets it needs into it when online."
+        )
+        return 1
     if not mnist_found:
         print(
             f"\nThe default experiment (c5e2) cannot run: MNIST is not in {data_dir}. Put the four "

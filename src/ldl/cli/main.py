@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
@@ -94,6 +95,17 @@ def main(argv: list[str] | None = None) -> int:
         return getattr(importlib.import_module(module), function)(arguments)
     except LdlError as error:
         return report_error(command, error)
+    except OSError as error:
+        if error.errno != errno.ENAMETOOLONG:
+            raise
+        # A path given on the command line that no file system can hold, whichever command met it.
+        from ldl.runs.location import check_name_lengths
+
+        try:
+            check_name_lengths(str(error.filename or ""), "path", "used")
+        except LdlError as named:
+            return report_error(command, named)
+        return report_error(command, LdlError(f"A path is too long for the file system: {error}."))
     except KeyboardInterrupt:
         print(f"ldl {command}: stopped by {stop_signals.reason()}.", file=sys.stderr)
         return 130

@@ -77,6 +77,29 @@ OPTIONS: dict[str, Converter] = {
 }
 
 
+def _check_plot_path(path: Path) -> None:
+    """plot=<file>: a format matplotlib writes, in a folder that can be created, before drawing."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from ldl.runs.location import check_output_location
+
+    formats = sorted(FigureCanvasAgg.get_supported_filetypes())
+    extension = path.suffix.lstrip(".").lower()
+    if extension not in formats:
+        what = f"the extension .{extension}" if extension else "no extension"
+        raise ConfigError(
+            f"plot={path} has {what}, which names no image format matplotlib writes; use one of "
+            f".{', .'.join(formats)}, e.g. plot={path.with_suffix('.png').name}."
+        )
+    if path.is_dir():
+        raise ConfigError(
+            f"plot={path} is a folder; name the image file, e.g. plot={path}/runs.png."
+        )
+    check_output_location(
+        path.parent, "plot's folder", "Choose another place with plot=<file.png>."
+    )
+
+
 def run_report(arguments: list[str]) -> int:
     if not arguments or arguments[0] in ("-h", "--help"):
         print(USAGE)
@@ -90,6 +113,7 @@ def run_report(arguments: list[str]) -> int:
     if "plot" in options:
         from ldl.runs.comparison import default_metric, plot_run_comparison
 
+        _check_plot_path(Path(options["plot"]).expanduser())
         metric = options.get("metric") or default_metric(root)
         count = plot_run_comparison(root, Path(options["plot"]).expanduser(), metric)
         print(f"{metric} of {count} run(s) drawn in {options['plot']}.")

@@ -3,6 +3,9 @@ rebuild a sweep's summary; `ldl retrain-best <sweep folder>`: retrain its best c
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +15,7 @@ from ldl.runs.files import read_yaml
 from ldl.runs.run_folder import RunFolder
 
 if TYPE_CHECKING:
-    from ldl.sweeps.summary import Job
+    from ldl.sweeps.summary import Job, SweepSummary
 
 SUMMARY_OPTIONS: dict[str, Converter] = {
     "metric": str,
@@ -36,6 +39,68 @@ def _sweep_folder(text: str, usage: str) -> Path:
     return folder
 
 
+def _not_a_sweep(folder: Path, usage: str) -> ConfigError | None:
+    """An empty folder or a single run's folder, said as such (neither holds sweep jobs)."""
+    if not any(folder.iterdir()):
+        return ConfigError(
+            f"{folder} is empty: it holds no sweep jobs. Give the sweep folder that `ldl train -m` "
+            f"printed (outputs/multirun/<sweep>). {usage}"
+        )
+    if (folder / "metrics.json").is_file() or (folder / "config.yaml").is_file():
+        return ConfigError(
+            f"{folder} is the folder of a single run (`ldl train`), not of a sweep: there is no "
+            "configuration to choose from. Give a sweep folder (`ldl train -m`); to evaluate this "
+            f"run use `ldl eval run={folder}`. {usage}"
+        )
+    return None
+
+
+def _nothing_completed(summary: SweepSummary) -> ConfigError | None:
+    """A sweep whose every job failed, said as such with the first job's error."""
+    if not summary.jobs or any(job.status == "completed" for job in summary.jobs):
+        return None
+    failed = [job for job in summary.jobs if job.status == "failed"]
+    if len(failed) != len(summary.jobs):
+        statuses = ", ".join(sorted({job.status for job in summary.jobs}))
+        return ConfigError(
+            f"None of the {len(summary.jobs)} jobs of {summary.folder} completed (they are "
+            f"{statuses}); nothing to retrain. Resume the sweep by running its command again."
+        )
+    error = str(failed[0].metrics.get("error") or "no error recorded").strip()
+    return ConfigError(
+        f"All {len(failed)} jobs of {summary.folder} failed; nothing to retrain. The first "
+        f"({failed[0].folder.name}) failed with: {error.rstrip('.')}. Fix that and run the sweep "
+        "again."
+    )
+
+
+@contextlib.contextmanager
+def _writing_into(folder: Path) -> Iterator[None]:
+    """Writes of the summary files: on a read-only or full file system one paragraph, and the
+    files and folders this command created are removed again (the folder stays as it was; the
+    files it replaces are replaced atomically, so they are the old ones or the new ones)."""
+    from ldl.runs.location import location_error, read_only_mount
+
+    fix = (
+        "The sweep's results are unchanged; copy the sweep folder to a writable place with free "
+        "space and run the command there, or free space and run it again."
+    )
+    if read_only_mount(folder):
+        raise location_error(
+            OSError(30, "read-only", str(folder)), folder, "summary of the sweep folder", fix
+        )
+    existing = set(folder.rglob("*"))
+    try:
+        yield
+    except OSError as error:
+        for path in sorted(set(folder.rglob("*")) - existing, reverse=True):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise location_error(error, folder, "summary of the sweep folder", fix) from None
+
+
 def run_summarize(arguments: list[str]) -> int:
     if not arguments or arguments[0] in ("-h", "--help"):
         print(USAGE)
@@ -49,7 +114,8 @@ def run_summarize(arguments: list[str]) -> int:
     ).exists():  # an architecture search: its own table, plot and best config
         from ldl.sweeps.architecture_search.results import write_search_results
 
-        write_search_results(folder)
+        with _writing_into(folder):
+            write_search_results(folder)
         print((folder / "search.md").read_text().split("\n\n| index")[0])
         print(f"Search results written to {folder}/search.md, search.csv and search_progress.png.")
         return 0
@@ -63,11 +129,12 @@ def run_summarize(arguments: list[str]) -> int:
         options.get("include_incomplete", False),
     )
     if not summary.jobs:
-        raise ConfigError(
+        raise _not_a_sweep(folder, USAGE) or ConfigError(
             f"{folder} holds no sweep jobs (no job folders with .hydra/ or metrics.json)."
         )
-    write_summary(summary)
-    write_sweep_hparams(summary)
+    with _writing_into(folder):
+        write_summary(summary)
+        write_sweep_hparams(summary)
     print(format_summary(summary))
     return 0
 
@@ -95,8 +162,13 @@ def run_retrain_best(arguments: list[str]) -> int:
         options.get("include_incomplete", False),
     )
     best_job = summary.best_job()
+    if best_job is None and not summary.jobs:
+        raise _not_a_sweep(folder, RETRAIN_USAGE) or ConfigError(
+            f"{folder} holds no sweep jobs (no job folders with .hydra/ or metrics.json); nothing "
+            f"to retrain. {RETRAIN_USAGE}"
+        )
     if best_job is None:
-        raise ConfigError(
+        raise _nothing_completed(summary) or ConfigError(
             f"{folder} has no configuration whose jobs all completed with {summary.metric}; nothing "
             "to retrain. Check summary.md (ldl summarize), name another metric with metric=<key>, or "
             "rank incomplete configurations too with include_incomplete=true."

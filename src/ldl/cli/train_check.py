@@ -49,19 +49,49 @@ def group_options(group: str) -> list[str]:
 
 
 def _first_values(overrides: list[str]) -> list[str]:
-    """A sweep's overrides with each swept key at its first value (one representative job)."""
+    """A sweep's overrides with each swept key at its first value (one representative job).
+
+    A sweep that Hydra cannot parse (`range(x)`, `choice()`, `range(1,2,0)`) or that sweeps a key over
+    no values at all (`range(0)`: Hydra would launch 0 jobs and exit 0) is refused here."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception as error:  # Hydra's parse errors, and Python's from inside range()
+        raise _unparsable_override(error, overrides) from None
     chosen = []
-    for override in OverridesParser.create().parse_overrides(overrides):
+    for override in parsed:
         if not override.is_sweep_override():
             chosen.append(override.input_line or "")
         elif override.is_discrete_sweep():
-            first = next(iter(override.sweep_string_iterator()), None)
-            if first is not None:
-                chosen.append(f"{override.get_key_element()}={first}")
+            try:
+                first = next(iter(override.sweep_string_iterator()), None)
+            except Exception as error:  # range(1,2,0): Python's range() refuses the step
+                raise _unparsable_override(error, overrides, override.input_line) from None
+            if first is None:
+                raise ConfigError(
+                    f"{override.input_line} sweeps {override.get_key_element()} over no values, so "
+                    "the sweep would run no job. Give at least one value, e.g. "
+                    f"{override.get_key_element()}=range(3) or {override.get_key_element()}=0,1,2."
+                )
+            chosen.append(f"{override.get_key_element()}={first}")
         # intervals and other search spaces only say where a sweeper may look: nothing to compose
     return [o for o in chosen if o]
+
+
+def _unparsable_override(
+    error: BaseException, overrides: list[str], override: str | None = None
+) -> LdlError:
+    """An override Hydra's grammar rejects, named with Hydra's reason in one line."""
+    from hydra.errors import OverrideParseException
+
+    if isinstance(error, OverrideParseException):
+        return hydra_error(error, overrides)
+    which = f"The override {override!r}" if override else "One of the overrides"
+    return ConfigError(
+        f"{which} cannot be read: {_first_line(error)}. Sweep values are lists (0,1,2), "
+        "range(start, stop[, step]) with a step other than 0, or choice(a, b)."
+    )
 
 
 def compose(overrides: list[str]) -> DictConfig:
@@ -152,6 +182,7 @@ def check_command(arguments: list[str]) -> DictConfig:
     if multirun:
         _check_every_job(cfg, overrides)
         _check_sweeper_options(cfg, overrides)
+        _check_launcher_options(cfg)
     try:
         folder = cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir
         check_output_location(Path(str(folder)), "sweep folder" if multirun else "run folder")
@@ -174,6 +205,18 @@ def _check_sweeper_options(cfg: DictConfig, overrides: list[str]) -> None:
     if check is not None:
         task = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
         check(cfg.hydra.sweeper, task)
+
+
+def _check_launcher_options(cfg: DictConfig) -> None:
+    """The launcher's job count: joblib refuses 0 only once the sweep has started, in a traceback."""
+    n_jobs = OmegaConf.select(cfg, "hydra.launcher.n_jobs", default=None)
+    if n_jobs is None:
+        return
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+        raise ConfigError(
+            f"hydra.launcher.n_jobs must be a whole number other than 0, got {n_jobs!r}: how many "
+            "jobs run at once (2 by default; -1 for one per core), e.g. hydra.launcher.n_jobs=2."
+        )
 
 
 def _check_data_dir(cfg: DictConfig) -> None:
@@ -241,11 +284,15 @@ def hydra_error(error: BaseException, overrides: list[str]) -> LdlError:
         return _missing_option(error.missing_cfg_file)
     if isinstance(error, OverrideParseException):
         return ConfigError(
-            f"The override {error.override!r} cannot be read: {_first_line(error)}. Overrides are "
+            f"The override {error.override!r} cannot be read{_parse_reason(error)}. Overrides are "
             "key=value (e.g. trainer.epochs=5), group=option (e.g. experiment=c6e1); quote values "
             "with spaces or brackets."
         )
     text = str(error)
+    if isinstance(error.__cause__, LdlError):
+        # Hydra wraps what a plugin's constructor refused ("Error in call to target '...':"): the
+        # plugin's own paragraph names the key.
+        return error.__cause__
     if text.startswith(("Could not override '", "In '")) and "Could not override '" in text:
         key = text.split("Could not override '", 1)[1].split("'", 1)[0]
         return _unknown_key(key, overrides)
@@ -255,9 +302,22 @@ def hydra_error(error: BaseException, overrides: list[str]) -> LdlError:
             f"{key} already exists, so it cannot be added with +: set it without the + "
             f"(e.g. {key}=...)."
         )
+    if text.startswith("Error merging override") and error.__cause__ is not None:
+        # A value a typed (structured) config refuses, e.g. hydra.launcher.n_jobs=many.
+        return ConfigError(
+            f"{_first_line(error)}: {_first_line(error.__cause__)}. Give a value of the key's type."
+        )
     if "Could not delete" in text:
         return ConfigError(f"{_first_line(error)}. Nothing to delete with ~ there.")
     return ConfigError(f"The command's config cannot be composed: {_first_line(error)}.")
+
+
+def _parse_reason(error: BaseException) -> str:
+    """Hydra's reason for a parse error, on the lines after its "Error parsing override" line."""
+    lines = [line.strip() for line in str(error).strip().splitlines()]
+    reasons = [line for line in lines[1:] if line and not line.startswith("See https://")]
+    reason = reasons[0] if reasons else _first_line(error)
+    return f": {reason.rstrip('.')}"
 
 
 def _missing_option(missing: str) -> LdlError:

@@ -204,6 +204,15 @@ def load_cifar10(
             if (folder / name).is_file():
                 return _load_npz(folder / name)
 
+    for folder in folders:
+        batches = folder / BATCH_DIR
+        if batches.is_dir():
+            missing = [n for n in (*TRAIN_BATCHES, TEST_BATCH) if not (batches / n).is_file()]
+            raise DataError(
+                f"The CIFAR-10 batch folder '{batches}' lacks {', '.join(missing)} (of data_batch_1..5 "
+                f"and test_batch). Restore the missing batch files, or delete the folder and put "
+                f"{TAR_NAME} from {CIFAR10_URL} in '{data_dir}'."
+            )
     expected = [
         f"{BATCH_DIR}/ (data_batch_1..5, test_batch)",
         TAR_NAME,

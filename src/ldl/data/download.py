@@ -38,6 +38,14 @@ def missing_files_error(
         f"Cannot load the {dataset} dataset: expected {', '.join(expected)} in the data "
         f"directory '{data_dir}'."
     )
+    folders = [name for name in _file_names(expected) if (Path(data_dir) / name).is_dir()]
+    if folders:
+        return DataError(
+            f"{message} {', '.join(repr(str(Path(data_dir) / f)) for f in folders)} "
+            f"{'is a folder' if len(folders) == 1 else 'are folders'}, not the file the dataset "
+            "needs: put the file itself there (not a folder of that name), or pass "
+            "data_dir=<path> to use a folder that holds it."
+        )
     if reason:
         message += f" {reason.rstrip('.')}."
     if url:
@@ -45,6 +53,17 @@ def missing_files_error(
     else:
         message += " Put the file(s) there"
     return DataError(message + ", or pass data_dir=<path> to use a folder that already holds them.")
+
+
+def _file_names(expected: list[str]) -> list[str]:
+    """The file names in `expected`'s descriptions ("a.npz or b.npz (x_train, ...)", "dir/ (...)")."""
+    names = []
+    for description in expected:
+        for name in description.split(" (", 1)[0].split(" or "):
+            name = name.strip()
+            if name and not name.endswith("/"):
+                names.append(name)
+    return names
 
 
 def sha256_of(path: Path) -> str:

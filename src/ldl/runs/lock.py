@@ -31,7 +31,7 @@ def process_alive(pid: int) -> bool:
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # OverflowError: no process has so large an id
         return False
     except PermissionError:  # it exists but belongs to someone else
         return True
@@ -45,27 +45,39 @@ def process_alive(pid: int) -> bool:
 def read_owner(folder: Path | str) -> dict | None:
     """The lock's owner ({"pid", "host", "since"}), or None when the folder is not locked.
 
-    An unreadable lock file (truncated by a crash while it was written) counts as a stale lock."""
+    An unreadable lock file (truncated by a crash while it was written), or one whose process id is
+    not a whole number (no ldl wrote it), counts as a stale lock."""
     path = Path(folder) / LOCK_FILE
+    stale = {"pid": -1, "host": socket.gethostname(), "since": 0.0}
     try:
         owner = json.loads(path.read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
-        return {"pid": -1, "host": socket.gethostname(), "since": 0.0}
-    return owner if isinstance(owner, dict) else {"pid": -1, "host": socket.gethostname()}
+        return stale
+    if not isinstance(owner, dict):
+        return stale
+    pid, host, since = owner.get("pid"), owner.get("host"), owner.get("since")
+    if isinstance(pid, bool) or not isinstance(pid, int) or not isinstance(host, str):
+        return stale
+    if isinstance(since, bool) or not isinstance(since, int | float):
+        since = 0.0
+    return {**owner, "since": since}
 
 
 def owner_is_alive(owner: dict) -> bool:
     """A lock held by a live process; a lock from another host is taken to be alive."""
     if owner.get("host") != socket.gethostname():
         return True
-    return process_alive(int(owner.get("pid", -1)))
+    return process_alive(owner.get("pid", -1))
 
 
 def describe_owner(owner: dict) -> str:
     since = owner.get("since")
-    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since)) if since else "?"
+    try:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since)) if since else "?"
+    except (OverflowError, ValueError, OSError):  # a time no clock can show
+        started = "?"
     return f"process {owner.get('pid')} on host {owner.get('host')} (since {started})"
 
 

@@ -73,9 +73,44 @@ _RETRAIN_HINT = (
 )
 
 
+def without_a_model(run: RunFolder) -> str | None:
+    """Why a run folder that is no unfinished training run has no model.keras: a cross-validation
+    job (cv.fold=all) keeps one per fold, a run of another runner (a NumPy program of chapters 1-4,
+    feature extraction, inference) saves none. None for a run that simply did not finish."""
+    try:
+        metrics = run.read_metrics()
+        config = run.read_config()
+    except DamagedFileError:
+        return None
+    if "cv/k" in metrics or (run.path / "fold_0").is_dir():
+        return (
+            f"{run.path} is a cross-validation job (cv.fold=all): it keeps no model of its own, each "
+            f"fold's is in {run.path}/fold_<i>/. Give one fold, e.g. run={run.path / 'fold_0'}, or "
+            "train the configuration once on all training data (ldl train without cv.fold)."
+        )
+    runner = config.get("runner")
+    name = runner.get("name") if isinstance(runner, dict) else None
+    if name not in (None, "keras_fit"):
+        return (
+            f"{run.path} is a run of runner={name} ({config.get('experiment_id', 'no experiment')}): "
+            "it trains no Keras model, so there is no model.keras to load. Its results are in "
+            "metrics.json and output.txt; commands that load a model need a run of a Keras "
+            "experiment."
+        )
+    if run.status() == "completed":
+        return (
+            f"{run.path} says it completed, but its model.keras is gone. Restore it from a copy, or "
+            "train the run again in a new folder."
+        )
+    return None
+
+
 def _checkpoint_model(run: RunFolder, allow_checkpoint: bool) -> Path:
     from ldl.training.checkpoint import Checkpointer
 
+    reason = without_a_model(run)
+    if reason is not None:
+        raise ConfigError(reason)
     state = Checkpointer(run.checkpoint_dir).load_state() if allow_checkpoint else None
     if state is None:
         raise ConfigError(

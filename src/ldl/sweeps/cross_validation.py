@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import statistics
 from collections.abc import Callable
 from pathlib import Path
@@ -23,10 +24,10 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ldl.config import hparams_of, resolved_config
-from ldl.errors import ConfigError, LdlError, StoppedError
+from ldl.errors import ConfigError, DataError, LdlError, StoppedError
 from ldl.runs.files import write_json
 from ldl.runs.reporter import make_reporter
-from ldl.runs.selection import RunMode, select_run_folder
+from ldl.runs.selection import RunMode, discard_unstarted_run, select_run_folder
 
 ALL_FOLDS = "all"
 Train = Callable[..., dict[str, Any]]
@@ -135,16 +136,22 @@ def train_all_folds(
             {"experiment": cfg.experiment_id, "status": "running", "folds_completed": fold},
         )
         say(f"--- fold {fold + 1} of {k} ---")
+        folder = fold_folder(job.path, fold)
+        started_here = not folder.exists()
         try:
-            metrics = train(_fold_config(cfg, fold, fold_folder(job.path, fold)))
-        except (StoppedError, KeyboardInterrupt):
+            metrics = train(_fold_config(cfg, fold, folder))
+        except (StoppedError, KeyboardInterrupt) as stop:
             # The fold is interrupted, not failed: the same command resumes it.
             write_json(
                 job.metrics_path,
                 {"experiment": cfg.experiment_id, "status": "interrupted", "folds_completed": fold},
             )
+            _point_at_the_job(stop)
             raise
         except LdlError as error:
+            if started_here and isinstance(error, ConfigError | DataError):
+                discard_unstarted_run(folder, job.path)  # refused: no fold folder left behind
+            _point_at_the_job(error)
             write_json(
                 job.metrics_path,
                 {
@@ -168,6 +175,14 @@ def train_all_folds(
     )
     say(f"Result over {len(per_fold)} folds (mean ± std): {shown}")
     return summary
+
+
+def _point_at_the_job(error: BaseException) -> None:
+    """A fold's advice to resume with `hydra.run.dir=<job>/fold_<i>` (a full disk, an interruption)
+    would be refused: a fold is resumed by re-running its job. The message names the job's folder."""
+    if error.args and isinstance(error.args[0], str):
+        text = re.sub(r"(hydra\.run\.dir=\S*?)/fold_\d+\b", r"\1", error.args[0])
+        error.args = (text, *error.args[1:])
 
 
 def _job_metrics(cfg: DictConfig, per_fold: list[dict[str, Any]]) -> dict[str, Any]:

@@ -405,10 +405,9 @@ def _retrained_metrics(folder: Path) -> dict[str, Any]:
 
 def write_summary(summary: SweepSummary) -> None:
     """summary.csv (one row per job) and summary.md (the readable table) in the sweep folder."""
-    text = format_summary(
-        summary
-    )  # first: a file it cannot read refuses before anything is written
-    jobs_frame(summary).to_csv(summary.folder / "summary.csv", index=False)
+    # First: a file it cannot read refuses before anything is written.
+    text = format_summary(summary)
+    atomic_write_text(summary.folder / "summary.csv", jobs_frame(summary).to_csv(index=False))
     atomic_write_text(summary.folder / "summary.md", text)
     completed = [job.metrics for job in summary.jobs if job.status == "completed"]
     write_size_curve(summary.folder, completed)

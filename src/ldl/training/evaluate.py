@@ -17,7 +17,7 @@ from ldl.errors import RunFolderError
 from ldl.runs.files import DamagedFileError
 from ldl.runs.report import with_errors
 from ldl.runs.run_folder import RunFolder
-from ldl.runs.saved_model import load_run_model
+from ldl.runs.saved_model import load_run_model, without_a_model
 from ldl.training.evaluation_batch import evaluation_batch_size
 
 
@@ -31,7 +31,8 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None = None) -> dic
         )
     if not run.model_path.exists():
         raise RunFolderError(
-            f"{run.path} has no model.keras: the run did not complete (status: {run.status()}). "
+            without_a_model(run)
+            or f"{run.path} has no model.keras: the run did not complete (status: {run.status()}). "
             "Resume it first with ldl train ... hydra.run.dir=<that folder>."
         )
     cfg = OmegaConf.create(run.read_config())

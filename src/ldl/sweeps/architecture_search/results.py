@@ -20,14 +20,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ldl.runs.files import atomic_write_text, read_json
-from ldl.sweeps.architecture_search.state import STATE_FILE, job_folder
+from ldl.sweeps.architecture_search.state import job_folder, read_state
 
 COLUMNS = ("index", "phase", "status", "score", "estimated_weights", "weights", "seconds", "layers")
 
 
 def search_table(sweep_dir: Path) -> pd.DataFrame:
     """One row per candidate the search drew; jobs that never ran say `not started`."""
-    state = read_json(sweep_dir / STATE_FILE)
+    state = read_state(sweep_dir)
     rows = []
     for candidate in state["candidates"]:
         folder = job_folder(sweep_dir, candidate["index"], state["experiment_id"])
@@ -51,7 +51,7 @@ def search_table(sweep_dir: Path) -> pd.DataFrame:
 
 def write_search_results(sweep_dir: Path) -> pd.DataFrame:
     table = search_table(sweep_dir)
-    table.to_csv(sweep_dir / "search.csv", index=False)
+    atomic_write_text(sweep_dir / "search.csv", table.to_csv(index=False))
     atomic_write_text(sweep_dir / "search.md", _markdown(sweep_dir, table))
     searched = table[table["phase"] != "final"]
     _plot_progress(searched, sweep_dir / "search_progress.png")
@@ -70,7 +70,7 @@ def _best_row(table: pd.DataFrame) -> Any:
 
 
 def _markdown(sweep_dir: Path, table: pd.DataFrame) -> str:
-    state = read_json(sweep_dir / STATE_FILE)
+    state = read_state(sweep_dir)
     searched = table[table["phase"] != "final"]
     done = int((searched["status"] == "completed").sum())
     lines = [
@@ -129,14 +129,7 @@ def _write_tensorboard(table: pd.DataFrame, log_dir: Path) -> None:
 
 
 def _experiment_yaml(sweep_dir: Path, best: Any) -> str:
-    multirun = sweep_dir / "multirun.yaml"
-    experiment = "c17e4"
-    if multirun.exists():
-        from omegaconf import DictConfig, OmegaConf
-
-        config = OmegaConf.load(multirun)
-        if isinstance(config, DictConfig):
-            experiment = str(config.get("experiment_id", experiment))
+    experiment = str(read_state(sweep_dir)["experiment_id"]) or "c17e4"
     layers = ", ".join(str(best["layers"]).split(","))
     return (
         "# @package _global_\n"

@@ -12,25 +12,29 @@ scores 0 and the search goes on. At the end the best definition is retrained for
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from hydra.core.plugins import Plugins
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from ldl.errors import ConfigError, StoppedError
+from ldl.errors import ConfigError, RunFolderError, StoppedError
 from ldl.runs.files import read_json, write_json
+from ldl.sweeps.architecture_search.options import parse_options
 from ldl.sweeps.architecture_search.results import write_search_results
 from ldl.sweeps.architecture_search.space import Definition, estimate_weights, to_layer_tokens
-from ldl.sweeps.architecture_search.state import STATE_FILE, finished_score, job_folder
+from ldl.sweeps.architecture_search.state import (
+    STATE_FILE,
+    failure_of,
+    finished_score,
+    job_folder,
+    read_state,
+)
 from ldl.sweeps.architecture_search.strategies import Scored, evolution, hill_climb, random_search
 from ldl.training import stop_signals
-
-Strategy = Literal["random_then_hill_climb", "random", "evolution"]
-STRATEGIES = ("random_then_hill_climb", "random", "evolution")
 
 
 class JobEvaluator:
@@ -161,36 +165,29 @@ def _consecutive(positions: list[int]) -> list[list[int]]:
 
 
 class ArchitectureSearch:
-    """Chapter 17's searches, one job per candidate (Hydra's `hydra/sweeper=architecture_search`)."""
+    """Chapter 17's searches, one job per candidate (Hydra's `hydra/sweeper=architecture_search`);
+    the options are `SearchOptions`' (ldl.sweeps.architecture_search.options)."""
 
-    def __init__(
-        self,
-        strategy: Strategy = "random_then_hill_climb",
-        seed: int = 7,
-        candidate_evaluations: int = 500,
-        hill_climb_steps: int = 500,
-        neighbours_per_step: int = 1,
-        population_size: int = 50,
-        eval_epochs: int = 3,
-        final_epochs: int = 20,
-        max_model_size: int = 500_000,
-        train_fraction: float | None = None,
-        selection_split: Literal["test", "holdout"] = "test",
-        reproduce_aliasing_quirk: bool = False,
-    ) -> None:
-        _check_options(strategy, selection_split, candidate_evaluations, population_size)
-        self.strategy = strategy
-        self.seed = int(seed)
-        self.candidate_evaluations = int(candidate_evaluations)
-        self.hill_climb_steps = int(hill_climb_steps)
-        self.neighbours_per_step = int(neighbours_per_step)
-        self.population_size = int(population_size)
-        self.eval_epochs = int(eval_epochs)
-        self.final_epochs = int(final_epochs)
-        self.max_model_size = int(max_model_size)
-        self.train_fraction = train_fraction
-        self.selection_split = selection_split
-        self.reproduce_aliasing_quirk = bool(reproduce_aliasing_quirk)
+    @staticmethod
+    def check_options(options: Mapping[str, Any]) -> None:
+        """Refuse bad `hydra.sweeper.*` values before the sweep starts (called by `ldl train`)."""
+        parse_options(options)
+
+    def __init__(self, **options: Any) -> None:
+        parsed = parse_options(options)
+        self.options = parsed
+        self.strategy = parsed.strategy
+        self.seed = parsed.seed
+        self.candidate_evaluations = parsed.candidate_evaluations
+        self.hill_climb_steps = parsed.hill_climb_steps
+        self.neighbours_per_step = parsed.neighbours_per_step
+        self.population_size = parsed.population_size
+        self.eval_epochs = parsed.eval_epochs
+        self.final_epochs = parsed.final_epochs
+        self.max_model_size = parsed.max_model_size
+        self.train_fraction = parsed.train_fraction
+        self.selection_split = parsed.selection_split
+        self.reproduce_aliasing_quirk = parsed.reproduce_aliasing_quirk
         self.config: DictConfig | None = None
         self.launcher: Any = None
 
@@ -226,9 +223,9 @@ class ArchitectureSearch:
     def sweep(self, arguments: list[str]) -> Any:
         assert self.config is not None  # setup() comes first (Hydra's contract)
         sweep_dir = Path(self.config.hydra.sweep.dir)
+        state = self._load_state(sweep_dir, arguments)  # refused: the folder stays as it was
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
-        state = self._load_state(sweep_dir)
         rng = np.random.RandomState(self.seed)
         evaluate = JobEvaluator(
             self.launcher, sweep_dir, str(self.config.experiment_id), arguments,
@@ -243,7 +240,8 @@ class ArchitectureSearch:
         write_search_results(sweep_dir)
         return state
 
-    def _search(self, rng: np.random.RandomState, evaluate: JobEvaluator) -> Scored:
+    def _search(self, rng: np.random.RandomState, jobs: JobEvaluator) -> Scored:
+        evaluate = _StopWhenNothingTrains(jobs)
         if self.strategy == "evolution":
             generations = max(1, self.candidate_evaluations // self.population_size)
             population = evolution(
@@ -258,41 +256,99 @@ class ArchitectureSearch:
             self.neighbours_per_step, self.reproduce_aliasing_quirk,
         )  # fmt: skip
 
-    def _load_state(self, sweep_dir: Path) -> dict[str, Any]:
-        """The state of an earlier, possibly killed, run of this search, or a fresh one."""
+    def _load_state(self, sweep_dir: Path, arguments: Sequence[str]) -> dict[str, Any]:
+        """The state of an earlier, possibly killed, run of this search, or a fresh one. A folder
+        whose search had other settings or other overrides is refused, naming what changed: its
+        scores would mean something else than the new ones."""
+        settings = {**self.options.settings(), "arguments": _scoring_overrides(arguments)}
         path = sweep_dir / STATE_FILE
-        settings = {"strategy": self.strategy, "seed": self.seed}
-        if path.exists():
-            state = read_json(path)
-            if {k: state.get(k) for k in settings} != settings:
-                raise ConfigError(
-                    f"{sweep_dir} holds an architecture search with other settings "
-                    f"({ {k: state.get(k) for k in settings} }). Use another sweep folder."
-                )
-            return {**state, "best_score": 0.0}
-        return {
-            **settings,
-            "experiment_id": str(self.config.experiment_id) if self.config else "",
-            "candidates": [],
-            "best_score": 0.0,
-            "final_index": None,
-        }
+        if not path.exists():
+            return {
+                **settings,
+                "experiment_id": str(self.config.experiment_id) if self.config else "",
+                "candidates": [],
+                "best_score": 0.0,
+                "final_index": None,
+            }
+        state = read_state(sweep_dir)
+        # A key an older ldl did not record cannot be compared; the candidates' layers still are.
+        changes = [
+            _change(key, state[key], value)
+            for key, value in settings.items()
+            if key in state and state[key] != value
+        ]
+        if changes:
+            raise ConfigError(
+                f"{sweep_dir} holds an architecture search with other settings ({'; '.join(changes)}): "
+                "its candidates' scores would be mixed with new ones. Re-run it with its original "
+                "settings to resume it, or give the new search another folder "
+                "(hydra.sweep.dir=<new folder>)."
+            )
+        return {**state, "best_score": 0.0}
 
 
-def _check_options(
-    strategy: str, selection_split: str, candidate_evaluations: int, population_size: int
-) -> None:
-    if strategy not in STRATEGIES:
-        raise ConfigError(
-            f"hydra.sweeper.strategy={strategy!r} is not known; use one of {', '.join(STRATEGIES)}."
-        )
-    if selection_split not in ("test", "holdout"):
-        raise ConfigError(
-            f"hydra.sweeper.selection_split={selection_split!r} is not known; use test (the book's: "
-            "the test set scores the candidates) or holdout (a held-out part of the training data)."
-        )
-    if candidate_evaluations < 1 or population_size < 4:
-        raise ConfigError(
-            "hydra.sweeper.candidate_evaluations must be >= 1 and population_size >= 4 (evolution "
-            "draws two distinct parents and keeps a fifth of the population)."
+# Overrides that do not change what a candidate scores: a resumed search may change them.
+_UNSCORED_KEYS = ("data_dir", "output_root", "logger", "trainer.verbose", "trainer.threads")
+
+
+def _scoring_overrides(arguments: Sequence[str]) -> list[str]:
+    return sorted(a for a in arguments if a.split("=", 1)[0].lstrip("+~") not in _UNSCORED_KEYS)
+
+
+def _change(key: str, before: Any, now: Any) -> str:
+    if key != "arguments":
+        return f"hydra.sweeper.{key} was {before!r}, now {now!r}"
+    added = [o for o in now if o not in before]
+    removed = [o for o in before if o not in now]
+    parts = ([f"added {' '.join(added)}"] if added else []) + (
+        [f"without {' '.join(removed)}"] if removed else []
+    )
+    return f"the overrides changed ({', '.join(parts)})"
+
+
+class _StopWhenNothingTrains:
+    """Ends the search when its first candidates fail alike: a missing dataset or a broken option
+    fails every candidate, and a search that went on would train (and fail) all of its first batch,
+    then report the best of failures. The first batch's first two candidates run alone; when both
+    fail with the same error, or every candidate of the first batch fails, the search stops and
+    names the error its first job recorded. (Running them alone changes no number: the candidates
+    are drawn before the batch and keep their job numbers.)"""
+
+    def __init__(self, evaluate: JobEvaluator) -> None:
+        self.evaluate = evaluate
+        self.checked = False
+
+    def __call__(self, definitions: Sequence[Definition], phase: str) -> list[float]:
+        if self.checked:
+            return self.evaluate(definitions, phase)
+        self.checked = True
+        first = self.evaluate.next_index
+        scores: list[float] = []
+        failures: list[str] = []
+        alone = 0
+        while alone < min(2, len(definitions) - 1):
+            scores += self.evaluate([definitions[alone]], phase)
+            failure = failure_of(self._folder(first + alone))
+            alone += 1
+            if failure is None:
+                break
+            failures.append(failure)
+        if len(failures) == 2 and failures[0] == failures[1]:
+            raise self._stopped(f"its first {len(failures)} candidates failed alike", first)
+        scores += self.evaluate(definitions[alone:], phase)
+        indexes = range(first, first + len(definitions))
+        if all(failure_of(self._folder(index)) is not None for index in indexes):
+            raise self._stopped(
+                f"all {len(definitions)} candidates of its first batch failed", first
+            )
+        return scores
+
+    def _folder(self, index: int) -> Path:
+        return job_folder(self.evaluate.sweep_dir, index, self.evaluate.experiment_id)
+
+    def _stopped(self, what: str, first: int) -> RunFolderError:
+        return RunFolderError(
+            f"The architecture search stopped: {what}. The first ({self._folder(first)}) failed "
+            f"with: {failure_of(self._folder(first))} Fix that (a data_dir without the dataset "
+            f"fails every candidate), then delete {self.evaluate.sweep_dir} and run the search again."
         )

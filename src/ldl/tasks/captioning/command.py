@@ -34,12 +34,25 @@ def run_caption(arguments: list[str]) -> int:
     from ldl.decoding import check_beam_width
 
     check_beam_width(values.get("beam_width", 3))
+    if values.get("figures"):
+        from ldl.runs.location import check_output_location
+
+        check_output_location(
+            Path(values["figures"]), "figures folder", "Choose another place with figures=<folder>."
+        )
     loaded = load_run_model(values["run"], needs_metadata="it holds no caption vocabulary")
     run, model, metadata = loaded.run, loaded.model, loaded.metadata
     if "vocabulary" not in metadata or "extractor" not in metadata:
         raise ConfigError(
             f"{run.path} is no captioning run (its data.json has no caption vocabulary and "
             "extractor); use a run of c16e2 or captioning_shapes."
+        )
+    shape = metadata["feature_shape"]
+    regions = int(shape[0]) * int(shape[1])
+    if values.get("top_k", 9) > regions:
+        raise ConfigError(
+            f"top_k={values['top_k']} is more than the {regions} regions of this run's attention "
+            f"grid ({int(shape[0])} x {int(shape[1])}); use top_k=1..{regions} (9 by default)."
         )
     from ldl.tasks.captioning.decoding import caption_ids, greedy_captions
     from ldl.tasks.captioning.extractors import ExtractorSpec
@@ -67,7 +80,6 @@ def run_caption(arguments: list[str]) -> int:
     )
     folder = Path(values.get("figures") or run.path / "captions")
     spec = metadata["extractor"]
-    shape = metadata["feature_shape"]
     paths = caption_figures(
         greedy,
         vocabulary,

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -42,6 +43,11 @@ def crop_box(width: int, height: int, crop: int = 224) -> tuple[int, int, int, i
     return left, top, left + crop, top + crop
 
 
+# Larger images are refused before decoding: PIL's own decompression-bomb limit (178 million pixels)
+# raises an exception of its own, and decoding anything close to it takes gigabytes.
+_MAX_PIXELS = 100_000_000
+
+
 def load_cropped(
     path: Path | str, shorter_side: int = 256, crop: int = 224, resize: Resize = "crop"
 ) -> np.ndarray:
@@ -52,10 +58,23 @@ def load_cropped(
     if resize not in RESIZES:
         raise ConfigError(f"resize={resize!r} is not known; use one of {', '.join(RESIZES)}.")
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise DataError(
+            f"'{path}' is a folder, not an image file. Name the image files themselves."
+        )
     if not path.is_file():
         raise DataError(f"The image file '{path}' does not exist.")
     try:
-        with Image.open(path) as opened:
+        with warnings.catch_warnings():  # the size is checked below, in ldl's words
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(path)
+        with opened:
+            if opened.width * opened.height > _MAX_PIXELS:
+                raise DataError(
+                    f"The image '{path}' is {opened.width} x {opened.height} pixels, more than the "
+                    f"{_MAX_PIXELS:,} ldl reads (a picture that large would take gigabytes to "
+                    "decode, or is a decompression bomb). Scale it down first."
+                )
             rgb = opened.convert("RGB")
         # PIL's bilinear filter, as keras.utils.load_img(target_size=...) uses by default.
         bilinear = Image.Resampling.BILINEAR
@@ -63,6 +82,10 @@ def load_cropped(
             return np.asarray(rgb.resize((crop, crop), bilinear), dtype=np.float32)
         size = resized_size(rgb.width, rgb.height, shorter_side)
         return np.asarray(rgb.resize(size, bilinear).crop(crop_box(*size, crop)), dtype=np.float32)
+    except Image.DecompressionBombError as error:  # PIL refuses it before ldl can look at its size
+        raise DataError(
+            f"The image '{path}' is too large to read ({str(error).rstrip('.')}). Scale it down first."
+        ) from None
     except OSError as error:
         raise DataError(f"Cannot read the image '{path}' ({error}).") from None
 

@@ -122,8 +122,14 @@ def initial_weights(
     U(-init_range, init_range) from `random.Random(seed)`, a generator of their own so the
     shuffles stay the book's."""
     if policy == "fixed":
-        if len(fixed) != count:
-            raise ValueError(f"initial_weights needs {count} values (w0 first), got {len(fixed)}")
+        if isinstance(fixed, str) or len(fixed) != count:
+            shown = repr(fixed) if isinstance(fixed, str) else f"{len(fixed)}"
+            raise ValueError(
+                f"initial_weights needs a list of {count} numbers (w0 first), got {shown}, e.g. "
+                f"model.initial_weights=[{', '.join(['0.1'] * count)}]"
+            )
+        if not all(isinstance(w, int | float) and not isinstance(w, bool) for w in fixed):
+            raise ValueError(f"initial_weights must be numbers, got {list(fixed)}")
         return [float(w) for w in fixed]
     if policy == "zeros":
         return [0.0] * count
