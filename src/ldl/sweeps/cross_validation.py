@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from ldl.config import hparams_of, resolved_config
 from ldl.errors import ConfigError, LdlError, StoppedError
 from ldl.runs.files import write_json
-from ldl.runs.reporter import make_reporter
+from ldl.runs.reporter import Say, make_reporter
 from ldl.runs.selection import RunMode, select_run_folder
 
 ALL_FOLDS = "all"
@@ -128,8 +128,10 @@ def train_all_folds(
     if mode is RunMode.NEW:
         job.write_config(resolved_config(cfg))
     say(f"ldl train: {cfg.experiment_id}, {k}-fold cross-validation in one job ({job.path})")
-    per_fold: list[dict[str, Any]] = []
-    for fold in range(k):
+    # The folds train together in one graph where they can (training/population.py); else in turn.
+    per_fold: list[dict[str, Any]] = _folds_together(cfg, train, job, k, say) or []
+    together = bool(per_fold)
+    for fold in range(len(per_fold), k):
         write_json(
             job.metrics_path,
             {"experiment": cfg.experiment_id, "status": "running", "folds_completed": fold},
@@ -159,6 +161,8 @@ def train_all_folds(
         if after_fold is not None and after_fold(fold, per_fold):
             break
     summary = _job_metrics(cfg, per_fold)
+    if together:  # every fold's train_seconds is the population's time
+        summary["train_seconds"] = max(float(m.get("train_seconds", 0.0)) for m in per_fold)
     write_json(job.metrics_path, summary)
     _write_tensorboard(cfg, job.tensorboard_dir, job.path.name, summary)
     shown = ", ".join(
@@ -168,6 +172,25 @@ def train_all_folds(
     )
     say(f"Result over {len(per_fold)} folds (mean ± std): {shown}")
     return summary
+
+
+def _folds_together(
+    cfg: DictConfig, train: Train, job: Any, k: int, say: Say
+) -> list[dict[str, Any]] | None:
+    """The k folds' metrics trained together (None: train them in turn), the job's metrics.json
+    saying how it went as the loop over the folds does."""
+    from ldl.training.population import members_together, trains_members_together
+
+    if not trains_members_together(train):
+        return None
+    folds = [_fold_config(cfg, fold, fold_folder(job.path, fold)) for fold in range(k)]
+    status = {"experiment": cfg.experiment_id, "folds_completed": 0}
+    write_json(job.metrics_path, {**status, "status": "running"})
+    try:
+        return members_together(folds, f"the {k} folds", say)
+    except LdlError as error:
+        write_json(job.metrics_path, {**status, "status": "failed", "error": str(error)})
+        raise
 
 
 def _job_metrics(cfg: DictConfig, per_fold: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,0 +1,113 @@
+"""Population training: the folds (or seeds) of one configuration trained together in one graph give
+each member exactly what it gives alone (docs/sweeps.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+from fixtures import write_boston_npz
+from helpers import compose_config
+
+from ldl.sweeps.cross_validation import fold_folder, train_or_cross_validate
+
+# Dropout (c6e2: dropout and L2) makes each member's own dropout generators part of the check.
+MLP = ("experiment=c6e2", "trainer.epochs=3", "trainer.seed=3", "trainer.verbose=0")
+
+
+@pytest.fixture(scope="module")
+def uneven_boston(tmp_path_factory) -> object:
+    """Boston rows whose 3 folds leave training sets of different sizes, and with batch 6, a
+    different number of steps per epoch (the members' epochs then differ in length)."""
+    directory = tmp_path_factory.mktemp("uneven_boston")
+    write_boston_npz(directory, n=114)
+    return directory
+
+
+def _numbers(metrics: dict) -> dict:
+    return {
+        key: value
+        for key, value in metrics.items()
+        if key.startswith(("train/", "val/")) and isinstance(value, float)
+    }
+
+
+def _config(data_dir, run_dir, *overrides):
+    return compose_config(
+        *MLP, f"data_dir={data_dir}", f"run_dir={run_dir}", f"output_root={run_dir}", *overrides
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("alone_loop", ["graph", "fit"])
+def test_folds_trained_together_equal_each_fold_trained_alone(
+    uneven_boston, tmp_path, capsys, alone_loop
+):
+    shape = ("cv.k=3", "trainer.batch_size=6")
+    job = tmp_path / "together"
+    train_or_cross_validate(_config(uneven_boston, job, *shape, "cv.fold=all"))
+    assert "3 folds together in one graph" in capsys.readouterr().out
+    examples = []
+    for fold in range(3):
+        member = fold_folder(job, fold)
+        together = json.loads((member / "metrics.json").read_text())
+        alone_dir = tmp_path / f"alone_{fold}"
+        alone = train_or_cross_validate(
+            _config(
+                uneven_boston, alone_dir, *shape, f"cv.fold={fold}", f"trainer.loop={alone_loop}"
+            )
+        )
+        # Bit for bit: every epoch's numbers and the final ones.
+        pd.testing.assert_frame_equal(
+            pd.read_csv(member / "history.csv"), pd.read_csv(alone_dir / "history.csv"), rtol=0
+        )
+        assert _numbers(together) == _numbers(alone) and _numbers(alone)
+        assert (member / "tensorboard").is_dir() and (member / "model.keras").is_file()
+        examples.append(together["train_examples"])
+    # The members really differ in size and in steps per epoch.
+    assert len({math.ceil(n / 6) for n in examples}) == 2, examples
+
+
+@pytest.mark.slow
+def test_a_two_input_two_output_model_trained_together_equals_alone(tmp_path, mnist_like_17):
+    overrides = ("experiment=c17e3", "trainer.epochs=2", "cv.k=2", "trainer.batch_size=32")
+    job = tmp_path / "together"
+    train_or_cross_validate(_config(mnist_like_17, job, *overrides, "cv.fold=all"))
+    for fold in range(2):
+        alone_dir = tmp_path / f"alone_{fold}"
+        alone = train_or_cross_validate(
+            _config(mnist_like_17, alone_dir, *overrides, f"cv.fold={fold}")
+        )
+        together = json.loads((fold_folder(job, fold) / "metrics.json").read_text())
+        assert {"val/digit_accuracy", "val/answer_loss"} <= set(_numbers(alone))
+        assert _numbers(together) == _numbers(alone)
+        pd.testing.assert_frame_equal(
+            pd.read_csv(fold_folder(job, fold) / "history.csv"),
+            pd.read_csv(alone_dir / "history.csv"),
+            rtol=0,
+        )
+
+
+@pytest.fixture(scope="module")
+def mnist_like_17(tmp_path_factory) -> object:
+    from fixtures import write_mnist_idx
+
+    directory = tmp_path_factory.mktemp("chapter17_population")
+    write_mnist_idx(directory / "mnist", n_train=200, n_test=40, gzip=True)
+    return directory
+
+
+@pytest.mark.slow
+def test_where_the_graph_loop_cannot_run_the_folds_train_in_turn_and_say_why(
+    boston_dir, tmp_path, capsys
+):
+    job = tmp_path / "job"
+    metrics = train_or_cross_validate(
+        _config(boston_dir, job, "cv.k=2", "cv.fold=all", "trainer.loop=fit")
+    )
+    out = capsys.readouterr().out
+    notes = [line for line in out.splitlines() if "in turn" in line]
+    assert notes == ["Training the 2 folds in turn, not together in one graph: trainer.loop=fit."]
+    assert metrics["status"] == "completed" and metrics["cv/k"] == 2
