@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
 
 import pandas as pd
 import pytest
 from fixtures import write_boston_npz
-from helpers import compose_config
+from helpers import REPO, compose_config
 
 from ldl.sweeps.cross_validation import fold_folder, train_or_cross_validate
 
@@ -111,3 +117,57 @@ def test_where_the_graph_loop_cannot_run_the_folds_train_in_turn_and_say_why(
     notes = [line for line in out.splitlines() if "in turn" in line]
     assert notes == ["Training the 2 folds in turn, not together in one graph: trainer.loop=fit."]
     assert metrics["status"] == "completed" and metrics["cv/k"] == 2
+
+
+def _start_training(arguments: list[str], cwd) -> subprocess.Popen:
+    command = [sys.executable, "-m", "ldl.cli.main", "train", *arguments]
+    environment = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    return subprocess.Popen(command, cwd=cwd, env=environment, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_kill_9_mid_population_resumes_every_member_to_the_uninterrupted_run(
+    make_config, boston_dir, tmp_path
+):
+    # Checkpoints every half second: the kill lands at an arbitrary point of some call, and the
+    # members' newest checkpoints may hold different epochs.
+    overrides = [
+        "experiment=c6_conf4",
+        f"data_dir={boston_dir}",
+        "trainer.epochs=1500",
+        "trainer.seed=3",
+        "trainer.checkpoint_seconds=0.5",
+        "trainer.verbose=0",
+        "cv.k=2",
+        "cv.fold=all",
+        f"output_root={tmp_path / 'outputs'}",
+    ]
+    whole = train_or_cross_validate(make_config(*overrides, run_dir=tmp_path / "whole"))
+    killed = tmp_path / "killed"
+    process = _start_training([*overrides, f"hydra.run.dir={killed}"], tmp_path)
+    states = [fold_folder(killed, fold) / "checkpoint" / "state.json" for fold in range(2)]
+    deadline = time.monotonic() + 300
+    while not all(state.exists() for state in states):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    time.sleep(random.Random(7).uniform(0.0, 1.0))
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    for fold in range(2):
+        member = json.loads((fold_folder(killed, fold) / "metrics.json").read_text())
+        assert member["status"] == "running"
+        assert 0 < json.loads(states[fold].read_text())["epochs_completed"] < 1500
+
+    resumed = _start_training([*overrides, f"hydra.run.dir={killed}"], tmp_path)
+    assert resumed.wait(timeout=300) == 0
+    recorded = json.loads((killed / "metrics.json").read_text())
+    assert recorded["status"] == "completed"
+    assert _numbers(recorded) == _numbers(whole)
+    for fold in range(2):
+        assert "Resuming after epoch" in (fold_folder(killed, fold) / "output.txt").read_text()
+        pd.testing.assert_frame_equal(
+            pd.read_csv(fold_folder(killed, fold) / "history.csv"),
+            pd.read_csv(fold_folder(tmp_path / "whole", fold) / "history.csv"),
+            rtol=0,
+        )
