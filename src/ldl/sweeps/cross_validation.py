@@ -48,7 +48,10 @@ def train_or_cross_validate(
 
         train = train_one_run
     from ldl.sweeps.optuna_study.pruning import fold_listener, reporting_to_the_study
+    from ldl.sweeps.repeats import repeats_of, train_repeats
 
+    if repeats_of(cfg) > 1:  # K seeds in one job (sweeps/repeats.py); judged by their means
+        return train_repeats(cfg, train, claim)
     cross_validating = cross_validates_in_one_job(cfg)
     # An Optuna trial with a pruner reports each epoch (or fold) and may stop early (pruned).
     with reporting_to_the_study(cross_validating) as trial:
