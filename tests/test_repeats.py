@@ -131,3 +131,17 @@ def test_a_grid_of_seed_repeats_ranks_by_the_mean_with_the_interval(tmp_path, bo
             f"{job['val/mae']:.4f} ± {job['val/mae_std']:.4f} "
             f"(95 % CI {job['val/mae_ci95_low']:.4f} .. {job['val/mae_ci95_high']:.4f})"
         ) in report
+
+
+def test_repeats_and_cross_validation_in_one_job_are_refused_before_any_work(
+    make_config, boston_dir, tmp_path
+):
+    from ldl.errors import ConfigError
+
+    job = tmp_path / "job"
+    cfg = make_config(
+        "experiment=c6e1", f"data_dir={boston_dir}", "trainer.repeats=3", "cv.fold=all", run_dir=job
+    )
+    with pytest.raises(ConfigError, match=r"trainer\.repeats=3 and cv\.fold=all"):
+        train_or_cross_validate(cfg)
+    assert not job.exists()
