@@ -43,7 +43,8 @@ C6_CONFIGURATIONS = "c6_conf1,c6e1,c6_conf3,c6_conf4,c6_conf5,c6e2"
 @dataclass(frozen=True)
 class Case:
     name: str
-    kind: str  # "folds": a sweep of fold jobs against cv.fold=all; "repeats": one run against K seeds
+    # "folds": a sweep of fold jobs against cv.fold=all; "repeats": one run against K seeds.
+    kind: str
     experiment: str
     metric: str
     goal: str
