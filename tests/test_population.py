@@ -148,7 +148,8 @@ def test_kill_9_mid_population_resumes_every_member_to_the_uninterrupted_run(
     process = _start_training([*overrides, f"hydra.run.dir={killed}"], tmp_path)
     states = [fold_folder(killed, fold) / "checkpoint" / "state.json" for fold in range(2)]
     deadline = time.monotonic() + 300
-    while not all(state.exists() for state in states):
+    previous = states[1].with_name("previous.json")
+    while not (all(state.exists() for state in states) and previous.exists()):
         assert time.monotonic() < deadline and process.poll() is None
         time.sleep(0.05)
     time.sleep(random.Random(7).uniform(0.0, 1.0))
@@ -158,6 +159,14 @@ def test_kill_9_mid_population_resumes_every_member_to_the_uninterrupted_run(
         member = json.loads((fold_folder(killed, fold) / "metrics.json").read_text())
         assert member["status"] == "running"
         assert 0 < json.loads(states[fold].read_text())["epochs_completed"] < 1500
+    # The members resume from different epochs: where their newest checkpoints hold the same one,
+    # fold 1 loses its newest (as if the kill had come just before fold 1 wrote it).
+    newest = [json.loads(state.read_text())["epochs_completed"] for state in states]
+    if newest[0] == newest[1]:
+        states[1].unlink()
+        newest[1] = json.loads(previous.read_text())["epochs_completed"]
+    resumed_from = newest
+    assert resumed_from[0] != resumed_from[1]
 
     resumed = _start_training([*overrides, f"hydra.run.dir={killed}"], tmp_path)
     assert resumed.wait(timeout=300) == 0
@@ -165,7 +174,8 @@ def test_kill_9_mid_population_resumes_every_member_to_the_uninterrupted_run(
     assert recorded["status"] == "completed"
     assert _numbers(recorded) == _numbers(whole)
     for fold in range(2):
-        assert "Resuming after epoch" in (fold_folder(killed, fold) / "output.txt").read_text()
+        output = (fold_folder(killed, fold) / "output.txt").read_text()
+        assert f"Resuming after epoch {resumed_from[fold]} " in output
         pd.testing.assert_frame_equal(
             pd.read_csv(fold_folder(killed, fold) / "history.csv"),
             pd.read_csv(fold_folder(tmp_path / "whole", fold) / "history.csv"),
