@@ -181,3 +181,27 @@ def test_kill_9_mid_population_resumes_every_member_to_the_uninterrupted_run(
             pd.read_csv(fold_folder(tmp_path / "whole", fold) / "history.csv"),
             rtol=0,
         )
+
+
+@pytest.mark.slow
+def test_the_book_sales_rnn_seeds_trained_together_equal_each_seed_alone(tmp_path):
+    from sequence_fixtures import write_book_sales_csv
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_book_sales_csv(data)
+    rnn = ("experiment=c9e1", "trainer.epochs=2", "trainer.seed=4", "model.units=[16]")
+    summary = train_or_cross_validate(_config(data, tmp_path / "job", *rnn, "trainer.repeats=2"))
+    assert summary["seeds"] == [4, 5]
+    alone = train_or_cross_validate(
+        _config(data, tmp_path / "alone", *rnn[:2], "trainer.seed=5", rnn[3])
+    )
+    member = json.loads((tmp_path / "job" / "repeat_1" / "metrics.json").read_text())
+    test_numbers = {k: v for k, v in alone.items() if k.startswith("test/")}
+    assert test_numbers and {k: member[k] for k in test_numbers} == test_numbers
+    assert _numbers(member) == _numbers(alone)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "job" / "repeat_1" / "history.csv"),
+        pd.read_csv(tmp_path / "alone" / "history.csv"),
+        rtol=0,
+    )
