@@ -3,6 +3,7 @@ each member exactly what it gives alone (docs/sweeps.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -205,3 +206,40 @@ def test_the_book_sales_rnn_seeds_trained_together_equal_each_seed_alone(tmp_pat
         pd.read_csv(tmp_path / "alone" / "history.csv"),
         rtol=0,
     )
+
+
+@pytest.mark.slow
+def test_a_member_that_diverges_leaves_the_population_as_it_would_stop_alone(
+    make_config, boston_dir, tmp_path
+):
+    from ldl.errors import TrainingDivergedError
+    from ldl.training.checkpoint import Checkpointer
+
+    # SGD at this rate: seed 0 overflows in epoch 17 (tests/test_checkpoint_policy.py); the other
+    # seeds at other epochs or not at all, and each member must end as it ends alone.
+    common = ("experiment=c6_conf1", f"data_dir={boston_dir}", "optimizer=sgd",
+              "optimizer.learning_rate=0.8", "trainer.epochs=30", "trainer.checkpoint_seconds=3600",
+              "trainer.verbose=0")  # fmt: skip
+    job = tmp_path / "job"
+    with pytest.raises(TrainingDivergedError):
+        train_or_cross_validate(
+            make_config(*common, "trainer.seed=0", "trainer.repeats=3", run_dir=job)
+        )
+    assert json.loads((job / "metrics.json").read_text())["status"] == "failed"
+    outcomes = []
+    for seed in range(3):
+        alone_dir = tmp_path / f"alone_{seed}"
+        with contextlib.suppress(TrainingDivergedError):
+            train_or_cross_validate(make_config(*common, f"trainer.seed={seed}", run_dir=alone_dir))
+        alone = json.loads((alone_dir / "metrics.json").read_text())
+        member_dir = job / f"repeat_{seed}"
+        member = json.loads((member_dir / "metrics.json").read_text())
+        assert member["status"] == alone["status"]
+        outcomes.append(alone["status"])
+        if alone["status"] == "failed":
+            assert member["error"] == alone["error"].replace(str(alone_dir), str(member_dir))
+            states = [Checkpointer(d / "checkpoint").load_state() for d in (member_dir, alone_dir)]
+            assert states[0].history == states[1].history and states[0].history
+        else:
+            assert _numbers(member) == _numbers(alone)
+    assert outcomes[0] == "failed"
