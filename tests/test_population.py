@@ -243,3 +243,32 @@ def test_a_member_that_diverges_leaves_the_population_as_it_would_stop_alone(
         else:
             assert _numbers(member) == _numbers(alone)
     assert outcomes[0] == "failed"
+
+
+@pytest.mark.slow
+def test_sigterm_mid_population_checkpoints_every_member_and_ends_interrupted(boston_dir, tmp_path):
+    overrides = [
+        "experiment=c6_conf4",
+        f"data_dir={boston_dir}",
+        "trainer.epochs=3000",
+        "trainer.seed=3",
+        "trainer.verbose=0",
+        "cv.k=2",
+        "cv.fold=all",
+        f"hydra.run.dir={tmp_path / 'job'}",
+    ]
+    process = _start_training(overrides, tmp_path)
+    histories = [fold_folder(tmp_path / "job", fold) / "output.txt" for fold in range(2)]
+    deadline = time.monotonic() + 300
+    while not all(h.exists() and "epoch 20/" in h.read_text() for h in histories):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=120) == 130
+    for fold in range(2):
+        member = fold_folder(tmp_path / "job", fold)
+        metrics = json.loads((member / "metrics.json").read_text())
+        state = json.loads((member / "checkpoint" / "state.json").read_text())
+        assert metrics["status"] == "interrupted"
+        # The checkpoint holds the last completed epoch the member recorded.
+        assert 20 <= state["epochs_completed"] == metrics["epochs_completed"] < 3000
