@@ -191,6 +191,9 @@ def _folds_together(
     write_json(job.metrics_path, {**status, "status": "running"})
     try:
         return members_together(folds, f"the {k} folds", say)
+    except (StoppedError, KeyboardInterrupt):  # interrupted, not failed: the same command resumes
+        write_json(job.metrics_path, {**status, "status": "interrupted"})
+        raise
     except LdlError as error:
         write_json(job.metrics_path, {**status, "status": "failed", "error": str(error)})
         raise

@@ -22,7 +22,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ldl.config import resolved_config
-from ldl.errors import ConfigError, LdlError
+from ldl.errors import ConfigError, LdlError, StoppedError
 from ldl.runs.book import compare_with_book
 from ldl.runs.files import write_json
 from ldl.runs.reporter import Say, make_reporter
@@ -121,6 +121,9 @@ def train_repeats(cfg: DictConfig, train: Train, claim: Claim | None = None) -> 
     write_json(job.metrics_path, {**status, "status": "running"})
     try:
         per_member, together = _train_members(members, train, repeats, say)
+    except (StoppedError, KeyboardInterrupt):  # interrupted, not failed: the same command resumes
+        write_json(job.metrics_path, {**status, "status": "interrupted"})
+        raise
     except LdlError as error:
         write_json(job.metrics_path, {**status, "status": "failed", "error": str(error)})
         raise

@@ -123,7 +123,7 @@ def _claim_member(cfg: DictConfig, locks: contextlib.ExitStack) -> tuple[_Member
     return _Member(cfg, run, mode, say), None
 
 
-def _set_up(member: _Member, stop_requests: Any) -> None:
+def _set_up(member: _Member) -> None:
     """What train_keras does before fit(), for one member, in a fresh session seeded with its seed."""
     from ldl.training import recipe
     from ldl.training.population_loop import LoopMember
@@ -148,7 +148,6 @@ def _set_up(member: _Member, stop_requests: Any) -> None:
         cfg.trainer.epochs,
         recipe.CheckpointPolicy.from_trainer(cfg.trainer),
         member.base_metrics,
-        stop_requests,
     )
     callbacks = recipe.make_callbacks(cfg, run, model, datasets, member.recorder)
     member.datasets = datasets
@@ -182,6 +181,9 @@ def _finish(member: _Member) -> dict[str, Any]:
     metrics = {"experiment": cfg.experiment_id, **metrics, "status": "completed"}
     _compare_with_book(cfg, metrics, member.say)
     write_json(run.metrics_path, metrics)
+    from ldl.runs.mlflow_log import log_run  # logger=mlflow: the finished folder into MLflow
+
+    log_run(cfg, run, member.say)
     return metrics
 
 
@@ -189,10 +191,6 @@ def train_population(member_configs: Sequence[DictConfig], what: str) -> list[di
     """Train the members together; each member's metrics, in order. `what` names the population
     in messages ("the 5 folds"). Completed members are reported, not retrained; an interrupted
     population resumes every member from its own last checkpoint."""
-    from ldl.training import recipe
-    from ldl.training.population_loop import fit_population_in_graph
-    from ldl.training.stop_signals import StopRequests
-
     results: list[dict[str, Any] | None] = [None] * len(member_configs)
     with contextlib.ExitStack() as locks:
         members: dict[int, _Member] = {}
@@ -202,37 +200,63 @@ def train_population(member_configs: Sequence[DictConfig], what: str) -> list[di
                 results[index] = completed
             else:
                 members[index] = member
-        with StopRequests() as stop_requests:
-            try:
-                for member in members.values():
-                    _set_up(member, stop_requests)
-                verbose = recipe.verbosity(member_configs[0].trainer.verbose)
-                fit_population_in_graph([m.loop for m in members.values()], verbose)
-            except KeyboardInterrupt:
-                for member in members.values():
-                    write_json(
-                        member.run.metrics_path,
-                        {**member.run.read_metrics(), "status": "interrupted"},
-                    )
-                raise RunInterruptedError(
-                    f"Training of {what} was interrupted; each member's last completed epoch is "
-                    "saved in its checkpoint folder. Resume with the same command (the same run "
-                    "folder) or trainer.resume=true."
-                ) from None
-            except Exception as error:
-                for member in members.values():
+        try:
+            _train_members(list(members.values()), member_configs[0])
+            first_error: LdlError | None = None
+            for index, member in members.items():
+                try:
+                    results[index] = _finish(member)
+                except LdlError as error:  # the other members still save their results
                     _record_failure(member.run, error)
-                raise
-        first_error: LdlError | None = None
-        for index, member in members.items():
-            try:
-                results[index] = _finish(member)
-            except LdlError as error:  # the other members still save their results
+                    first_error = first_error or error
+        except KeyboardInterrupt:
+            _interrupted(list(members.values()), what)
+        except Exception as error:  # never `running` forever (train.py does the same for a run)
+            for member in members.values():
                 _record_failure(member.run, error)
-                first_error = first_error or error
+            raise
         if first_error is not None:
             raise first_error
     return [metrics or {} for metrics in results]
+
+
+def _train_members(members: list[_Member], cfg: DictConfig) -> None:
+    """Set every member up as train_keras would, then train them together; a stop request ends
+    the training with every member checkpointed at its last completed epoch."""
+    from ldl.training import recipe, stop_signals
+    from ldl.training.population_loop import fit_population_in_graph
+
+    for member in members:
+        _set_up(member)
+    # A first stop signal waits for the end of a call into the graph (stop_signals.py).
+    with stop_signals.deferred():
+        try:
+            fit_population_in_graph(
+                [m.loop for m in members], recipe.verbosity(cfg.trainer.verbose)
+            )
+        except KeyboardInterrupt:
+            if not stop_signals.at_once():
+                for member in members:
+                    member.recorder.stop_at_last_completed_epoch()
+            raise
+
+
+def _interrupted(members: list[_Member], what: str) -> None:
+    """Every unfinished member says `interrupted`; then the stop goes on to the caller."""
+    from ldl.training import stop_signals
+
+    for member in members:
+        with contextlib.suppress(OSError, LdlError):  # a full disk: the checkpoints still stand
+            write_json(
+                member.run.metrics_path, {**member.run.read_metrics(), "status": "interrupted"}
+            )
+    if not stop_signals.installed():
+        raise KeyboardInterrupt  # ldl called from Python: Ctrl-C stops the caller too
+    raise RunInterruptedError(
+        f"Stopped by {stop_signals.reason()}: {what} are interrupted, each with its last completed "
+        "epoch saved in its own checkpoint folder. Run the same command to continue them; each "
+        "ends exactly as an uninterrupted run would."
+    ) from None
 
 
 def trains_members_together(train: Any) -> bool:

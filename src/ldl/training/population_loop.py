@@ -213,6 +213,7 @@ def fit_population_in_graph(members: list[LoopMember], verbose: int) -> None:
     for member in members:
         _begin(member)
     last_logs: dict[int, dict[str, float]] = {}
+    ended: set[int] = set()
     while any(m.active for m in members):
         active = [m for m in members if m.active]
         run = PopulationEpochs(active)  # traced anew whenever the population changes
@@ -229,11 +230,16 @@ def fit_population_in_graph(members: list[LoopMember], verbose: int) -> None:
                     last_logs[id(member)] = rows[-1]
             if any(m.interrupted for m in members):
                 break
+        for member in active:  # its fit() would end here: its last checkpoint is written now
+            if not member.active and not member.interrupted and id(member) not in ended:
+                ended.add(id(member))
+                _end(member, last_logs.get(id(member), {}))
         if any(m.interrupted for m in members):
             # Every member still training has been told about the stop request at its last epoch.
             for member in members:
                 if member.active and member.recorder is not None:
-                    member.recorder._stop_at_last_completed_epoch(interrupt=False)
+                    member.recorder.stop_at_last_completed_epoch()
             raise KeyboardInterrupt
     for member in members:
-        _end(member, last_logs.get(id(member), {}))
+        if id(member) not in ended:
+            _end(member, last_logs.get(id(member), {}))
