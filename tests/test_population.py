@@ -265,6 +265,7 @@ def test_sigterm_mid_population_checkpoints_every_member_and_ends_interrupted(bo
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGTERM)
     assert process.wait(timeout=120) == 130
+    assert json.loads((tmp_path / "job" / "metrics.json").read_text())["status"] == "interrupted"
     for fold in range(2):
         member = fold_folder(tmp_path / "job", fold)
         metrics = json.loads((member / "metrics.json").read_text())
