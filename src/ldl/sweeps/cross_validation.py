@@ -132,7 +132,8 @@ def train_all_folds(
         job.write_config(resolved_config(cfg))
     say(f"ldl train: {cfg.experiment_id}, {k}-fold cross-validation in one job ({job.path})")
     # The folds train together in one graph where they can (training/population.py); else in turn.
-    per_fold: list[dict[str, Any]] = _folds_together(cfg, train, job, k, say) or []
+    pruned = after_fold is not None  # a pruner judges the folds one at a time: in turn
+    per_fold: list[dict[str, Any]] = _folds_together(cfg, train, job, k, say, pruned) or []
     together = bool(per_fold)
     for fold in range(len(per_fold), k):
         write_json(
@@ -178,13 +179,17 @@ def train_all_folds(
 
 
 def _folds_together(
-    cfg: DictConfig, train: Train, job: Any, k: int, say: Say
+    cfg: DictConfig, train: Train, job: Any, k: int, say: Say, pruned: bool
 ) -> list[dict[str, Any]] | None:
     """The k folds' metrics trained together (None: train them in turn), the job's metrics.json
     saying how it went as the loop over the folds does."""
     from ldl.training.population import members_together, trains_members_together
 
     if not trains_members_together(train):
+        return None
+    if pruned:
+        say(f"Training the {k} folds in turn, not together in one graph: an Optuna pruner judges "
+            "the folds one at a time.")  # fmt: skip
         return None
     folds = [_fold_config(cfg, fold, fold_folder(job.path, fold)) for fold in range(k)]
     status = {"experiment": cfg.experiment_id, "folds_completed": 0}
