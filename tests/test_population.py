@@ -273,3 +273,17 @@ def test_sigterm_mid_population_checkpoints_every_member_and_ends_interrupted(bo
         assert metrics["status"] == "interrupted"
         # The checkpoint holds the last completed epoch the member recorded.
         assert 20 <= state["epochs_completed"] == metrics["epochs_completed"] < 3000
+
+
+@pytest.mark.slow
+def test_folds_an_optuna_pruner_judges_one_at_a_time_train_in_turn(boston_dir, tmp_path, capsys):
+    from ldl.sweeps.cross_validation import train_all_folds
+    from ldl.training.train import train
+
+    judged: list[int] = []
+    cfg = _config(boston_dir, tmp_path / "job", "cv.k=2", "cv.fold=all", "trainer.epochs=2")
+    summary = train_all_folds(
+        cfg, train, after_fold=lambda fold, per_fold: judged.append(fold) or False
+    )
+    assert judged == [0, 1] and summary["cv/k"] == 2
+    assert "2 folds in turn, not together in one graph: an Optuna pruner" in capsys.readouterr().out
