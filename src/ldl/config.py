@@ -128,6 +128,8 @@ def _validate_trainer(trainer: DictConfig) -> None:
     _require_choice(trainer, "validation", "trainer", VALIDATIONS)
     _require_choice(trainer, "jit_compile", "trainer", (True, False, "auto"))
     _require_choice(trainer, "loop", "trainer", ("auto", "fit", "graph"))
+    _require_choice(trainer, "population", "trainer", ("auto", "in_turn"))
+    _require_int(trainer, "repeats", "trainer", minimum=1)
     _require_choice(trainer, "verbose", "trainer", ("auto", 0, 1, 2))
     _require_choice(trainer, "deterministic", "trainer", (True, False))
     _require_choice(trainer, "shuffle", "trainer", (True, False))

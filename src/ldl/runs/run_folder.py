@@ -37,6 +37,7 @@ RESUME_INDEPENDENT_KEYS = (
     "trainer.checkpoint_every",
     "trainer.checkpoint_seconds",
     "trainer.print_predictions",
+    "trainer.population",
     "description",
     "book",
     "deviations",

@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from ldl.config import hparams_of, resolved_config
 from ldl.errors import ConfigError, DataError, LdlError, StoppedError
 from ldl.runs.files import write_json
-from ldl.runs.reporter import make_reporter
+from ldl.runs.reporter import Say, make_reporter
 from ldl.runs.selection import RunMode, discard_unstarted_run, select_run_folder
 
 ALL_FOLDS = "all"
@@ -49,7 +49,10 @@ def train_or_cross_validate(
 
         train = train_one_run
     from ldl.sweeps.optuna_study.pruning import fold_listener, reporting_to_the_study
+    from ldl.sweeps.repeats import repeats_of, train_repeats
 
+    if repeats_of(cfg) > 1:  # K seeds in one job (sweeps/repeats.py); judged by their means
+        return train_repeats(cfg, train, claim)
     cross_validating = cross_validates_in_one_job(cfg)
     # An Optuna trial with a pruner reports each epoch (or fold) and may stop early (pruned).
     with reporting_to_the_study(cross_validating) as trial:
@@ -129,8 +132,11 @@ def train_all_folds(
     if mode is RunMode.NEW:
         job.write_config(resolved_config(cfg))
     say(f"ldl train: {cfg.experiment_id}, {k}-fold cross-validation in one job ({job.path})")
-    per_fold: list[dict[str, Any]] = []
-    for fold in range(k):
+    # The folds train together in one graph where they can (training/population.py); else in turn.
+    pruned = after_fold is not None  # a pruner judges the folds one at a time: in turn
+    per_fold: list[dict[str, Any]] = _folds_together(cfg, train, job, k, say, pruned) or []
+    together = bool(per_fold)
+    for fold in range(len(per_fold), k):
         write_json(
             job.metrics_path,
             {"experiment": cfg.experiment_id, "status": "running", "folds_completed": fold},
@@ -166,6 +172,8 @@ def train_all_folds(
         if after_fold is not None and after_fold(fold, per_fold):
             break
     summary = _job_metrics(cfg, per_fold)
+    if together:  # every fold's train_seconds is the population's time
+        summary["train_seconds"] = max(float(m.get("train_seconds", 0.0)) for m in per_fold)
     write_json(job.metrics_path, summary)
     _write_tensorboard(cfg, job.tensorboard_dir, job.path.name, summary)
     shown = ", ".join(
@@ -183,6 +191,32 @@ def _point_at_the_job(error: BaseException) -> None:
     if error.args and isinstance(error.args[0], str):
         text = re.sub(r"(hydra\.run\.dir=\S*?)/fold_\d+\b", r"\1", error.args[0])
         error.args = (text, *error.args[1:])
+
+
+def _folds_together(
+    cfg: DictConfig, train: Train, job: Any, k: int, say: Say, pruned: bool
+) -> list[dict[str, Any]] | None:
+    """The k folds' metrics trained together (None: train them in turn), the job's metrics.json
+    saying how it went as the loop over the folds does."""
+    from ldl.training.population import members_together, trains_members_together
+
+    if not trains_members_together(train):
+        return None
+    if pruned:
+        say(f"Training the {k} folds in turn, not together in one graph: an Optuna pruner judges "
+            "the folds one at a time.")  # fmt: skip
+        return None
+    folds = [_fold_config(cfg, fold, fold_folder(job.path, fold)) for fold in range(k)]
+    status = {"experiment": cfg.experiment_id, "folds_completed": 0}
+    write_json(job.metrics_path, {**status, "status": "running"})
+    try:
+        return members_together(folds, f"the {k} folds", say)
+    except (StoppedError, KeyboardInterrupt):  # interrupted, not failed: the same command resumes
+        write_json(job.metrics_path, {**status, "status": "interrupted"})
+        raise
+    except LdlError as error:
+        write_json(job.metrics_path, {**status, "status": "failed", "error": str(error)})
+        raise
 
 
 def _job_metrics(cfg: DictConfig, per_fold: list[dict[str, Any]]) -> dict[str, Any]:

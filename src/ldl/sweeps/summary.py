@@ -27,6 +27,7 @@ import pandas as pd
 from ldl.errors import ConfigError
 from ldl.runs.files import DamagedFileError, atomic_write_text, read_json, read_yaml
 from ldl.runs.run_folder import effective_status
+from ldl.sweeps.intervals import job_interval_text
 from ldl.sweeps.optuna_study.table import study_summary_lines
 from ldl.sweeps.plan import planned_jobs
 from ldl.sweeps.size_curve import write_size_curve
@@ -81,6 +82,8 @@ class ConfigurationScore:
     incomplete: dict[str, int] = field(default_factory=dict)
     # Completed jobs without a finite value of the metric.
     unscored: int = 0
+    # The 95 % interval of a configuration scored by one seed-repeats job (sweeps/repeats.py).
+    interval: str = ""
 
     @property
     def complete(self) -> bool:
@@ -273,6 +276,9 @@ def summarize_sweep(
                 values=values,
                 incomplete=dict(incomplete),
                 unscored=unscored,
+                interval=job_interval_text(
+                    [j.metrics for j in members if j.status == "completed"], metric
+                ),
             )
         )
     return SweepSummary(folder, jobs, metric, higher, configurations, common, include_incomplete)
@@ -307,7 +313,7 @@ def _cell(value: Any) -> str:
 
 
 def _score(score: ConfigurationScore) -> str:
-    return "-" if score.mean is None else f"{score.mean:.4f} ± {score.std:.4f}"
+    return "-" if score.mean is None else f"{score.mean:.4f} ± {score.std:.4f}{score.interval}"
 
 
 def format_summary(summary: SweepSummary) -> str:

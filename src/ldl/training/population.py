@@ -1,0 +1,279 @@
+"""Population training: the members of one configuration (its k folds, or K seeds) trained together.
+
+`train_population(member_configs)` does for every member what `train(cfg)` does for one run — its own
+run folder (`fold_<i>/`, `repeat_<i>/`) with its lock, config.yaml, output.txt, history.csv,
+metrics.json, checkpoints, TensorBoard logs and book comparison — except that the members' epochs run
+together in one graph (`training/population_loop.py`). Each member is set up exactly as it would be
+alone (a fresh Keras session seeded with its own seed, then its data, then its model), so its numbers
+are those of the same fold or seed trained alone; tests/test_population.py checks that bit for bit.
+
+`population_blockers(cfg)` says why a configuration cannot be trained this way (the graph loop's own
+reasons: lazily loaded or per-epoch augmented data, a distribution strategy, convolutions, callbacks
+that act during training; or trainer.loop=fit / trainer.population=in_turn); its callers then train
+the members in turn, as before, and say so in one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from ldl.config import resolved_config, validate_config
+from ldl.errors import LdlError, TrainingDivergedError
+from ldl.runs.files import write_json
+from ldl.runs.location import location_error
+from ldl.runs.lock import FolderLock
+from ldl.runs.reporter import Say, make_reporter
+from ldl.runs.run_folder import RunFolder
+from ldl.runs.selection import RunMode, select_run_folder
+from ldl.training.train import RunInterruptedError, _compare_with_book, _record_failure
+
+KERAS_RUNNER = "ldl.training.recipe.train_keras"
+
+
+@dataclass
+class _Member:
+    """One member's run folder and, once set up, what training it needs."""
+
+    cfg: DictConfig
+    run: RunFolder
+    mode: RunMode
+    say: Say
+    loop: Any = None  # its population_loop.LoopMember
+    datasets: Any = None
+    recorder: Any = None
+    base_metrics: dict[str, Any] | None = None
+
+
+def _config_blockers(cfg: DictConfig) -> list[str]:
+    """Reasons found in the config alone (no TensorFlow needed)."""
+    reasons = []
+    if OmegaConf.select(cfg, "runner._target_") != KERAS_RUNNER:
+        reasons.append(f"the runner is {OmegaConf.select(cfg, 'runner.name')}, not keras_fit")
+    if OmegaConf.select(cfg, "trainer.population", default="auto") == "in_turn":
+        reasons.append("trainer.population=in_turn")
+    if OmegaConf.select(cfg, "trainer.loop", default="auto") == "fit":
+        reasons.append("trainer.loop=fit")
+    if OmegaConf.select(cfg, "trainer.distribute"):
+        reasons.append("training runs under a tf.distribute strategy")
+    if (cfg.get("fine_tune") or {}).get("epochs"):
+        reasons.append("transfer learning's second phase recompiles the model")
+    return reasons
+
+
+def population_blockers(cfg: DictConfig) -> list[str]:
+    """Why the members of `cfg` (one member's config) cannot be trained together; empty if they can.
+
+    Beyond the config, this prepares the member's data and builds its model once, in memory (nothing
+    is written), to ask the graph loop's own questions (training/graph_loop.py: loop_blockers)."""
+    reasons = _config_blockers(cfg)
+    if reasons:
+        return reasons
+    from ldl.training import recipe
+    from ldl.training.graph_loop import LoopSetting, has_convolutions, loop_blockers
+
+    data = recipe.prepare_data(
+        cfg.data,
+        cfg.data_dir,
+        validation=cfg.trainer.validation,
+        validation_fraction=cfg.trainer.validation_fraction,
+        validation_seed=cfg.trainer.validation_seed,
+        cv=cfg.get("cv"),
+    )
+    if data.batches is not None:
+        return ["the dataset loads its batches lazily"]
+    recipe.keras.backend.clear_session(free_memory=False)
+    model = recipe.build_model(cfg.model, cfg.initializer, data.input_shape, data.num_outputs)
+    # The training batches would be an EpochShuffledDataset (the data loads none itself); only its
+    # kind matters here, so an unbuilt one stands in for it.
+    in_memory = object.__new__(recipe.EpochShuffledDataset)
+    setting = LoopSetting(in_memory, data.train_transform is not None, has_convolutions(model))
+    callbacks = recipe._instantiate_callbacks(cfg.get("callbacks"))
+    callbacks += recipe._instantiate_callbacks(cfg.get("logger"))
+    recipe.keras.backend.clear_session(free_memory=False)
+    return loop_blockers(cfg, setting, callbacks)
+
+
+def _claim_member(cfg: DictConfig, locks: contextlib.ExitStack) -> tuple[_Member | None, Any]:
+    """The member's run folder chosen and locked as train() does; (None, metrics) when complete."""
+    validate_config(cfg)
+    cfg.data_dir = os.path.abspath(os.path.expanduser(str(cfg.data_dir)))
+    run, mode = select_run_folder(cfg)
+    if str(run.path) != str(cfg.run_dir):
+        cfg.run_dir = str(run.path)
+    if mode is RunMode.COMPLETED:
+        return None, run.read_metrics()
+    try:
+        run.path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise location_error(error, run.path) from None
+    locks.enter_context(FolderLock(run.path))
+    say = make_reporter(run)
+    if mode is RunMode.NEW:
+        run.write_config(resolved_config(cfg))
+    say(f"ldl train: {cfg.experiment_id} - {cfg.description}")
+    say(f"run folder: {run.path} (a member of a population trained together)")
+    earlier = {k: v for k, v in run.read_metrics().items() if k != "error"}
+    write_json(run.metrics_path, {**earlier, "experiment": cfg.experiment_id, "status": "running"})
+    return _Member(cfg, run, mode, say), None
+
+
+def _set_up(member: _Member) -> None:
+    """What train_keras does before fit(), for one member, in a fresh session seeded with its seed."""
+    from ldl.training import recipe
+    from ldl.training.population_loop import LoopMember
+
+    cfg, run, say = member.cfg, member.run, member.say
+    checkpointer = recipe.Checkpointer(run.checkpoint_dir)
+    runtime = recipe.set_up_runtime(cfg, checkpointer if member.mode is RunMode.RESUME else None)
+    datasets = recipe.load_datasets(cfg, runtime.seed, run)
+    model, state, _ = recipe.build_or_restore(cfg, runtime, datasets, checkpointer, say)
+    datasets = recipe.batch_validation(datasets, cfg, model)
+    member.base_metrics = {
+        "experiment": cfg.experiment_id,
+        "seed": runtime.seed,
+        "device": runtime.device,
+        "parameters": model.count_params(),
+        "train_examples": recipe.num_examples(datasets.data.x_train),
+    }
+    member.recorder = recipe.RunRecorder(
+        run,
+        checkpointer,
+        state,
+        cfg.trainer.epochs,
+        recipe.CheckpointPolicy.from_trainer(cfg.trainer),
+        member.base_metrics,
+    )
+    callbacks = recipe.make_callbacks(cfg, run, model, datasets, member.recorder)
+    member.datasets = datasets
+    member.loop = LoopMember(
+        model=model,
+        train=datasets.train,
+        validation_batches=datasets.validation_batches,
+        eval_batch_size=datasets.eval_batch_size,
+        callbacks=callbacks,
+        epochs=int(cfg.trainer.epochs),
+        epoch=state.epochs_completed,
+    )
+
+
+def _finish(member: _Member) -> dict[str, Any]:
+    """Evaluate and save the trained member, compare it with the book; its flat metrics."""
+    from ldl.training import recipe
+
+    cfg, run, recorder = member.cfg, member.run, member.recorder
+    if recorder.diverged_at is not None:
+        raise TrainingDivergedError(
+            f"Training diverged: the loss became NaN or infinite in epoch {recorder.diverged_at}, so "
+            "the run was stopped and marked failed. Lower optimizer.learning_rate, add gradient "
+            "clipping (optimizer.clipnorm=1.0), or check the inputs for NaN; the last good epoch is in "
+            f"{run.checkpoint_dir}."
+        )
+    assert member.base_metrics is not None
+    metrics = recipe.evaluate_and_save(
+        cfg, run, member.loop.model, member.datasets, recorder, member.base_metrics, member.say
+    )
+    metrics = {"experiment": cfg.experiment_id, **metrics, "status": "completed"}
+    _compare_with_book(cfg, metrics, member.say)
+    write_json(run.metrics_path, metrics)
+    from ldl.runs.mlflow_log import log_run  # logger=mlflow: the finished folder into MLflow
+
+    log_run(cfg, run, member.say)
+    return metrics
+
+
+def train_population(member_configs: Sequence[DictConfig], what: str) -> list[dict[str, Any]]:
+    """Train the members together; each member's metrics, in order. `what` names the population
+    in messages ("the 5 folds"). Completed members are reported, not retrained; an interrupted
+    population resumes every member from its own last checkpoint."""
+    results: list[dict[str, Any] | None] = [None] * len(member_configs)
+    with contextlib.ExitStack() as locks:
+        members: dict[int, _Member] = {}
+        for index, cfg in enumerate(member_configs):
+            member, completed = _claim_member(cfg, locks)
+            if member is None:
+                results[index] = completed
+            else:
+                members[index] = member
+        try:
+            _train_members(list(members.values()), member_configs[0])
+            first_error: LdlError | None = None
+            for index, member in members.items():
+                try:
+                    results[index] = _finish(member)
+                except LdlError as error:  # the other members still save their results
+                    _record_failure(member.run, error)
+                    first_error = first_error or error
+        except KeyboardInterrupt:
+            _interrupted(list(members.values()), what)
+        except Exception as error:  # never `running` forever (train.py does the same for a run)
+            for member in members.values():
+                _record_failure(member.run, error)
+            raise
+        if first_error is not None:
+            raise first_error
+    return [metrics or {} for metrics in results]
+
+
+def _train_members(members: list[_Member], cfg: DictConfig) -> None:
+    """Set every member up as train_keras would, then train them together; a stop request ends
+    the training with every member checkpointed at its last completed epoch."""
+    from ldl.training import recipe, stop_signals
+    from ldl.training.population_loop import fit_population_in_graph
+
+    for member in members:
+        _set_up(member)
+    # A first stop signal waits for the end of a call into the graph (stop_signals.py).
+    with stop_signals.deferred():
+        try:
+            fit_population_in_graph(
+                [m.loop for m in members], recipe.verbosity(cfg.trainer.verbose)
+            )
+        except KeyboardInterrupt:
+            if not stop_signals.at_once():
+                for member in members:
+                    member.recorder.stop_at_last_completed_epoch()
+            raise
+
+
+def _interrupted(members: list[_Member], what: str) -> None:
+    """Every unfinished member says `interrupted`; then the stop goes on to the caller."""
+    from ldl.training import stop_signals
+
+    for member in members:
+        with contextlib.suppress(OSError, LdlError):  # a full disk: the checkpoints still stand
+            write_json(
+                member.run.metrics_path, {**member.run.read_metrics(), "status": "interrupted"}
+            )
+    if not stop_signals.installed():
+        raise KeyboardInterrupt  # ldl called from Python: Ctrl-C stops the caller too
+    raise RunInterruptedError(
+        f"Stopped by {stop_signals.reason()}: {what} are interrupted, each with its last completed "
+        "epoch saved in its own checkpoint folder. Run the same command to continue them; each "
+        "ends exactly as an uninterrupted run would."
+    ) from None
+
+
+def trains_members_together(train: Any) -> bool:
+    """Whether `train` is ldl's own train() (a caller's own function trains its members itself)."""
+    from ldl.training.train import train as one_run
+
+    return train is one_run
+
+
+def members_together(
+    member_configs: Sequence[DictConfig], what: str, say: Say
+) -> list[dict[str, Any]] | None:
+    """The members' metrics, trained together; None (after one line saying why) when they cannot
+    be, and the caller trains them in turn."""
+    blockers = population_blockers(member_configs[0])
+    if blockers:
+        say(f"Training {what} in turn, not together in one graph: {'; '.join(blockers)}.")
+        return None
+    say(f"Training {what} together in one graph (a population of {len(member_configs)} members).")
+    return train_population(member_configs, what)
