@@ -126,6 +126,9 @@ def main() -> None:
         # c6e1 draws a fresh training seed per run; a fixed one makes the searches comparable trial
         # by trial (the same configuration trains to the same numbers whichever pruner runs).
         "trainer.seed=0",
+        # A pruner judges a trial's folds one at a time, so they train in turn; the unpruned search
+        # does too, so that the comparison measures pruning alone (not populations: docs/sweeps.md).
+        "trainer.population=in_turn",
         "trainer.verbose=0",
     ]
     if options.epochs:

@@ -97,7 +97,8 @@ def without_a_model(run: RunFolder) -> str | None:
             "metrics.json and output.txt; commands that load a model need a run of a Keras "
             "experiment."
         )
-    if run.status() == "completed":
+    if run.status() == "completed" and not run.has_checkpoint():
+        # (a completed run that kept its checkpoint, trainer.keep_checkpoint=true, still has one)
         return (
             f"{run.path} says it completed, but its model.keras is gone. Restore it from a copy, or "
             "train the run again in a new folder."
