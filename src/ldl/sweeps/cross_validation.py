@@ -21,22 +21,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 
-from ldl.config import hparams_of, resolved_config
+from ldl.config import hparams_of
 from ldl.errors import ConfigError, DataError, LdlError, StoppedError
 from ldl.runs.files import write_json
-from ldl.runs.reporter import Say, make_reporter
-from ldl.runs.selection import RunMode, discard_unstarted_run, select_run_folder
+from ldl.runs.reporter import Say
+from ldl.runs.selection import discard_unstarted_run
+from ldl.sweeps.member_jobs import Claim, cross_validates_in_one_job, open_job_folder
 
-ALL_FOLDS = "all"
 Train = Callable[..., dict[str, Any]]
-# Called once the run folder is chosen (ldl.training.train.Claim): moves Hydra's files into it.
-Claim = Callable[[Any, RunMode], None]
-
-
-def cross_validates_in_one_job(cfg: DictConfig) -> bool:
-    return str(OmegaConf.select(cfg, "cv.fold")) == ALL_FOLDS
 
 
 def train_or_cross_validate(
@@ -118,20 +112,9 @@ def train_all_folds(
     `after_fold(fold, metrics of the folds so far)` returning True trains no further fold (an
     Optuna trial its pruner stops); the metrics are then the mean of the folds trained."""
     k = _number_of_folds(cfg)
-    job, mode = select_run_folder(cfg)
-    if claim is not None:
-        claim(job, mode)
-    if str(job.path) != str(cfg.run_dir):
-        with open_dict(cfg):
-            cfg.run_dir = str(job.path)
-    job.path.mkdir(parents=True, exist_ok=True)
-    say = make_reporter(job)
-    if mode is RunMode.COMPLETED:
-        say(f"{job.path} already holds a completed run ({k}-fold cross-validation); unchanged.")
-        return job.read_metrics()
-    if mode is RunMode.NEW:
-        job.write_config(resolved_config(cfg))
-    say(f"ldl train: {cfg.experiment_id}, {k}-fold cross-validation in one job ({job.path})")
+    job, say, completed = open_job_folder(cfg, claim, f"{k}-fold cross-validation")
+    if completed is not None:
+        return completed
     # The folds train together in one graph where they can (training/population.py); else in turn.
     pruned = after_fold is not None  # a pruner judges the folds one at a time: in turn
     per_fold: list[dict[str, Any]] = _folds_together(cfg, train, job, k, say, pruned) or []

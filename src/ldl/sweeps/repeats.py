@@ -21,16 +21,14 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from ldl.config import resolved_config
 from ldl.errors import ConfigError, LdlError, StoppedError
 from ldl.runs.book import compare_with_book
 from ldl.runs.files import write_json
-from ldl.runs.reporter import Say, make_reporter
-from ldl.runs.selection import RunMode, select_run_folder
+from ldl.runs.reporter import Say
 from ldl.sweeps.intervals import confidence_interval, interval_verdict
+from ldl.sweeps.member_jobs import Claim, cross_validates_in_one_job, open_job_folder
 
 Train = Callable[..., dict[str, Any]]
-Claim = Callable[[Any, RunMode], None]
 SUMMARIZED = ("train/", "val/", "test/")
 
 
@@ -93,8 +91,6 @@ def book_interval_verdicts(book: Any, summary: dict[str, Any]) -> tuple[dict[str
 
 def train_repeats(cfg: DictConfig, train: Train, claim: Claim | None = None) -> dict[str, Any]:
     """Train seeds 0 .. K-1 of `cfg` in `<run_dir>/repeat_<i>/`; the job's metrics summarize them."""
-    from ldl.sweeps.cross_validation import cross_validates_in_one_job
-
     repeats = repeats_of(cfg)
     if cross_validates_in_one_job(cfg):
         raise ConfigError(
@@ -102,20 +98,9 @@ def train_repeats(cfg: DictConfig, train: Train, claim: Claim | None = None) -> 
             "repeats (trainer.repeats) or k-fold cross-validation (cv.fold=all), or sweep one of them "
             "(-m trainer.seed=0,1,2 cv.fold=all)."
         )
-    job, mode = select_run_folder(cfg)
-    if claim is not None:
-        claim(job, mode)
-    if str(job.path) != str(cfg.run_dir):
-        with open_dict(cfg):
-            cfg.run_dir = str(job.path)
-    job.path.mkdir(parents=True, exist_ok=True)
-    say = make_reporter(job)
-    if mode is RunMode.COMPLETED:
-        say(f"{job.path} already holds a completed run ({repeats} seed repeats); unchanged.")
-        return job.read_metrics()
-    if mode is RunMode.NEW:
-        job.write_config(resolved_config(cfg))
-    say(f"ldl train: {cfg.experiment_id}, {repeats} seed repeats in one job ({job.path})")
+    job, say, completed = open_job_folder(cfg, claim, f"{repeats} seed repeats")
+    if completed is not None:
+        return completed
     members = [_member_config(cfg, i, repeat_folder(job.path, i)) for i in range(repeats)]
     status = {"experiment": cfg.experiment_id, "repeats_completed": 0}
     write_json(job.metrics_path, {**status, "status": "running"})
