@@ -8,7 +8,9 @@ before anything is written when:
 - a config group option does not exist (`experiment=c6e11`): one paragraph with the closest names;
 - a key does not exist (`trainer.epoch=5`): the closest keys, never the advice to add it with `+`;
 - a key added with `+` is read by nothing (`+trainer.epoch=5`, `+data.windw=3`);
-- a value is of the wrong type or out of range (`ldl.config.validate_config`);
+- a value is of the wrong type, not an allowed value or out of range (`ldl.config.validate`, the
+  schema's check: before TensorFlow is imported, so it is as fast as a key typo);
+- a loss, metric or initializer name Keras does not know (after TensorFlow loads);
 - the run or sweep folder cannot be created: below a regular file, read-only, or on a full disk.
 """
 
@@ -20,8 +22,7 @@ from typing import cast
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ldl.config import config_dir, flatten, validate_config
-from ldl.config_checks import closest, did_you_mean
+from ldl.config import closest, config_dir, did_you_mean, flatten, validate
 from ldl.errors import ConfigError, LdlError
 from ldl.runs.location import check_output_location
 from ldl.tf_setup import import_tensorflow
@@ -29,7 +30,7 @@ from ldl.tf_setup import import_tensorflow
 MULTIRUN_FLAGS = ("-m", "--multirun")
 # Groups whose entries are instantiated one by one: adding an entry with `+` is how one plugs in.
 _OPEN_GROUPS = ("callbacks", "logger", "hydra")
-# Groups whose added keys the builder's signature decides on (checked by validate_config).
+# Groups whose added keys the schema or the builder's signature decides on (ldl.config.validate).
 _BUILDER_GROUPS = ("model", "optimizer")
 
 
@@ -117,13 +118,16 @@ def _checked(overrides: list[str], check_keys: bool = True) -> DictConfig:
         raise
     except Exception as error:  # Hydra's and OmegaConf's composition errors
         raise hydra_error(error, overrides) from None
-    # Checking resolves every `_target_`, which imports Keras: TensorFlow first, through ldl's quiet
-    # import, or its C++ start-up lines reach stderr (a config refused while composing stays fast).
-    import_tensorflow()
     try:
         if check_keys:
             _check_added_keys(overrides, cfg)
-        validate_config(cfg)
+        validate(cfg)  # the schema: every key, type, allowed value and bound, without TensorFlow
+        # Keras's names (losses, metrics, initializers) need Keras: TensorFlow first, through ldl's
+        # quiet import, or its C++ start-up lines reach stderr.
+        import_tensorflow()
+        from ldl.config.keras_checks import check_with_keras
+
+        check_with_keras(cfg)
     except OmegaConfBaseException as error:  # e.g. an interpolation that cannot be resolved
         raise ConfigError(f"The config cannot be resolved: {_first_line(error)}.") from None
     return cfg
@@ -249,7 +253,7 @@ def _check_added_keys(overrides: list[str], cfg: DictConfig) -> None:
         if group in _OPEN_GROUPS or ("." not in key and "/" not in key and key in _group_names()):
             continue  # a callback or logger plugged in, or a config group added to the defaults
         if group in _BUILDER_GROUPS:
-            continue  # its builder's keyword arguments decide (validate_config)
+            continue  # the model's schema or the optimizer's keyword arguments decide
         section = cfg.get(group) if "." in key else cfg
         siblings = [str(k) for k in section] if isinstance(section, DictConfig) else []
         name = key.rsplit(".", 1)[-1]

@@ -1,0 +1,157 @@
+"""The checks that need Keras, run after the schema's (ldl/config/validation.py) and before any work.
+
+- Loss, metric and initializer names are ones Keras knows (Keras is the list of them).
+- An optimizer's keys are its Keras class's keyword arguments.
+- A model family the schema does not declare (plugged in with its own `_target_`) has only keys its
+  builder takes.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from omegaconf import DictConfig
+
+from ldl.config.fields import did_you_mean
+from ldl.config.models import MODELS
+from ldl.errors import ConfigError
+
+# What a model builder receives besides its config keys (ldl.models.build_model).
+MODEL_RUNTIME_ARGUMENTS = (
+    "input_shape",
+    "num_outputs",
+    "kernel_initializer",
+    "output_kernel_initializer",
+    "bias_initializer",
+)
+
+
+def check_with_keras(cfg: DictConfig) -> None:
+    """ConfigError for the first name Keras does not know or key a Keras class does not take."""
+    model = cfg.get("model")
+    if (
+        isinstance(model, DictConfig)
+        and model.get("_target_")
+        and str(model.get("name")) not in MODELS
+    ):
+        from ldl.targets import target_of
+
+        builder = target_of(model, "model")
+        if "cfg" not in inspect.signature(builder).parameters:  # a NumPy program reads cfg itself
+            check_target_options(model, "model", builder, MODEL_RUNTIME_ARGUMENTS)
+    _check_optimizer_keys(cfg.get("optimizer"))
+    _check_keras_names(cfg)
+
+
+def check_target_options(
+    config: Mapping[str, Any],
+    group: str,
+    function: Callable[..., Any],
+    runtime: Iterable[str] = (),
+) -> None:
+    """ConfigError if the config has a key `function` does not take (the rule `call_target` applies
+    when it builds, checked here before any work)."""
+    from ldl.targets import DESCRIPTIVE_KEYS
+
+    parameters = inspect.signature(function).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    runtime = tuple(runtime)
+    for key in config:
+        key = str(key)
+        if key.startswith("_") or key in DESCRIPTIVE_KEYS or key in parameters:
+            continue
+        known = [
+            name for name in parameters if name not in runtime and name not in DESCRIPTIVE_KEYS
+        ]
+        raise ConfigError(
+            f"{group}.{key} is not an option of {group}={config.get('name', '?')} "
+            f"({config.get('_target_')}), so nothing would read it.{did_you_mean(key, known)} Its "
+            f"options are: {', '.join(known)}."
+        )
+
+
+def _check_optimizer_keys(optimizer: Any) -> None:
+    if not isinstance(optimizer, DictConfig):
+        return
+    from ldl.training.optimizers import OPTIMIZERS
+
+    name = optimizer.get("name")
+    parameters = inspect.signature(OPTIMIZERS[name].__init__).parameters
+    known = [p for p in parameters if p not in ("self", "kwargs", "name")] + ["schedule"]
+    for key in optimizer:
+        if str(key) not in known and str(key) != "name":
+            raise ConfigError(
+                f"optimizer.{key!s} is not an option of optimizer={name} (keras.optimizers."
+                f"{OPTIMIZERS[name].__name__}), so nothing would read it."
+                f"{did_you_mean(str(key), known)} Its options are: {', '.join(known)}."
+            )
+
+
+def _keras_names(kind: str) -> list[str]:
+    """Names Keras accepts for losses or metrics, for the error message."""
+    import keras
+
+    module = keras.losses if kind == "loss" else keras.metrics
+    return sorted(
+        name
+        for name, item in vars(module).items()
+        if inspect.isfunction(item)
+        and not name.startswith(("_", "get", "serialize", "deserialize"))
+    )
+
+
+def _check_keras_names(cfg: DictConfig) -> None:
+    """Loss, metric and initializer names Keras does not know are refused before any data is read."""
+    import keras
+
+    from ldl.targets import plain
+
+    for key, name in _named(plain(cfg.get("loss")), "loss"):
+        try:
+            keras.losses.get(name)
+        except (ValueError, TypeError):
+            options = _keras_names("loss")
+            raise ConfigError(
+                f"{key}={name!r} is not a Keras loss.{did_you_mean(str(name), options)} Losses: "
+                f"{', '.join(options)}."
+            ) from None
+    from ldl.training.metrics import LDL_METRICS
+
+    for key, name in _named(plain(cfg.get("metrics")), "metrics"):
+        if name in LDL_METRICS:
+            continue
+        try:
+            keras.metrics.get(name)
+        except (ValueError, TypeError):
+            options = sorted([*_keras_names("metrics"), *LDL_METRICS])
+            raise ConfigError(
+                f"{key}={name!r} is not a Keras metric.{did_you_mean(str(name), options)} "
+                f"Metrics: {', '.join(options)}."
+            ) from None
+    initializer = cfg.get("initializer")
+    if isinstance(initializer, DictConfig):
+        for part, spec in initializer.items():
+            chosen = spec.get("name") if isinstance(spec, DictConfig) else None
+            if isinstance(chosen, str):
+                try:
+                    keras.initializers.get(chosen)
+                except (ValueError, TypeError):
+                    raise ConfigError(
+                        f"initializer.{part!s}.name={chosen!r} is not a Keras initializer, e.g. "
+                        "glorot_uniform, he_normal, random_uniform, zeros."
+                    ) from None
+
+
+def _named(value: Any, key: str) -> Iterable[tuple[str, str]]:
+    """(key, name) of every loss or metric given by name: a name, a list, or a mapping by output."""
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _named(item, key)
+    elif isinstance(value, dict):
+        for head, item in value.items():
+            yield from _named(item, f"{key}.{head}")
