@@ -203,7 +203,7 @@ def fraction(
     """A share of something: in (0, 1) by default; `whole` allows 1, `zero` allows 0."""
     return number(
         description, 0, 1, above_minimum=not zero, below_maximum=not whole, nullable=nullable,
-        example="0.5",
+        example="0.5", noun="a fraction",
     )  # fmt: skip
 
 
@@ -211,7 +211,7 @@ def rate(description: str, per_layer: bool = False) -> Field:
     """A dropout rate in [0, 1)."""
     return number(
         description, 0, 1, below_maximum=True, example="0.2", per_layer=per_layer,
-        noun="a dropout rate (or one per layer)" if per_layer else "a dropout rate",
+        noun="a dropout rate",
     )  # fmt: skip
 
 

@@ -109,14 +109,17 @@ DATA: dict[str, Field] = {
     "max_words": integer("vocabulary size", 1, nullable=True, example="10000"),
     "window_length": integer("length of each input window", 1),
     "window_step": integer("step between windows", 1),
-    "bleu_examples": integer(
-        "the first test pairs translated for BLEU (null: every test pair)", 1, nullable=True
-    ),
 }
 
 # Keys below data, model, trainer, cv and fine_tune recognised by their name wherever they are.
 DROPOUT = rate("share of units dropped in training")
-BY_NAME: dict[str, Field] = {"dropout": DROPOUT, "recurrent_dropout": DROPOUT}
+BY_NAME: dict[str, Field] = {
+    "dropout": DROPOUT,
+    "recurrent_dropout": DROPOUT,
+    "bleu_examples": integer(
+        "the first test pairs translated for BLEU (null: every test pair)", 1, nullable=True
+    ),
+}
 
 # Datasets that may hold out nothing (data.test_fraction=0): the book trains c16e2 on every COCO image.
 HOLD_OUT_NOTHING = ("coco_captions",)

@@ -90,7 +90,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "bidirectional": flag("bidirectional layers"),
         "merge_mode": choice("how bidirectional outputs merge", "concat", "sum", "mul", "ave"),
         "embedding_dim": integer("embedding width (null: no embedding)", 1, nullable=True),
-        "embedding_input_dim": integer("embedding vocabulary (null: the dataset's)", 1, True),
+        "embedding_input_dim": integer("embedding vocabulary (null: the dataset's)", 1, nullable=True),
         "mask_zero": flag("index 0 is padding"),
         "embedding_trainable": flag("train the embedding"),
         "dense_units": integers("width of the dense layers after the cells", example="[]"),
@@ -128,7 +128,7 @@ MODELS: dict[str, dict[str, Field]] = {
     "captioning": {
         "embedding_dim": _UNITS,
         "lstm_units": _UNITS,
-        "query_units": integer("width of the attention query (null: lstm_units)", 1, True),
+        "query_units": integer("width of the attention query (null: lstm_units)", 1, nullable=True),
         "attention": choice("attention score", "dot", "scaled_dot", "concat"),
     },
     "multimodal": {

@@ -40,9 +40,9 @@ def validate(cfg: DictConfig) -> None:
 
     Needs no TensorFlow; the CLI calls it on the composed config before anything loads."""
     try:
+        _check_cross_validation(cfg)
         for section, fields in DECLARED.items():
             _check_declared(cfg.get(section), section, fields)
-        _check_cross_validation(cfg)
         _check_present(cfg.get("data"), "data", DATA)
         _check_present(cfg.get("optimizer"), "optimizer", OPTIMIZER)
         _check_model(cfg.get("model"))
@@ -99,9 +99,11 @@ def _check_cross_validation(cfg: DictConfig) -> None:
             "trainer.validation=kfold needs a fold: set cv.fold (0 .. cv.k-1), or sweep all folds with "
             "-m cv.fold='range(5)'."
         )
-    if isinstance(cv, DictConfig) and fold is not None and fold != "all" and not fold < cv.k:
+    k = cv.get("k") if isinstance(cv, DictConfig) else None
+    whole = isinstance(fold, int) and not isinstance(fold, bool)
+    if whole and isinstance(k, int) and not isinstance(k, bool) and not 0 <= fold < k:
         raise ConfigError(
-            f"cv.fold must be an integer from 0 to cv.k-1={cv.k - 1} or 'all' (every fold in one "
+            f"cv.fold must be an integer from 0 to cv.k-1={k - 1} or 'all' (every fold in one "
             f"job), got {fold!r}, e.g. cv.fold=1 or cv.fold=all."
         )
     if fold is not None and validation in _NOT_KFOLD:
