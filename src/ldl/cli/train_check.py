@@ -213,10 +213,9 @@ def _check_sweeper_options(cfg: DictConfig, overrides: list[str]) -> None:
 
 def _check_launcher_options(cfg: DictConfig) -> None:
     """The launcher's job count: joblib refuses 0 only once the sweep has started, in a traceback."""
+    # The launcher's structured config already refuses a value that is not an integer.
     n_jobs = OmegaConf.select(cfg, "hydra.launcher.n_jobs", default=None)
-    if n_jobs is None:
-        return
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+    if n_jobs == 0:
         raise ConfigError(
             f"hydra.launcher.n_jobs must be a whole number other than 0, got {n_jobs!r}: how many "
             "jobs run at once (2 by default; -1 for one per core), e.g. hydra.launcher.n_jobs=2."

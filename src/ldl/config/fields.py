@@ -39,7 +39,12 @@ def yaml_form(value: Any) -> str:
 
 
 def is_number(value: Any) -> bool:
+    """An int or float; True and False are ints in Python but never numbers in a config."""
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_whole(value: Any) -> bool:
+    return is_number(value) and isinstance(value, int)
 
 
 def _describe(value: Any) -> str:
@@ -68,7 +73,8 @@ class Field:
     def allowed(self) -> str:
         """What the field accepts, e.g. 'an integer >= 1 or null', 'one of: fit, graph, auto'."""
         if self.kind == "choice":
-            return "one of: " + ", ".join(yaml_form(choice) for choice in self.choices)
+            listed = ", ".join(yaml_form(choice) for choice in self.choices)
+            return f"one of: {listed}{' or null' if self.nullable else ''}"
         noun = {
             "integer": "an integer",
             "number": "a number",
@@ -80,7 +86,7 @@ class Field:
         }[self.kind]
         noun = self.noun or noun
         text = f"{noun}{self._bounds()}"
-        extra = [*self.also, *(["null"] if self.nullable else [])]
+        extra = [*self.also, *(["null"] if self.nullable and self.kind != "any" else [])]
         return f"{text} or {' or '.join(extra)}" if extra else text
 
     def _bounds(self) -> str:
@@ -125,16 +131,18 @@ class Field:
         if self.kind == "text":
             return isinstance(value, str)
         if self.kind == "integer":
-            return isinstance(value, int) and not isinstance(value, bool) and self._in_bounds(value)
+            return is_whole(value) and self._in_bounds(value)
         if self.kind == "number":
             return is_number(value) and self._in_bounds(value)
         items = list(value) if isinstance(value, ListConfig | list | tuple) else None
         if self.kind == "integers":
             return items is not None and all(
-                isinstance(i, int) and not isinstance(i, bool) and self._in_bounds(i) for i in items
+                is_whole(item) and self._in_bounds(item) for item in items
             )
         # numbers: one number, or one per layer
-        return all(is_number(i) and self._in_bounds(i) for i in (items or [value]))
+        return all(
+            is_number(i) and self._in_bounds(i) for i in (items if items is not None else [value])
+        )
 
     def problem(self, key: str, value: Any) -> str | None:
         """None if `value` is allowed, else one paragraph naming the key, the value and the fix."""

@@ -40,10 +40,14 @@ TRAINER: dict[str, Field] = {
     "validation_seed": integer("seed of the holdout split", 0, example="0"),
     "eval_batch_size": integer(
         "batch size of validation and test passes (auto: sized by the model's layer outputs)",
-        1, also=("auto",), example="auto",
-    ),  # fmt: skip
+        1,
+        also=("auto",),
+        example="auto",
+    ),
     "loop": choice("how epochs run: Keras fit(), the graph loop, or auto", *LOOPS),
-    "population": choice("how a job's members train: together (auto) or in_turn", "auto", "in_turn"),
+    "population": choice(
+        "how a job's members train: together (auto) or in_turn", "auto", "in_turn"
+    ),
     "repeats": integer("seeds the configuration is trained with in one job", 1, example="3"),
     "steps_per_execution": integer("training steps per tf.function call; 0 = automatic", 0),
     "jit_compile": choice("XLA compilation of the train step", True, False, "auto"),
@@ -66,8 +70,11 @@ CROSS_VALIDATION: dict[str, Field] = {
     # Its upper bound (cv.k - 1) depends on cv.k: ldl/config/validation.py checks it.
     "fold": integer(
         "the validation fold (null: no cross-validation; all: every fold in one job)",
-        0, nullable=True, also=("all",), example="1",
-    ),  # fmt: skip
+        0,
+        nullable=True,
+        also=("all",),
+        example="1",
+    ),
     "seed": integer("seed of the fold split", 0, example="0"),
 }
 
@@ -100,7 +107,9 @@ DATA: dict[str, Field] = {
     "max_train_examples": integer("training examples read (null: all)", 1, nullable=True),
     "max_test_examples": integer("test examples read (null: all)", 1, nullable=True),
     "overfit_subset": integer("train on this many examples only (null: all)", 1, nullable=True),
-    "train_fraction": fraction("share of the training examples used (null: all)", True, False, True),
+    "train_fraction": fraction(
+        "share of the training examples used (null: all)", True, False, True
+    ),
     "subset_seed": integer("seed of overfit_subset and train_fraction", 0, example="0"),
     "download": flag("download the dataset when it is missing"),
     "one_hot": flag("one-hot labels (false: integer labels)"),

@@ -24,8 +24,27 @@ from ldl.config.fields import (
 )
 
 # Activations each builder offers (the builders' own ACTIVATIONS tuples).
-DENSE_ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "linear", "softmax")
-CNN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "leaky_relu", "softplus", "linear", "gelu")
+DENSE_ACTIVATIONS = (
+    "tanh",
+    "sigmoid",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "softplus",
+    "linear",
+    "softmax",
+)
+CNN_ACTIVATIONS = (
+    "relu",
+    "tanh",
+    "sigmoid",
+    "elu",
+    "selu",
+    "leaky_relu",
+    "softplus",
+    "linear",
+    "gelu",
+)
 CONV1D_ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "leaky_relu", "linear", "softmax")
 RNN_ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "linear", "softmax", "leaky_relu", "softplus")
 # The hand-written NumPy networks of chapters 3 and 4 (ldl.tasks.classic.activations).
@@ -36,7 +55,9 @@ RESNET_ARCHITECTURES = (
     "EfficientNetB0", "EfficientNetB1", "EfficientNetV2B0", "ConvNeXtTiny",
 )  # fmt: skip
 
-_INITIAL_RANGE = positive("starting weights are drawn from [-init_range, init_range]", example="0.5")
+_INITIAL_RANGE = positive(
+    "starting weights are drawn from [-init_range, init_range]", example="0.5"
+)
 _LEARNING_RATE = positive("step size of gradient descent", example="0.1")
 _MAX_PASSES = integer("passes over the truth table before giving up", 1, example="100")
 _MAX_UPDATES = integer("weight updates before stopping (null: no limit)", 0, nullable=True)
@@ -56,9 +77,11 @@ MODELS: dict[str, dict[str, Field]] = {
         "dropout": rate("dropout after each hidden layer (a list: one per layer)", per_layer=True),
         "input_dropout": rate("dropout of the input features"),
         "batch_norm": choice(
-            "batch normalization (null: none)", "before_activation", "after_activation",
+            "batch normalization (null: none)",
+            "before_activation",
+            "after_activation",
             nullable=True,
-        ),  # fmt: skip
+        ),
         "l1_kernel": number("L1 penalty of the weights", 0),
         "l2_kernel": number("L2 penalty of the weights", 0),
         "l1_bias": number("L1 penalty of the biases", 0),
@@ -90,7 +113,9 @@ MODELS: dict[str, dict[str, Field]] = {
         "bidirectional": flag("bidirectional layers"),
         "merge_mode": choice("how bidirectional outputs merge", "concat", "sum", "mul", "ave"),
         "embedding_dim": integer("embedding width (null: no embedding)", 1, nullable=True),
-        "embedding_input_dim": integer("embedding vocabulary (null: the dataset's)", 1, nullable=True),
+        "embedding_input_dim": integer(
+            "embedding vocabulary (null: the dataset's)", 1, nullable=True
+        ),
         "mask_zero": flag("index 0 is padding"),
         "embedding_trainable": flag("train the embedding"),
         "dense_units": integers("width of the dense layers after the cells", example="[]"),
@@ -103,8 +128,9 @@ MODELS: dict[str, dict[str, Field]] = {
         "mask_value": number("the padding value masked"),
     },
     "resnet": {
-        "architecture": choice("cifar (the book's ResNet) or a keras.applications network",
-                               *RESNET_ARCHITECTURES),  # fmt: skip
+        "architecture": choice(
+            "cifar (the book's ResNet) or a keras.applications network", *RESNET_ARCHITECTURES
+        ),
         "depth": integer("layers of a CIFAR ResNet (6n+2 basic, 9n+2 bottleneck)", 2, example="20"),
         "block": choice("residual block", "basic", "bottleneck"),
         "shortcut": choice("shortcut of a block that changes shape", "identity", "projection"),
@@ -145,8 +171,9 @@ MODELS: dict[str, dict[str, Field]] = {
         "num_layers": integer("stacked LSTM layers", 1, example="2"),
         "source_vocabulary": _VOCABULARY,
         "bidirectional_encoder": flag("bidirectional encoder"),
-        "attention": choice("Luong attention on the top layer", "none", "dot", "general",
-                            "additive"),  # fmt: skip
+        "attention": choice(
+            "Luong attention on the top layer", "none", "dot", "general", "additive"
+        ),
         "input_feeding": flag("feed the attentional vector back (Luong)"),
         "attention_query": choice("query of the attention", "output", "previous_state"),
         "state_every_step": flag("the encoder's state enters every decoder step"),
@@ -162,8 +189,9 @@ MODELS: dict[str, dict[str, Field]] = {
         "positional_encoding": choice("positional encoding", "sinusoidal", "learned"),
         "max_positions": integer("longest sequence", 1, example="64"),
         "scale_embeddings": flag("scale embeddings by sqrt(d_model)"),
-        "norm_position": choice("layer norm after (post) or before (pre) each sub-layer", "post",
-                                "pre"),  # fmt: skip
+        "norm_position": choice(
+            "layer norm after (post) or before (pre) each sub-layer", "post", "pre"
+        ),
         "epsilon": positive("layer-norm epsilon"),
         "source_vocabulary": _VOCABULARY,
     },
@@ -206,10 +234,12 @@ MODELS: dict[str, dict[str, Field]] = {
         "epochs": integer("epochs", 0, example="5"),
         "batch_size": integer("examples per update", 1, example="32"),
         "seed": integer("seed (null: a fresh one)", 0, nullable=True),
-        "implementation": choice("per-neuron loops, a layer, or matrices", "neuron_loop", "layer",
-                                 "matrix"),  # fmt: skip
-        "batch_order": choice("order of the examples", "shuffled_examples", "shuffled_batches",
-                              "printed_listing"),  # fmt: skip
+        "implementation": choice(
+            "per-neuron loops, a layer, or matrices", "neuron_loop", "layer", "matrix"
+        ),
+        "batch_order": choice(
+            "order of the examples", "shuffled_examples", "shuffled_batches", "printed_listing"
+        ),
         "average_hidden_gradient": flag("average the hidden layer's update over the batch"),
         "test_evaluation": choice("test images counted", "all", "full_batches_quirk"),
         "checkpoint_every": integer("epochs between checkpoints", 1, nullable=True),

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ldl.config_location import config_dir
 
+
 def sweep_name(overrides: Any) -> str:
     """A sweep folder name that is the same for the same sweep command, so a re-run resumes it."""
     kept = sorted(str(o) for o in overrides if not str(o).startswith(("hydra.", "hydra/")))

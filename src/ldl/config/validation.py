@@ -16,7 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ldl.config.fields import Field, did_you_mean, fraction, is_number
+from ldl.config.fields import Field, did_you_mean, fraction, is_number, is_whole
 from ldl.config.groups import (
     BY_NAME,
     CALLBACK,
@@ -100,8 +100,7 @@ def _check_cross_validation(cfg: DictConfig) -> None:
             "-m cv.fold='range(5)'."
         )
     k = cv.get("k") if isinstance(cv, DictConfig) else None
-    whole = isinstance(fold, int) and not isinstance(fold, bool)
-    if whole and isinstance(k, int) and not isinstance(k, bool) and not 0 <= fold < k:
+    if is_whole(fold) and is_whole(k) and not 0 <= fold < k:
         raise ConfigError(
             f"cv.fold must be an integer from 0 to cv.k-1={k - 1} or 'all' (every fold in one "
             f"job), got {fold!r}, e.g. cv.fold=1 or cv.fold=all."
@@ -165,8 +164,10 @@ def _check_by_name(cfg: DictConfig) -> None:
         if leaf.endswith("_fraction") and value is not None:  # null: not set (all of the data)
             _check_field(key, _fraction_field(key, dataset), value)
         field = BY_NAME.get(leaf)
-        if field is not None and value is not None and not (
-            declared_model and key.startswith("model.")
+        if (
+            field is not None
+            and value is not None
+            and not (declared_model and key.startswith("model."))
         ):
             _check_field(key, field, value)
 
