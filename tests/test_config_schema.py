@@ -76,7 +76,7 @@ REFUSED = [
     (("trainer.validation=kfolds",), "Did you mean kfold?"),
     (("trainer.shuffle=yes",), "trainer.shuffle='yes'"),
     (("trainer.eval_batch_size=big",), "an integer >= 1 or auto"),
-    (("optimizer.nesterov=1",), "optimizer.nesterov=1"),
+    (("optimizer=sgd", "optimizer.nesterov=1"), "optimizer.nesterov=1"),
     (("label_smoothing=1",), "label_smoothing must be a number in [0, 1)"),
     (("+model.layerz=[8]",), "model.layerz is not an option of model=fc"),
     (("experiment=c3e1", "+model.thresold=0.4"), "Did you mean threshold?"),
