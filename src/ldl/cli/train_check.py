@@ -10,8 +10,9 @@ before anything is written when:
 - a key added with `+` is read by nothing (`+trainer.epoch=5`, `+data.windw=3`);
 - a value is of the wrong type, not an allowed value or out of range (`ldl.config.validate`, the
   schema's check: before TensorFlow is imported, so it is as fast as a key typo);
-- a loss, metric or initializer name Keras does not know (after TensorFlow loads);
-- the run or sweep folder cannot be created: below a regular file, read-only, or on a full disk.
+- the run or sweep folder cannot be created: below a regular file, read-only, or on a full disk;
+- last, once every other check passed and TensorFlow loads: a loss, metric or initializer name Keras
+  does not know, or a key an optimizer's Keras class does not take (`+optimizer.lr=0.1`).
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ MAX_CHECKED_JOBS = 500
 
 
 def _checked(overrides: list[str], check_keys: bool = True) -> DictConfig:
-    """The composed config of one run, after every check that needs no file system."""
+    """The composed config of one run, after every check that needs neither the file system nor
+    TensorFlow: the schema's check (ldl.config.validate) refuses every bad value here."""
     try:
         cfg = compose(overrides)
     except LdlError:
@@ -121,36 +123,50 @@ def _checked(overrides: list[str], check_keys: bool = True) -> DictConfig:
     try:
         if check_keys:
             _check_added_keys(overrides, cfg)
-        validate(cfg)  # the schema: every key, type, allowed value and bound, without TensorFlow
-        # Keras's names (losses, metrics, initializers) need Keras: TensorFlow first, through ldl's
-        # quiet import, or its C++ start-up lines reach stderr.
-        import_tensorflow()
-        from ldl.config.keras_checks import check_with_keras
-
-        check_with_keras(cfg)
+        validate(cfg)
     except OmegaConfBaseException as error:  # e.g. an interpolation that cannot be resolved
         raise ConfigError(f"The config cannot be resolved: {_first_line(error)}.") from None
     return cfg
 
 
-def _check_every_job(cfg: DictConfig, overrides: list[str]) -> None:
+def _check_with_keras(jobs: list[tuple[list[str], DictConfig]]) -> None:
+    """Last, the names only Keras knows (losses, metrics, initializers, an optimizer's arguments):
+    TensorFlow loads only for a command every other check has accepted, through ldl's quiet import
+    (or its C++ start-up lines reach stderr)."""
+    import_tensorflow()
+    from ldl.config.keras_checks import check_with_keras
+
+    for job, cfg in jobs:
+        try:
+            check_with_keras(cfg)
+        except LdlError as error:
+            where = f" (in the sweep's job {' '.join(job)})" if job else ""
+            raise type(error)(f"{error}{where}") from None
+        except OmegaConfBaseException as error:
+            raise ConfigError(f"The config cannot be resolved: {_first_line(error)}.") from None
+
+
+def _check_every_job(cfg: DictConfig, overrides: list[str]) -> list[tuple[list[str], DictConfig]]:
     """A grid sweep's jobs are all known in advance: compose and check each, so a bad value in any of
-    them refuses the sweep before its first job (and before its folder exists)."""
+    them refuses the sweep before its first job (and before its folder exists); the jobs after the
+    first, with their configs."""
     from ldl.sweeps.plan import grid_jobs, is_grid_sweep
 
     if not is_grid_sweep(cfg):
-        return
+        return []
     try:
         jobs = grid_jobs(OmegaConf.select(cfg, "hydra.sweeper.params"), overrides)
     except Exception as error:
         raise hydra_error(error, overrides) from None
     if len(jobs) > MAX_CHECKED_JOBS:
-        return
+        return []
+    checked = []
     for job in jobs[1:]:
         try:
-            _checked(job, check_keys=False)
+            checked.append((job, _checked(job, check_keys=False)))
         except LdlError as error:
             raise type(error)(f"{error} (in the sweep's job {' '.join(job)})") from None
+    return checked
 
 
 def refuse_search_as_experiment(overrides: list[str]) -> None:
@@ -183,8 +199,9 @@ def check_command(arguments: list[str]) -> DictConfig:
         from ldl.runs.mlflow_log import require_mlflow
 
         require_mlflow()  # the [mlflow] extra, before anything is written
+    jobs: list[tuple[list[str], DictConfig]] = [([], cfg)]
     if multirun:
-        _check_every_job(cfg, overrides)
+        jobs += _check_every_job(cfg, overrides)
         _check_sweeper_options(cfg, overrides)
         _check_launcher_options(cfg)
     try:
@@ -193,6 +210,7 @@ def check_command(arguments: list[str]) -> DictConfig:
         _check_data_dir(cfg)
     except OmegaConfBaseException as error:
         raise ConfigError(f"The config cannot be resolved: {_first_line(error)}.") from None
+    _check_with_keras(jobs)
     return cfg
 
 
