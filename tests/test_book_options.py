@@ -72,7 +72,7 @@ def test_dropout_list_passes_validation_only_for_the_fc_model(make_config) -> No
     from ldl.config import validate_config
 
     validate_config(make_config("experiment=c6_conf5", "model.dropout=[0.2,0.2,0.0]"))
-    with pytest.raises(ConfigError, match=r"model\.dropout must be a number"):
+    with pytest.raises(ConfigError, match=r"model\.dropout must be a dropout rate"):
         validate_config(make_config("experiment=c11e1", "model.dropout=[0.2,0.2]"))
 
 
