@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 from ldl.config import validate
 from ldl.config.fields import choice, fraction, integer, integers, positive, rate
-from ldl.config.groups import DECLARED, LOOPS, MAX_BEAM_WIDTH, OPTIMIZER_NAMES, VALIDATIONS
+from ldl.config.groups import DATA, DECLARED, LOOPS, MAX_BEAM_WIDTH, OPTIMIZER_NAMES, VALIDATIONS
 from ldl.config.models import MODELS
 from ldl.config.reference import BEGIN, END, tables
 from ldl.config_location import config_dir
@@ -184,6 +184,25 @@ def test_a_model_schemas_choices_are_its_builders(model, key, module, attribute)
     field = MODELS[model][key]
     declared = set(field.choices) | ({None} if field.nullable else set())
     assert declared == set(getattr(importlib.import_module(module), attribute))
+
+
+# (data key, module, the module's own tuple or Literal of allowed values)
+DATA_CHOICES = [
+    ("table", "ldl.tasks.classic.truth_tables", "TRUTH_TABLE_NAMES"),
+    ("target_encoding", "ldl.tasks.classic.truth_tables", "TARGET_ENCODINGS"),
+    ("padding", "ldl.tasks.forecasting.data", "PADDING_SIDES"),
+    ("src_padding", "ldl.tasks.translation.data", "PADDINGS"),
+    ("representation", "ldl.tasks.text.imdb", "REPRESENTATIONS"),
+    ("outliers", "ldl.tasks.outliers.outlier_sets", "OUTLIER_SETS"),
+    ("text", "ldl.tasks.multimodal.data", "TextMode"),
+]
+
+
+@pytest.mark.parametrize(("key", "module", "attribute"), DATA_CHOICES)
+def test_a_data_keys_choices_are_its_readers(key, module, attribute) -> None:
+    allowed = getattr(importlib.import_module(module), attribute)
+    allowed = typing.get_args(allowed) or allowed
+    assert set(DATA[key].choices) == set(allowed)
 
 
 def test_group_choices_equal_the_code_that_reads_them() -> None:

@@ -118,6 +118,17 @@ DATA: dict[str, Field] = {
     "max_words": integer("vocabulary size", 1, nullable=True, example="10000"),
     "window_length": integer("length of each input window", 1),
     "window_step": integer("step between windows", 1),
+    "table": choice("the truth table", "nand", "or", "and", "xor"),
+    "target_encoding": choice("truth-table targets: -1/1 (sign) or 0/1 (binary)", "sign", "binary"),
+    "padding": choice("which side of a short sequence is padded", "pre", "post"),
+    "src_padding": choice("which side of a short source sentence is padded", "pre", "post"),
+    "reverse_source": flag("reverse the source sentences (chapter 14)"),
+    "representation": choice("bag of words: word present (binary) or counts", "binary", "count"),
+    "scale_by": choice("scale the series by its standard deviation or its mean", "std", "mean"),
+    "outliers": choice(
+        "the images the outlier detector must flag", "fashion_mnist", "cifar10_gray"
+    ),
+    "text": choice("the question text: informative or constant", "informative", "constant"),
 }
 
 # Keys below data, model, trainer, cv and fine_tune recognised by their name wherever they are.
