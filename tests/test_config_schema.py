@@ -14,7 +14,17 @@ from omegaconf import OmegaConf
 
 from ldl.config import validate
 from ldl.config.fields import choice, fraction, integer, integers, positive, rate
-from ldl.config.groups import DATA, DECLARED, LOOPS, MAX_BEAM_WIDTH, OPTIMIZER_NAMES, VALIDATIONS
+from ldl.config.groups import (
+    DATA,
+    DECLARED,
+    KERAS_OPTIMIZER_CLASSES,
+    LOOPS,
+    MAX_BEAM_WIDTH,
+    OPTIMIZER,
+    OPTIMIZER_KEYS,
+    OPTIMIZER_NAMES,
+    VALIDATIONS,
+)
 from ldl.config.models import MODELS
 from ldl.config.reference import BEGIN, END, tables
 from ldl.config_location import config_dir
@@ -79,6 +89,11 @@ REFUSED = [
     (("optimizer=sgd", "optimizer.nesterov=1"), "optimizer.nesterov=1"),
     (("label_smoothing=1",), "label_smoothing must be a number in [0, 1)"),
     (("+model.layerz=[8]",), "model.layerz is not an option of model=fc"),
+    (("+optimizer.lr=0.1",), "optimizer.lr is not an option of optimizer=adam"),
+    (
+        ("optimizer=sgd", "+optimizer.beta_1=0.9"),
+        "optimizer.beta_1 is not an option of optimizer=sgd",
+    ),
     (("experiment=c3e1", "+model.thresold=0.4"), "Did you mean threshold?"),
     (("cv.fold=7",), "cv.fold must be an integer from 0 to cv.k-1=4"),
 ]
@@ -203,6 +218,16 @@ def test_a_data_keys_choices_are_its_readers(key, module, attribute) -> None:
     allowed = getattr(importlib.import_module(module), attribute)
     allowed = typing.get_args(allowed) or allowed
     assert set(DATA[key].choices) == set(allowed)
+
+
+def test_the_optimizer_keys_are_their_keras_classes_keyword_arguments() -> None:
+    from ldl.training.optimizers import OPTIMIZERS
+
+    for name, keras_class in OPTIMIZERS.items():
+        assert keras_class.__name__ == KERAS_OPTIMIZER_CLASSES[name]
+        parameters = set(inspect.signature(keras_class.__init__).parameters)
+        assert set(OPTIMIZER_KEYS[name]) == parameters - {"self", "kwargs", "name"} | {"schedule"}
+        assert set(OPTIMIZER_KEYS[name]) <= set(OPTIMIZER), "every optimizer key has a type"
 
 
 def test_group_choices_equal_the_code_that_reads_them() -> None:

@@ -19,6 +19,7 @@ REFUSALS = [
     (("experiment=c3e1", "model.hidden_activation=sign"), "model.hidden_activation='sign'"),
     (("trainer.epochs=-1",), "trainer.epochs must be an integer >= 0"),
     (("trainer.loop=fast",), "trainer.loop='fast'"),
+    (("+optimizer.lr=0.1",), "optimizer.lr is not an option of optimizer=adam"),
     (("trainer.epoch=5",), "trainer.epoch is not a key"),
 ]
 

@@ -25,6 +25,20 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 VALIDATIONS = ("test", "holdout", "last_fraction", "kfold", "none")
 LOOPS = ("auto", "fit", "graph")
 OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop", "adagrad")
+# The keyword arguments of each Keras optimizer class (and ldl's `schedule`), so a key an optimizer
+# does not take (`+optimizer.lr=0.1`) is refused without loading Keras; a test keeps them equal.
+_EVERY_OPTIMIZER = (
+    "learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema",
+    "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps",
+    "schedule",
+)  # fmt: skip
+OPTIMIZER_KEYS: dict[str, tuple[str, ...]] = {
+    "sgd": ("momentum", "nesterov", *_EVERY_OPTIMIZER),
+    "adam": ("beta_1", "beta_2", "epsilon", "amsgrad", *_EVERY_OPTIMIZER),
+    "rmsprop": ("rho", "momentum", "epsilon", "centered", *_EVERY_OPTIMIZER),
+    "adagrad": ("initial_accumulator_value", "epsilon", *_EVERY_OPTIMIZER),
+}
+KERAS_OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 # Upper bound of the sample callbacks' beam width (ldl.decoding.MAX_BEAM_WIDTH, kept equal by a test).
 MAX_BEAM_WIDTH = 100
 MAX_SAMPLES = 100
@@ -100,6 +114,12 @@ OPTIMIZER: dict[str, Field] = {
     "clipvalue": positive("clip each gradient value to +-this (null: off)", nullable=True),
     "global_clipnorm": positive("clip the norm of all gradients together (null: off)", True),
     "schedule": anything("a learning-rate schedule: {name: ..., its arguments} or null"),
+    "centered": flag("RMSprop normalizes by the gradient's variance"),
+    "use_ema": flag("keep an exponential moving average of the weights"),
+    "ema_momentum": number("momentum of that average", 0, 1, below_maximum=True),
+    "ema_overwrite_frequency": integer("steps between overwrites by the average", 1, nullable=True),
+    "loss_scale_factor": positive("loss scale", nullable=True),
+    "gradient_accumulation_steps": integer("steps whose gradients are summed", 2, nullable=True),
 }
 
 # Options every dataset has, and keys several datasets share (checked wherever a dataset has them).

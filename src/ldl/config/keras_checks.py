@@ -1,7 +1,6 @@
 """The checks that need Keras, run after the schema's (ldl/config/validation.py) and before any work.
 
 - Loss, metric and initializer names are ones Keras knows (Keras is the list of them).
-- An optimizer's keys are its Keras class's keyword arguments.
 - A model family the schema does not declare (plugged in with its own `_target_`) has only keys its
   builder takes.
 """
@@ -29,7 +28,7 @@ MODEL_RUNTIME_ARGUMENTS = (
 
 
 def check_with_keras(cfg: DictConfig) -> None:
-    """ConfigError for the first name Keras does not know or key a Keras class does not take."""
+    """ConfigError for the first name Keras does not know, or key a plugged-in builder does not take."""
     model = cfg.get("model")
     if (
         isinstance(model, DictConfig)
@@ -41,7 +40,6 @@ def check_with_keras(cfg: DictConfig) -> None:
         builder = target_of(model, "model")
         if "cfg" not in inspect.signature(builder).parameters:  # a NumPy program reads cfg itself
             check_target_options(model, "model", builder, MODEL_RUNTIME_ARGUMENTS)
-    _check_optimizer_keys(cfg.get("optimizer"))
     _check_keras_names(cfg)
 
 
@@ -71,23 +69,6 @@ def check_target_options(
             f"({config.get('_target_')}), so nothing would read it.{did_you_mean(key, known)} Its "
             f"options are: {', '.join(known)}."
         )
-
-
-def _check_optimizer_keys(optimizer: Any) -> None:
-    if not isinstance(optimizer, DictConfig):
-        return
-    from ldl.training.optimizers import OPTIMIZERS
-
-    name = optimizer.get("name")
-    parameters = inspect.signature(OPTIMIZERS[name].__init__).parameters
-    known = [p for p in parameters if p not in ("self", "kwargs", "name")] + ["schedule"]
-    for key in optimizer:
-        if str(key) not in known and str(key) != "name":
-            raise ConfigError(
-                f"optimizer.{key!s} is not an option of optimizer={name} (keras.optimizers."
-                f"{OPTIMIZERS[name].__name__}), so nothing would read it."
-                f"{did_you_mean(str(key), known)} Its options are: {', '.join(known)}."
-            )
 
 
 def _keras_names(kind: str) -> list[str]:

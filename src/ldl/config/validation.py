@@ -23,7 +23,9 @@ from ldl.config.groups import (
     DATA,
     DECLARED,
     HOLD_OUT_NOTHING,
+    KERAS_OPTIMIZER_CLASSES,
     OPTIMIZER,
+    OPTIMIZER_KEYS,
     ROOT,
 )
 from ldl.config.models import MODELS
@@ -44,7 +46,7 @@ def validate(cfg: DictConfig) -> None:
         for section, fields in DECLARED.items():
             _check_declared(cfg.get(section), section, fields)
         _check_present(cfg.get("data"), "data", DATA)
-        _check_present(cfg.get("optimizer"), "optimizer", OPTIMIZER)
+        _check_optimizer(cfg.get("optimizer"))
         _check_model(cfg.get("model"))
         _check_present(cfg, "", ROOT)
         _check_by_name(cfg)
@@ -111,6 +113,23 @@ def _check_cross_validation(cfg: DictConfig) -> None:
             "asks for another validation split; the two contradict each other. Leave out "
             "trainer.validation (a cv.fold chooses the fold as validation data), or leave out cv.fold."
         )
+
+
+def _check_optimizer(optimizer: Any) -> None:
+    """The optimizer's name, then each key: one its Keras class takes, with an allowed value."""
+    if not isinstance(optimizer, DictConfig):
+        return
+    _check_field("optimizer.name", OPTIMIZER["name"], optimizer.get("name"))
+    name = str(optimizer.get("name"))
+    known = OPTIMIZER_KEYS[name]
+    for key in optimizer:
+        if str(key) not in known and str(key) != "name":
+            raise ConfigError(
+                f"optimizer.{key!s} is not an option of optimizer={name} (keras.optimizers."
+                f"{KERAS_OPTIMIZER_CLASSES[name]}), so nothing would read it."
+                f"{did_you_mean(str(key), known)} Its options are: {', '.join(known)}."
+            )
+    _check_present(optimizer, "optimizer", OPTIMIZER)
 
 
 def model_runtime_keys() -> tuple[str, ...]:
