@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import typing
+from typing import Any
 
 import pytest
 from helpers import REPO, compose_config
@@ -25,6 +26,7 @@ from ldl.config.groups import (
     OPTIMIZER_NAMES,
     VALIDATIONS,
 )
+from ldl.config.keras_names import INITIALIZERS, LDL_METRICS, LOSSES, METRICS
 from ldl.config.models import MODELS
 from ldl.config.reference import BEGIN, END, tables
 from ldl.config_location import config_dir
@@ -90,6 +92,9 @@ REFUSED = [
     (("label_smoothing=1",), "label_smoothing must be a number in [0, 1)"),
     (("+model.layerz=[8]",), "model.layerz is not an option of model=fc"),
     (("+optimizer.lr=0.1",), "optimizer.lr is not an option of optimizer=adam"),
+    (("loss=crossentropy",), "loss='crossentropy' is not a Keras loss"),
+    (("metrics=[accurracy]",), "Did you mean accuracy or"),
+    (("initializer.kernel.name=he_normall",), "Did you mean he_normal or"),
     (
         ("optimizer=sgd", "+optimizer.beta_1=0.9"),
         "optimizer.beta_1 is not an option of optimizer=sgd",
@@ -228,6 +233,44 @@ def test_the_optimizer_keys_are_their_keras_classes_keyword_arguments() -> None:
         parameters = set(inspect.signature(keras_class.__init__).parameters)
         assert set(OPTIMIZER_KEYS[name]) == parameters - {"self", "kwargs", "name"} | {"schedule"}
         assert set(OPTIMIZER_KEYS[name]) <= set(OPTIMIZER), "every optimizer key has a type"
+
+
+def test_the_keras_names_are_the_ones_keras_accepts() -> None:
+    import keras
+
+    from ldl.training import metrics
+
+    def public(module: object, functions_only: bool) -> set[str]:
+        return {
+            name
+            for name, item in vars(module).items()
+            if name.islower()
+            and not name.startswith(("_", "get", "serialize", "deserialize"))
+            and (inspect.isfunction(item) or not functions_only)
+        }
+
+    def accepted(module: Any, name: str) -> bool:
+        try:
+            module.get(name)
+        except (ValueError, TypeError, KeyError):  # unknown, or needs arguments
+            return False
+        return True
+
+    for names, module in (
+        (LOSSES, keras.losses),
+        (METRICS, keras.metrics),
+        (INITIALIZERS, keras.initializers),
+    ):
+        for name in names:
+            module.get(name)  # raises for a name Keras does not have
+    for names, module, functions_only in (
+        (LOSSES, keras.losses, True),
+        (METRICS, keras.metrics, True),
+        (INITIALIZERS, keras.initializers, False),
+    ):
+        offered = {n for n in public(module, functions_only) if accepted(module, n)}
+        assert offered <= set(names), offered - set(names)
+    assert set(LDL_METRICS) == set(metrics.LDL_METRICS)
 
 
 def test_group_choices_equal_the_code_that_reads_them() -> None:

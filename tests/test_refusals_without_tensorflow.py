@@ -20,6 +20,7 @@ REFUSALS = [
     (("trainer.epochs=-1",), "trainer.epochs must be an integer >= 0"),
     (("trainer.loop=fast",), "trainer.loop='fast'"),
     (("+optimizer.lr=0.1",), "optimizer.lr is not an option of optimizer=adam"),
+    (("loss=crossentropy",), "loss='crossentropy' is not a Keras loss"),
     (("trainer.epoch=5",), "trainer.epoch is not a key"),
 ]
 

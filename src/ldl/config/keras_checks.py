@@ -1,6 +1,7 @@
 """The checks that need Keras, run after the schema's (ldl/config/validation.py) and before any work.
 
-- Loss, metric and initializer names are ones Keras knows (Keras is the list of them).
+- Loss, metric and initializer names are ones Keras knows, asked of Keras itself: the authority, for
+  names in any form (ldl/config/keras_names.py has already refused a lower-case name it lacks).
 - A model family the schema does not declare (plugged in with its own `_target_`) has only keys its
   builder takes.
 """
@@ -14,6 +15,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from ldl.config.fields import did_you_mean
+from ldl.config.keras_names import named
 from ldl.config.models import MODELS
 from ldl.errors import ConfigError
 
@@ -90,7 +92,7 @@ def _check_keras_names(cfg: DictConfig) -> None:
 
     from ldl.targets import plain
 
-    for key, name in _named(plain(cfg.get("loss")), "loss"):
+    for key, name in named(plain(cfg.get("loss")), "loss"):
         try:
             keras.losses.get(name)
         except (ValueError, TypeError):
@@ -101,7 +103,7 @@ def _check_keras_names(cfg: DictConfig) -> None:
             ) from None
     from ldl.training.metrics import LDL_METRICS
 
-    for key, name in _named(plain(cfg.get("metrics")), "metrics"):
+    for key, name in named(plain(cfg.get("metrics")), "metrics"):
         if name in LDL_METRICS:
             continue
         try:
@@ -124,15 +126,3 @@ def _check_keras_names(cfg: DictConfig) -> None:
                         f"initializer.{part!s}.name={chosen!r} is not a Keras initializer, e.g. "
                         "glorot_uniform, he_normal, random_uniform, zeros."
                     ) from None
-
-
-def _named(value: Any, key: str) -> Iterable[tuple[str, str]]:
-    """(key, name) of every loss or metric given by name: a name, a list, or a mapping by output."""
-    if isinstance(value, str):
-        yield key, value
-    elif isinstance(value, list):
-        for item in value:
-            yield from _named(item, key)
-    elif isinstance(value, dict):
-        for head, item in value.items():
-            yield from _named(item, f"{key}.{head}")

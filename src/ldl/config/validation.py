@@ -1,10 +1,11 @@
 """Checking a composed config against the schema, once, before any work and before TensorFlow loads.
 
 `validate(cfg)` checks every declared field (ldl/config/groups.py, ldl/config/models.py): keys nothing
-reads, types, allowed values, bounds, and the few rules that tie two keys together. It imports nothing
-heavy, so `ldl train trainer.batch_size=abc` is refused as fast as a key typo. `validate_config(cfg)`
-adds the checks that need Keras (loss, metric and initializer names; the keys of an optimizer or of a
-model family the schema does not declare; ldl/config/keras_checks.py).
+reads, types, allowed values, bounds, the few rules that tie two keys together, and loss, metric and
+initializer names (ldl/config/keras_names.py). It imports nothing heavy, so `ldl train
+trainer.batch_size=abc` is refused as fast as a key typo. `validate_config(cfg)` adds the checks that
+need Keras (names in another form, such as class names, and the keys of a model family the schema does
+not declare; ldl/config/keras_checks.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ldl.config.groups import (
     OPTIMIZER_KEYS,
     ROOT,
 )
+from ldl.config.keras_names import check_names
 from ldl.config.models import MODELS
 from ldl.errors import ConfigError
 
@@ -51,6 +53,7 @@ def validate(cfg: DictConfig) -> None:
         _check_present(cfg, "", ROOT)
         _check_by_name(cfg)
         _check_callbacks(cfg.get("callbacks"))
+        check_names(cfg)
     except OmegaConfBaseException as error:  # e.g. an interpolation that cannot be resolved
         first = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
         raise ConfigError(f"The config cannot be resolved: {first}.") from None
