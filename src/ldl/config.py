@@ -171,6 +171,10 @@ def _validate_model(model: DictConfig) -> None:
             isinstance(item, bool) or not isinstance(item, int | float) for item in values
         ):
             raise ConfigError(f"model.{key} must be a number, got {_describe(model[key])}.")
+    if model.get("name") == "multimodal":
+        from ldl.tasks.multimodal.options import check_fusion
+
+        check_fusion(model.get("fusion", "early"))
 
 
 def validate_config(cfg: DictConfig) -> None:
