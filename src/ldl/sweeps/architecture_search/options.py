@@ -234,14 +234,19 @@ def parse_options(options: Mapping[str, Any]) -> SearchOptions:
         ),
         train_fraction=_fraction(values["train_fraction"]),
         reproduce_aliasing_quirk=_boolean(values["reproduce_aliasing_quirk"]),
-        **{name: _whole_number(name, values[name]) for name in _WHOLE_NUMBERS},
-        **{name: _space_list(name, values[name]) for name in _SPACE_LISTS},
-        **{name: _probability(name, values[name], 1.0) for name in _PROBABILITIES},
-        **{name: _probability(name, values[name], 0.5) for name in _SELECTION_FRACTIONS},
+        **_checked_numbers_and_lists(values),
     )
     _check_probabilities_sum(parsed)
     _check_model_size(parsed.max_model_size, parsed.seed, parsed.space)
     return parsed
+
+
+def _checked_numbers_and_lists(values: Mapping[str, Any]) -> dict[str, Any]:
+    checked: dict[str, Any] = {name: _whole_number(name, values[name]) for name in _WHOLE_NUMBERS}
+    checked |= {name: _space_list(name, values[name]) for name in _SPACE_LISTS}
+    checked |= {name: _probability(name, values[name], 1.0) for name in _PROBABILITIES}
+    checked |= {name: _probability(name, values[name], 0.5) for name in _SELECTION_FRACTIONS}
+    return checked
 
 
 def _boolean(value: Any) -> bool:
