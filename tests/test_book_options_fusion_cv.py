@@ -134,3 +134,19 @@ def test_a_dataset_that_cannot_hold_out_a_test_set_is_refused():
     with pytest.raises(ConfigError, match=r"leave cv\.test_fraction null"):
         check_test_held_out({}, {"k": 5, "test_fraction": 0.2}, "shapes_captions")
     check_test_held_out({}, {"k": 5, "test_fraction": None}, "shapes_captions")  # not set: fine
+
+
+def test_a_dataset_of_named_inputs_holds_out_the_same_rows_of_each(mnist_dir):
+    """c17e3 carves its splits from prepared examples (two inputs, two heads): the held-out rows
+    leave every input and every head together, and no fold trains on them."""
+    cfg = compose_config("experiment=c17e3", "cv.k=3", "cv.test_fraction=0.2")
+    folds = [
+        prepare_data(cfg.data, mnist_dir, cv={**cfg.cv, "fold": fold}, validation="kfold")
+        for fold in range(3)
+    ]
+    test = _rows(folds[0].x_test["image"])
+    assert len(test) == 60 == len(folds[0].y_test["answer"]) == len(folds[0].x_test["text"])
+    for data in folds:
+        assert _rows(data.x_test["image"]) == test
+        assert not test & _rows(data.x_train["image"]) and not test & _rows(data.x_val["image"])
+        assert len(data.x_train["text"]) == len(data.y_train["digit"]) == len(data.x_train["image"])
