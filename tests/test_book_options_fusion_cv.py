@@ -150,3 +150,15 @@ def test_a_dataset_of_named_inputs_holds_out_the_same_rows_of_each(mnist_dir):
         assert _rows(data.x_test["image"]) == test
         assert not test & _rows(data.x_train["image"]) and not test & _rows(data.x_val["image"])
         assert len(data.x_train["text"]) == len(data.y_train["digit"]) == len(data.x_train["image"])
+
+
+def test_a_forecast_refuses_a_randomly_held_out_test_set(tmp_path):
+    (tmp_path / "book_store_sales.csv").write_text(
+        "Period,Value\n" + "".join(f"{m}-{y:02d},{100 + i}\n" for i, (y, m) in enumerate(
+            (y, m) for y in range(92, 100) for m in ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+        ))
+    )  # fmt: skip
+    cfg = compose_config("experiment=c9e1", "cv.test_fraction=0.2", "data.end_date=null")
+    with pytest.raises(ConfigError, match=r"months after its training months"):
+        prepare_data(cfg.data, tmp_path, cv=cfg.cv)

@@ -49,10 +49,9 @@ def test_holdout_rows(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(kept, test) sorted row numbers of the training examples under `cv.test_fraction`, drawn
     with `cv.seed`; None when it is not set (the dataset's own test set is the test set)."""
-    fraction = cv.get("test_fraction") if cv else None
-    if fraction is None:
+    if not cv or cv.get("test_fraction") is None:
         return None
-    assert cv is not None  # a fraction comes from a cv config
+    fraction = cv["test_fraction"]
     test_count = round(num_examples * float(fraction))
     if test_count < 1 or num_examples - test_count < int(cv["k"]):
         raise ConfigError(
