@@ -183,6 +183,7 @@ BUILDER_CHOICES = [
     ("resnet", "shortcut", "ldl.models.resnet", "SHORTCUTS"),
     ("resnet", "preprocessing", "ldl.models.resnet", "PREPROCESSING"),
     ("seq2seq", "attention", "ldl.tasks.translation.attention", "ATTENTIONS"),
+    ("multimodal", "fusion", "ldl.tasks.multimodal.options", "FUSIONS"),
     ("seq2seq", "attention_query", "ldl.tasks.translation.feeding_decoder", "QUERIES"),
     ("transformer", "positional_encoding", "ldl.tasks.translation.transformer",
      "POSITIONAL_ENCODINGS"),

@@ -90,6 +90,10 @@ CROSS_VALIDATION: dict[str, Field] = {
         example="1",
     ),
     "seed": integer("seed of the fold split", 0, example="0"),
+    "test_fraction": fraction(
+        "share of the training examples held out as the test set (null: the dataset's test set)",
+        nullable=True,
+    ),
 }
 
 FINE_TUNE: dict[str, Field] = {

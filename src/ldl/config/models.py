@@ -164,6 +164,11 @@ MODELS: dict[str, dict[str, Field]] = {
         "lstm_units": _UNITS,
         "dense_units": _UNITS,
         "activation": text("activation of the dense layer"),
+        "fusion": choice(
+            "where text and image meet: early (the book) or late (just before the heads)",
+            "early",
+            "late",
+        ),
     },
     "seq2seq": {
         "embedding_dim": _UNITS,

@@ -45,6 +45,12 @@ class ArraySplits:
             y_test=self.y_test[:n_test],
         )
 
+    def test_from_training(self, kept: np.ndarray, test: np.ndarray) -> ArraySplits:
+        """Training rows `kept` train, training rows `test` become the test set (cv.test_fraction);
+        the original test set is dropped."""
+        x, y = self.x_train, self.y_train
+        return ArraySplits(x_train=x[kept], y_train=y[kept], x_test=x[test], y_test=y[test])
+
 
 def _check_limit(name: str, value: int | None) -> int | None:
     if value is None:

@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from ldl.data.arrays import ArraySplits
-from ldl.data.kfold import kfold_split
+from ldl.data.kfold import HELD_OUT, check_test_held_out, kfold_split, test_holdout_rows
 from ldl.data.preprocessing import (
     global_statistics,
     one_hot,
@@ -178,6 +178,15 @@ class ValidationSplit:
     def carve(self, data: PreparedData) -> PreparedData:
         """Carve the validation part from already prepared examples (their statistics and vocabulary
         come from the whole training part, as with Keras's validation_split)."""
+        held_out = test_holdout_rows(row_count(data.y_train), self.cv)
+        if held_out is not None:  # cv.test_fraction: the test set comes out of the training set
+            kept, test = held_out
+            data = replace(
+                data,
+                x_train=take_rows(data.x_train, kept), y_train=take_rows(data.y_train, kept),
+                x_test=take_rows(data.x_train, test), y_test=take_rows(data.y_train, test),
+                metadata={**data.metadata, HELD_OUT: len(test)},
+            )  # fmt: skip
         if self.validation in ("test", "none"):
             return data
         if isinstance(data.x_train, np.ndarray) and isinstance(data.y_train, np.ndarray):
@@ -232,7 +241,9 @@ def prepare_data(
             f"data_dir={data_dir} is a regular file, not a folder. Pass the folder that holds the "
             "datasets, e.g. data_dir=data."
         )
-    return training_subset(dataset(data_config, data_dir, split), data_config)
+    data = dataset(data_config, data_dir, split)
+    check_test_held_out(data.metadata, cv, str(data_config.get("name")))
+    return training_subset(data, data_config)
 
 
 def training_subset(data: PreparedData, data_config: Mapping[str, Any]) -> PreparedData:
@@ -319,6 +330,9 @@ def prepare_arrays(
     hand the arrays to ldl's trainer only, not to code of their own.
     """
     raw = raw.head(data_config["max_train_examples"], data_config["max_test_examples"])
+    held_out = test_holdout_rows(len(raw.x_train), split.cv)
+    if held_out is not None:  # cv.test_fraction, before any statistic is fitted
+        raw = raw.test_from_training(*held_out)
     x_train, y_train, x_val, y_val = split.split(raw.x_train, raw.y_train)
     task = data_config["task"]
     # An autoencoder's targets are the standardized images themselves: standardized up front.
@@ -356,6 +370,7 @@ def prepare_arrays(
         statistics=statistics,
         transform=transform,
         train_transform=training_augmentation(data_config),
+        metadata={} if held_out is None else {HELD_OUT: len(held_out[1])},
     )
 
 

@@ -14,10 +14,18 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 import numpy as np
+from omegaconf import ListConfig
 
 from ldl.config_checks import did_you_mean
 from ldl.errors import ConfigError
-from ldl.sweeps.architecture_search.space import PARAMETERS, estimate_weights, random_definition
+from ldl.sweeps.architecture_search.space import (
+    BOOK_SPACE,
+    CNN_ACTIVATIONS,
+    SearchSpace,
+    estimate_weights,
+    random_definition,
+)
+from ldl.sweeps.architecture_search.strategies import Variation
 
 Strategy = Literal["random_then_hill_climb", "random", "evolution"]
 STRATEGIES: tuple[str, ...] = ("random_then_hill_climb", "random", "evolution")
@@ -42,6 +50,16 @@ SCORE_SETTINGS = (
     "train_fraction",
     "selection_split",
     "reproduce_aliasing_quirk",
+    "layer_sizes",
+    "activations",
+    "kernel_sizes",
+    "strides",
+    "dropout_rates",
+    "tweak_probability",
+    "crossover_probability",
+    "crossover_and_tweak_probability",
+    "keep_best_fraction",
+    "discard_worst_fraction",
 )
 
 
@@ -61,11 +79,42 @@ class SearchOptions:
     train_fraction: float | None = None
     selection_split: Literal["test", "holdout"] = "test"
     reproduce_aliasing_quirk: bool = False
+    # The search space (the book's lists) and evolution's variation and selection (the book's).
+    layer_sizes: tuple[int, ...] = BOOK_SPACE.sizes
+    activations: tuple[str, ...] = BOOK_SPACE.activations
+    kernel_sizes: tuple[int, ...] = BOOK_SPACE.kernels
+    strides: tuple[int, ...] = BOOK_SPACE.strides
+    dropout_rates: tuple[float, ...] = BOOK_SPACE.dropouts
+    tweak_probability: float = 0.5
+    crossover_probability: float = 0.25
+    crossover_and_tweak_probability: float = 0.25
+    keep_best_fraction: float = 0.2
+    discard_worst_fraction: float = 0.3
 
     def settings(self) -> dict[str, Any]:
-        """The options a resumed search must share with the search in its folder."""
+        """The options a resumed search must share with the search in its folder (lists as JSON
+        stores them)."""
         values = asdict(self)
-        return {key: values[key] for key in SCORE_SETTINGS}
+        return {
+            key: list(values[key]) if isinstance(values[key], tuple) else values[key]
+            for key in SCORE_SETTINGS
+        }
+
+    @property
+    def space(self) -> SearchSpace:
+        return SearchSpace(
+            self.layer_sizes, self.activations, self.kernel_sizes, self.strides, self.dropout_rates
+        )
+
+    @property
+    def variation(self) -> Variation:
+        return Variation(
+            self.tweak_probability,
+            self.crossover_probability,
+            self.crossover_and_tweak_probability,
+            self.keep_best_fraction,
+            self.discard_worst_fraction,
+        )
 
 
 # Each whole-number option's lower bound and what it means (said in the refusal).
@@ -122,18 +171,24 @@ def _fraction(value: Any) -> float | None:
     return float(value)
 
 
-def smallest_estimate() -> int:
-    """The fewest weights any candidate can have: pooling layers down to 1x1x3, then the smallest
-    dense layer and the output layer."""
-    pooling = {"type": "MAXPOOL2D", "kernel": 4, "stride": 4, "dropout": 0.0}
-    dense = {"type": "DENSE", "size": min(PARAMETERS["DENSE"]["size"]), "activation": "relu",
-             "dropout": 0.0}  # fmt: skip
-    return estimate_weights([pooling, pooling, pooling, dense])
+def smallest_estimate(space: SearchSpace = BOOK_SPACE) -> int:
+    """The fewest weights any candidate can have: as many pooling layers of the largest stride as a
+    candidate may have (7), then the smallest dense layer and the output layer; or the same after a
+    convolution of the fewest filters, the smallest kernel and the largest stride first."""
+    stride, size, kernel = max(space.strides), min(space.sizes), min(space.kernels)
+    pooling = {"type": "MAXPOOL2D", "kernel": kernel, "stride": stride, "dropout": 0.0}
+    convolution = {"type": "CONV2D", "size": size, "activation": "relu", "kernel": kernel,
+                   "stride": stride, "dropout": 0.0}  # fmt: skip
+    dense = {"type": "DENSE", "size": size, "activation": "relu", "dropout": 0.0}
+    return min(
+        estimate_weights([pooling] * 7 + [dense]),
+        estimate_weights([convolution] + [pooling] * 6 + [dense]),
+    )
 
 
-def _check_model_size(max_model_size: int, seed: int) -> None:
+def _check_model_size(max_model_size: int, seed: int, space: SearchSpace = BOOK_SPACE) -> None:
     """Refuse a bound no candidate fits, or so tight that drawing one could take for ever."""
-    smallest = smallest_estimate()
+    smallest = smallest_estimate(space)
     if max_model_size < smallest:
         raise ConfigError(
             f"{_key('max_model_size')}={max_model_size} is below the smallest possible candidate "
@@ -142,7 +197,7 @@ def _check_model_size(max_model_size: int, seed: int) -> None:
         )
     rng = np.random.RandomState(seed)
     for _ in range(SIZE_PROBE_DRAWS):
-        if estimate_weights(random_definition(rng)) <= max_model_size:
+        if estimate_weights(random_definition(rng, space)) <= max_model_size:
             return
     raise ConfigError(
         f"{_key('max_model_size')}={max_model_size}: none of {SIZE_PROBE_DRAWS} random candidates "
@@ -179,10 +234,19 @@ def parse_options(options: Mapping[str, Any]) -> SearchOptions:
         ),
         train_fraction=_fraction(values["train_fraction"]),
         reproduce_aliasing_quirk=_boolean(values["reproduce_aliasing_quirk"]),
-        **{name: _whole_number(name, values[name]) for name in _WHOLE_NUMBERS},
+        **_checked_numbers_and_lists(values),
     )
-    _check_model_size(parsed.max_model_size, parsed.seed)
+    _check_probabilities_sum(parsed)
+    _check_model_size(parsed.max_model_size, parsed.seed, parsed.space)
     return parsed
+
+
+def _checked_numbers_and_lists(values: Mapping[str, Any]) -> dict[str, Any]:
+    checked: dict[str, Any] = {name: _whole_number(name, values[name]) for name in _WHOLE_NUMBERS}
+    checked |= {name: _space_list(name, values[name]) for name in _SPACE_LISTS}
+    checked |= {name: _probability(name, values[name], 1.0) for name in _PROBABILITIES}
+    checked |= {name: _probability(name, values[name], 0.5) for name in _SELECTION_FRACTIONS}
+    return checked
 
 
 def _boolean(value: Any) -> bool:
@@ -191,3 +255,58 @@ def _boolean(value: Any) -> bool:
             f"{_key('reproduce_aliasing_quirk')} must be true or false, got {value!r}."
         )
     return value
+
+
+# Each search-space list: what its values must be, as a check and as words for the refusal.
+_SPACE_LISTS: dict[str, tuple[Any, str]] = {
+    "layer_sizes": (lambda v: _whole(v) and v >= 1, "whole numbers >= 1 (filters or units)"),
+    "activations": (lambda v: v in CNN_ACTIVATIONS, f"names from {', '.join(CNN_ACTIVATIONS)}"),
+    "kernel_sizes": (lambda v: _whole(v) and v >= 1, "whole numbers >= 1"),
+    "strides": (lambda v: _whole(v) and v >= 1, "whole numbers >= 1"),
+    "dropout_rates": (
+        lambda v: _real(v) and 0 <= v < 1,
+        "dropout rates in [0, 1), 0 for none",
+    ),
+}
+_PROBABILITIES = ("tweak_probability", "crossover_probability", "crossover_and_tweak_probability")
+# Parents and children together are twice the population and half of them survive, so neither the
+# kept best nor the dropped worst may exceed half (the halving itself keeps population_size fixed).
+_SELECTION_FRACTIONS = ("keep_best_fraction", "discard_worst_fraction")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _space_list(name: str, value: Any) -> tuple[Any, ...]:
+    allowed, meaning = _SPACE_LISTS[name]
+    items = list(value) if isinstance(value, list | tuple | ListConfig) else None
+    if not items or not all(allowed(item) for item in items) or len(set(items)) != len(items):
+        raise ConfigError(
+            f"{_key(name)} must be a non-empty list of distinct {meaning}, got {value!r}. "
+            f"The book's: {_key(name)}=[{','.join(map(str, getattr(SearchOptions, name)))}]."
+        )
+    return tuple(float(item) if name == "dropout_rates" else item for item in items)
+
+
+def _probability(name: str, value: Any, upper: float) -> float:
+    if not _real(value) or not 0 <= value <= upper:
+        raise ConfigError(
+            f"{_key(name)} must be a number in [0, {upper:g}], got {value!r} (the book's "
+            f"{getattr(SearchOptions, name)})."
+        )
+    return float(value)
+
+
+def _check_probabilities_sum(options: SearchOptions) -> None:
+    total = sum(getattr(options, name) for name in _PROBABILITIES)
+    if not math.isclose(total, 1.0, abs_tol=1e-9):
+        raise ConfigError(
+            f"{', '.join(_key(name) for name in _PROBABILITIES)} are the chances that a child is a "
+            f"tweaked copy, a crossover or a tweaked crossover; they must add up to 1, got {total:g} "
+            "(the book's 0.5, 0.25, 0.25)."
+        )

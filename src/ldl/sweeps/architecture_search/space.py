@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -19,35 +20,66 @@ LayerType = Literal["DENSE", "CONV2D", "MAXPOOL2D"]
 Layer = dict[str, Any]
 Definition = list[Layer]
 
-SIZES = [16, 64, 256, 1024, 4096]
-ACTIVATIONS = ["relu", "tanh", "elu"]
-KERNELS = [1, 2, 3, 4]
-STRIDES = [1, 2, 3, 4]
-DROPOUTS = [0.0, 0.4, 0.7, 0.9]
-# Each layer type's parameters and the list each is drawn from, in the order they are drawn.
-PARAMETERS: dict[str, dict[str, list[Any]]] = {
-    "DENSE": {"size": SIZES, "activation": ACTIVATIONS, "dropout": DROPOUTS},
-    "CONV2D": {
-        "size": SIZES,
-        "activation": ACTIVATIONS,
-        "kernel": KERNELS,
-        "stride": STRIDES,
-        "dropout": DROPOUTS,
-    },
-    "MAXPOOL2D": {"kernel": KERNELS, "stride": STRIDES, "dropout": DROPOUTS},
-}
+# The activations `model=cnn`'s layer tokens accept (ldl.models.cnn.ACTIVATIONS, which imports Keras;
+# a test keeps the two equal), so that every candidate can be built.
+CNN_ACTIVATIONS = (
+    "relu",
+    "tanh",
+    "sigmoid",
+    "elu",
+    "selu",
+    "leaky_relu",
+    "softplus",
+    "linear",
+    "gelu",
+)
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The lists every layer parameter is drawn from (`hydra.sweeper.layer_sizes`, ...); the
+    defaults are the book's."""
+
+    sizes: tuple[int, ...] = (16, 64, 256, 1024, 4096)
+    activations: tuple[str, ...] = ("relu", "tanh", "elu")
+    kernels: tuple[int, ...] = (1, 2, 3, 4)
+    strides: tuple[int, ...] = (1, 2, 3, 4)
+    dropouts: tuple[float, ...] = (0.0, 0.4, 0.7, 0.9)
+
+    @property
+    def parameters(self) -> dict[str, dict[str, list[Any]]]:
+        """Each layer type's parameters and the list each is drawn from, in the order drawn."""
+        sizes, activations = list(self.sizes), list(self.activations)
+        kernels, strides, dropouts = list(self.kernels), list(self.strides), list(self.dropouts)
+        return {
+            "DENSE": {"size": sizes, "activation": activations, "dropout": dropouts},
+            "CONV2D": {
+                "size": sizes,
+                "activation": activations,
+                "kernel": kernels,
+                "stride": strides,
+                "dropout": dropouts,
+            },
+            "MAXPOOL2D": {"kernel": kernels, "stride": strides, "dropout": dropouts},
+        }
+
+
+BOOK_SPACE = SearchSpace()
+PARAMETERS = BOOK_SPACE.parameters
 INPUT_SHAPE = (32, 32, 3)
 CLASSES = 10
 
 
-def random_layer(rng: np.random.RandomState, layer_type: str) -> Layer:
+def random_layer(
+    rng: np.random.RandomState, layer_type: str, space: SearchSpace = BOOK_SPACE
+) -> Layer:
     layer: Layer = {"type": layer_type}
-    for name, values in PARAMETERS[layer_type].items():
+    for name, values in space.parameters[layer_type].items():
         layer[name] = values[rng.randint(len(values))]
     return layer
 
 
-def random_definition(rng: np.random.RandomState) -> Definition:
+def random_definition(rng: np.random.RandomState, space: SearchSpace = BOOK_SPACE) -> Definition:
     """2-8 layers; the first 1 .. n-1 convolution or pooling (half each), the rest dense."""
     layer_count = rng.randint(2, 9)
     non_dense_count = rng.randint(1, layer_count)
@@ -57,7 +89,7 @@ def random_definition(rng: np.random.RandomState) -> Definition:
             layer_type = "CONV2D" if rng.randint(2) == 0 else "MAXPOOL2D"
         else:
             layer_type = "DENSE"
-        definition.append(random_layer(rng, layer_type))
+        definition.append(random_layer(rng, layer_type, space))
     return definition
 
 
@@ -91,7 +123,9 @@ def first_dense_index(definition: Definition) -> int:
     return next(i for i, layer in enumerate(definition) if layer["type"] == "DENSE")
 
 
-def tweak(rng: np.random.RandomState, definition: Definition) -> None:
+def tweak(
+    rng: np.random.RandomState, definition: Definition, space: SearchSpace = BOOK_SPACE
+) -> None:
     """The book's neighbour move, in place: add or remove a layer (half the time), else move one
     parameter of one layer to the cyclically adjacent value of its list. At least one non-dense and
     one dense layer always remain."""
@@ -112,12 +146,13 @@ def tweak(rng: np.random.RandomState, definition: Definition) -> None:
                 layer_type = "CONV2D" if rng.randint(2) == 0 else "MAXPOOL2D"
             else:
                 layer_type = "DENSE"
-            definition.insert(index, random_layer(rng, layer_type))
+            definition.insert(index, random_layer(rng, layer_type, space))
         return
     layer = definition[index]
-    names = list(PARAMETERS[layer["type"]])
+    parameters = space.parameters[layer["type"]]
+    names = list(parameters)
     name = names[rng.randint(len(names))]
-    values = PARAMETERS[layer["type"]][name]
+    values = parameters[name]
     layer[name] = values[(values.index(layer[name]) + direction) % len(values)]
 
 

@@ -17,7 +17,9 @@ from typing import Protocol
 import numpy as np
 
 from ldl.sweeps.architecture_search.space import (
+    BOOK_SPACE,
     Definition,
+    SearchSpace,
     crossover,
     estimate_weights,
     random_definition,
@@ -37,19 +39,40 @@ class Scored:
     definition: Definition
 
 
-def valid_random_definition(rng: np.random.RandomState, max_size: int) -> Definition:
+@dataclass(frozen=True)
+class Variation:
+    """How evolution makes a child (the book's 0.5 / 0.25 / 0.25) and which of parents and children
+    survive (keep the best 20 %, drop the worst 30 %, sample the rest from the middle)."""
+
+    tweak: float = 0.5
+    crossover: float = 0.25
+    crossover_and_tweak: float = 0.25
+    keep_best: float = 0.2
+    discard_worst: float = 0.3
+
+
+BOOK_VARIATION = Variation()
+
+
+def valid_random_definition(
+    rng: np.random.RandomState, max_size: int, space: SearchSpace = BOOK_SPACE
+) -> Definition:
     """Draw until the weight estimate is at most max_size (the book's 'valid')."""
     while True:
-        definition = random_definition(rng)
+        definition = random_definition(rng, space)
         if estimate_weights(definition) <= max_size:
             return definition
 
 
 def random_search(
-    rng: np.random.RandomState, evaluate: Evaluate, candidates: int, max_size: int
+    rng: np.random.RandomState,
+    evaluate: Evaluate,
+    candidates: int,
+    max_size: int,
+    space: SearchSpace = BOOK_SPACE,
 ) -> Scored:
     """`candidates` valid random definitions, evaluated as one batch; the first best wins."""
-    definitions = [valid_random_definition(rng, max_size) for _ in range(candidates)]
+    definitions = [valid_random_definition(rng, max_size, space) for _ in range(candidates)]
     scores = evaluate(definitions, "random")
     best = Scored(-math.inf, definitions[0])
     for score, definition in zip(scores, definitions, strict=True):
@@ -59,12 +82,15 @@ def random_search(
 
 
 def valid_neighbour(
-    rng: np.random.RandomState, definition: Definition, max_size: int
+    rng: np.random.RandomState,
+    definition: Definition,
+    max_size: int,
+    space: SearchSpace = BOOK_SPACE,
 ) -> Definition:
     """A tweaked copy of `definition` whose estimate is at most max_size (retry from the original)."""
     while True:
         candidate = copy.deepcopy(definition)
-        tweak(rng, candidate)
+        tweak(rng, candidate, space)
         if estimate_weights(candidate) <= max_size:
             return candidate
 
@@ -77,6 +103,7 @@ def hill_climb(
     max_size: int,
     neighbours_per_step: int = 1,
     reproduce_aliasing_quirk: bool = False,
+    space: SearchSpace = BOOK_SPACE,
 ) -> Scored:
     """Move to a neighbour only when it scores strictly higher than the best so far.
 
@@ -89,12 +116,12 @@ def hill_climb(
     """
     best = Scored(start.score, copy.deepcopy(start.definition))
     if neighbours_per_step > 1:
-        return _steepest_ascent(rng, evaluate, best, steps, max_size, neighbours_per_step)
+        return _steepest_ascent(rng, evaluate, best, steps, max_size, neighbours_per_step, space)
     current = best.definition if reproduce_aliasing_quirk else copy.deepcopy(best.definition)
     for _ in range(steps):
         while True:
             saved = copy.deepcopy(current)
-            tweak(rng, current)
+            tweak(rng, current, space)
             if estimate_weights(current) <= max_size:
                 break
             current = saved
@@ -113,12 +140,13 @@ def _steepest_ascent(
     steps: int,
     max_size: int,
     neighbours_per_step: int,
+    space: SearchSpace,
 ) -> Scored:
     current = copy.deepcopy(best.definition)
     done = 0
     while done < steps:
         count = min(neighbours_per_step, steps - done)
-        neighbours = [valid_neighbour(rng, current, max_size) for _ in range(count)]
+        neighbours = [valid_neighbour(rng, current, max_size, space) for _ in range(count)]
         scores = evaluate(neighbours, "hill_climb")
         done += count
         top = int(np.argmax(scores))
@@ -150,22 +178,27 @@ def survivors(
 
 
 def child(
-    rng: np.random.RandomState, parents: list[Scored], max_size: int, size: int
+    rng: np.random.RandomState,
+    parents: list[Scored],
+    max_size: int,
+    size: int,
+    space: SearchSpace = BOOK_SPACE,
+    variation: Variation = BOOK_VARIATION,
 ) -> Definition:
     """One valid child of two distinct parents drawn from the previous generation: a tweaked copy
-    (r < 0.5), a crossover (r < 0.75) or a tweaked crossover."""
+    (r < 0.5, the book's), a crossover (r < 0.75) or a tweaked crossover."""
     while True:
         r = rng.random_sample()
         first, second = rng.choice(size, size=2, replace=False)
         parent0, parent1 = parents[first].definition, parents[second].definition
-        if r < 0.5:
+        if r < variation.tweak:
             candidate = copy.deepcopy(parent0)
-            tweak(rng, candidate)
-        elif r < 0.75:
+            tweak(rng, candidate, space)
+        elif r < variation.tweak + variation.crossover:
             candidate = crossover(rng, parent0, parent1, max_size)
         else:
             candidate = crossover(rng, parent0, parent1, max_size)
-            tweak(rng, candidate)
+            tweak(rng, candidate, space)
         if estimate_weights(candidate) <= max_size:
             return candidate
 
@@ -176,18 +209,21 @@ def evolution(
     population_size: int,
     generations: int,
     max_size: int,
+    space: SearchSpace = BOOK_SPACE,
+    variation: Variation = BOOK_VARIATION,
 ) -> list[Scored]:
     """An initial population of valid random definitions, then `generations - 1` generations of
     `population_size` children each, every generation one batch; returns the final population,
     best last."""
-    initial = [valid_random_definition(rng, max_size) for _ in range(population_size)]
+    initial = [valid_random_definition(rng, max_size, space) for _ in range(population_size)]
     scores = evaluate(initial, "evolution_0")
     population = [Scored(s, d) for s, d in zip(scores, initial, strict=True)]
     for generation in range(1, generations):
         children = [
-            child(rng, population, max_size, population_size) for _ in range(population_size)
+            child(rng, population, max_size, population_size, space, variation)
+            for _ in range(population_size)
         ]
         scores = evaluate(children, f"evolution_{generation}")
         population += [Scored(s, d) for s, d in zip(scores, children, strict=True)]
-        population = survivors(rng, population)
+        population = survivors(rng, population, variation.keep_best, variation.discard_worst)
     return population

@@ -245,15 +245,17 @@ class ArchitectureSearch:
         if self.strategy == "evolution":
             generations = max(1, self.candidate_evaluations // self.population_size)
             population = evolution(
-                rng, evaluate, self.population_size, generations, self.max_model_size
-            )
+                rng, evaluate, self.population_size, generations, self.max_model_size,
+                self.options.space, self.options.variation,
+            )  # fmt: skip
             return max(reversed(population), key=lambda member: member.score)
-        best = random_search(rng, evaluate, self.candidate_evaluations, self.max_model_size)
+        space = self.options.space
+        best = random_search(rng, evaluate, self.candidate_evaluations, self.max_model_size, space)
         if self.strategy == "random":
             return best
         return hill_climb(
             rng, evaluate, best, self.hill_climb_steps, self.max_model_size,
-            self.neighbours_per_step, self.reproduce_aliasing_quirk,
+            self.neighbours_per_step, self.reproduce_aliasing_quirk, space,
         )  # fmt: skip
 
     def _load_state(self, sweep_dir: Path, arguments: Sequence[str]) -> dict[str, Any]:

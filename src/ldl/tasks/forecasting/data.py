@@ -322,6 +322,12 @@ def prepare_book_sales(
     split: ValidationSplit = TEST_AS_VALIDATION,
 ) -> PreparedData:
     """Windows, statistics and the after-training report (naive baseline, plot) as PreparedData."""
+    if split.cv and split.cv.get("test_fraction") is not None:
+        raise ConfigError(
+            "cv.test_fraction draws test examples at random from the training examples, but a "
+            "forecast is tested on the months after its training months (data.train_months_"
+            "fraction sets where they start); leave cv.test_fraction null for data=book_sales."
+        )
     series = load_book_sales(data_dir, data_config["end_date"])
     fraction = float(data_config["train_months_fraction"])
     train, test = split_chronologically(series.values, fraction)
