@@ -1,0 +1,47 @@
+"""`ldl report <folders> book=table [out=<file.md>]` and `keep=<records folder>`: the reproduction
+report (ldl.runs.book_table) printed or written to a file, and run records copied for keeping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ldl.errors import ConfigError
+from ldl.runs.files import atomic_write_text
+from ldl.runs.location import check_output_location
+
+
+def _command(roots: list[Path], options: dict[str, Any]) -> str:
+    """The command that regenerates the page, as the first line of the page says it."""
+    words = ["ldl report", *(str(root) for root in roots), "book=table"]
+    if "out" in options:
+        words.append(f"out={options['out']}")
+    return " ".join(words)
+
+
+def run_book_report(roots: list[Path], options: dict[str, Any], arguments: list[str]) -> int:
+    if "keep" in options:
+        from ldl.runs.run_records import keep_records
+
+        into = Path(options["keep"]).expanduser()
+        if into.exists() and not into.is_dir():
+            raise ConfigError(f"keep={into} is a file; name the folder that holds run records.")
+        check_output_location(into, "records folder", "Choose another with keep=<folder>.")
+        written = keep_records(roots, into)
+        print(f"{len(written)} run record(s) kept in {into}.")
+    if "book" not in options:
+        return 0
+    from ldl.runs.book_table import render_page
+
+    page = render_page(roots, _command(roots, options))
+    if "out" not in options:
+        print(page, end="")
+        return 0
+    out = Path(options["out"]).expanduser()
+    if out.is_dir():
+        raise ConfigError(f"out={out} is a folder; name the Markdown file, e.g. out={out}/book.md.")
+    check_output_location(out.parent, "out's folder", "Choose another place with out=<file.md>.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, page)
+    print(f"Book table written to {out}.")
+    return 0
