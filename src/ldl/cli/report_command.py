@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ldl.cli.arguments import Converter, parse_arguments
+from ldl.cli.arguments import Converter, comma_list, parse_arguments
 from ldl.errors import ConfigError
 from ldl.runs.files import DamagedFileError, read_json
 from ldl.runs.run_folder import effective_status
@@ -68,7 +68,8 @@ def _with_note(verdict: str, note: str) -> str:
 
 USAGE = (
     "usage: ldl report <folder with run folders, e.g. outputs> [more folders] [plot=<file.png>] "
-    "[metric=val/error] [book=table [out=<file.md>]] [keep=<records folder>]"
+    "[metric=val/error] [book=table [out=<file.md> [update=<page.md>,...]]] "
+    "[keep=<records folder>]"
 )
 
 
@@ -84,6 +85,8 @@ OPTIONS: dict[str, Converter] = {
     "book": _book_mode,
     # Write the book table to this file instead of printing it.
     "out": str,
+    # Regenerate the book-table extracts marked in these Markdown files (needs out=: they link to it).
+    "update": comma_list,
     # Copy each run's record (metrics.json, config.yaml, overrides; no model) into this folder.
     "keep": str,
     # Also draw every run's per-epoch metric (default the test error) in one chart at this file.
@@ -129,8 +132,10 @@ def run_report(arguments: list[str]) -> int:
             raise ConfigError(
                 f"{folder} is not a folder. Give the folder that holds run folders, e.g. outputs."
             )
-    if "out" in options and "book" not in options:
-        raise ConfigError(f"out= writes the book table: add book=table. {USAGE}")
+    if ("out" in options or "update" in options) and "book" not in options:
+        raise ConfigError(f"out= and update= write the book table: add book=table. {USAGE}")
+    if "update" in options and "out" not in options:
+        raise ConfigError(f"update= extracts link to the page: add out=<file.md>. {USAGE}")
     if "keep" in options or "book" in options:
         from ldl.cli.book_report import run_book_report
 

@@ -86,11 +86,10 @@ def _duration(seconds: object) -> str:
 
 
 def _run_budget(record: RunRecord, experiment: BookExperiment) -> tuple[Budget, str]:
-    notes = []
-    short = shortened(record.config) if record.config else None
-    if short:
-        notes.append(short)
-    notes += record.changes
+    # What a person typed says how the run differs (trainer.epochs=2); a run trained from Python has
+    # no such record, so its config is compared with the experiment's own epochs and data.
+    short = shortened(record.config) if record.config and not record.changes else None
+    notes = [short] if short else list(record.changes)
     epochs = record.metrics.get("epochs_completed")
     if record.status != "completed":
         notes.append(
@@ -162,7 +161,7 @@ def _metric_lines(rows: Iterable[BookComparison], book: bool) -> str:
 def _cell(rows: list[BookComparison], book: bool) -> str:
     shown = _metric_lines(rows[:_CELL_METRICS], book)
     more = len(rows) - _CELL_METRICS
-    return f"{shown}<br>(+{more} more, below)" if more > 0 else shown
+    return f"{shown}<br>(+{more} more)" if more > 0 else shown
 
 
 def _name(experiment: BookExperiment) -> str:
@@ -170,14 +169,25 @@ def _name(experiment: BookExperiment) -> str:
     return f"[{experiment.experiment}](#{experiment.experiment.lower()}){aliases}"
 
 
+def not_run_reason(experiment: BookExperiment) -> str:
+    """Why an experiment has no run here, in a few words."""
+    need = NEEDS.get(experiment.experiment)
+    return f"not run here: needs {need.missing}" if need else "not run here: no record yet"
+
+
 def _not_run_text(experiment: BookExperiment) -> str:
     need = NEEDS.get(experiment.experiment)
     if need is None:
-        return f"not run here: no record yet; `{experiment.command}`"
+        return f"{not_run_reason(experiment)}; `{experiment.command}`"
     return (
-        f"not run here: needs {need.missing}; `{need.command}`; expected {need.cpu_time} on a "
+        f"{not_run_reason(experiment)}; `{need.command}`; expected {need.cpu_time} on a "
         f"CPU, {need.gpu_time} on a GPU"
     )
+
+
+def run_cells(run: RunRow) -> tuple[str, str]:
+    """The `ldl` and `book` cells of a run: its first metrics, the rest in the page's section."""
+    return _cell(run.comparisons, book=False), _cell(run.comparisons, book=True)
 
 
 HEADER = ["id", "ch.", "ldl", "book", "verdict", "budget used (book's)", "seed", "device", "time"]
@@ -198,8 +208,7 @@ def table_lines(table: list[ExperimentRows]) -> list[str]:
             cells = [
                 _name(experiment),
                 experiment.chapter,
-                _cell(run.comparisons, book=False),
-                _cell(run.comparisons, book=True),
+                *run_cells(run),
                 run.verdict,
                 f"{run.budget.value}: {run.budget_note} {book_budget}",
                 _number(metrics.get("seed", "-")),
