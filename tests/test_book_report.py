@@ -14,7 +14,7 @@ from helpers import REPO, assert_clean_error, run_ldl
 
 from ldl.cli.main import main
 from ldl.runs.book_catalog import book_experiments
-from ldl.runs.book_extracts import page_link, update_extracts
+from ldl.runs.book_extracts import EXTRACT, page_link, update_extracts
 from ldl.runs.book_table import Budget, collect, render_page
 
 RECORDS = Path("docs/reproduction/runs")
@@ -43,7 +43,7 @@ def test_every_extract_in_the_docs_is_what_the_records_give(monkeypatch) -> None
     monkeypatch.chdir(REPO)
     table = collect([RECORDS])[0]
     pages = [Path("README.md"), *sorted(Path("docs").glob("*.md"))]
-    with_extracts = [page for page in pages if "<!-- book-table " in page.read_text()]
+    with_extracts = [page for page in pages if EXTRACT.search(page.read_text())]
     assert Path("README.md") in with_extracts
     command = _page_command()
     for page in with_extracts:

@@ -1,7 +1,8 @@
 """Short extracts of the reproduction report inside other Markdown pages (the README, a chapter's page),
 regenerated from the same run records so that no result number in them is typed by hand.
 
-A page marks an extract with the ids it shows; everything between the markers is replaced:
+A page marks an extract with the ids it shows, each marker at the start of a line; everything between
+the markers is replaced:
 
     <!-- book-table c5e2 c6e1 -->
     ...generated rows...
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from ldl.runs.book_table import Budget, ExperimentRows, not_run_reason, run_cells
 
-_EXTRACT = re.compile(r"(<!-- book-table ([^>]*?) -->\n)(.*?)(<!-- /book-table -->)", re.S)
+# The markers start a line (an indented one, e.g. in a code example, is text).
+EXTRACT = re.compile(r"^(<!-- book-table ([^>]*?) -->\n)(.*?)^(<!-- /book-table -->)", re.S | re.M)
 HEADER = ["id", "ldl", "book", "verdict", "budget"]
 
 
@@ -57,7 +59,7 @@ def update_extracts(text: str, table: list[ExperimentRows], page_link: str) -> s
         ids = found.group(2).split()
         return found.group(1) + extract(ids, table, page_link) + found.group(4)
 
-    return _EXTRACT.sub(replaced, text)
+    return EXTRACT.sub(replaced, text)
 
 
 def page_link(document: Path, page: Path) -> str:
