@@ -119,7 +119,8 @@ def test_budgets_verdicts_and_not_run_reasons(tmp_path: Path) -> None:
     page = render_page([tmp_path], "ldl report x book=table")
     assert re.search(r"\d+ book experiments: 1 run at the book's budget, 1 only at a reduced", page)
     row = next(line for line in page.splitlines() if line.startswith("| [c16e2]"))
-    assert "needs c16e1's COCO features" in row and "on a CPU" in row and "on a GPU" in row
+    assert "needs c16e1's COCO features" in row
+    assert "expected time on a CPU: about 10 hours" in row and "; on a GPU: " in row
     assert "`ldl train experiment=c16e2 data_dir=" in row
     row = next(line for line in page.splitlines() if line.startswith("| [c7_conf3]"))
     assert "no record yet; `ldl train experiment=c7_conf3" in row
@@ -175,6 +176,54 @@ def test_the_page_and_extracts_are_written_by_the_command(tmp_path: Path, capsys
     assert "| [c5e2](docs/reproduction.md#c5e2) | test/error: 0.042 |" in text
     assert text.count("[c5e2](") == 2  # an alias shows its experiment's runs
     assert "| [c7_conf3](docs/reproduction.md#c7_conf3) | not run here: no record yet |" in text
+
+
+def _search(sweep: Path) -> None:
+    """An architecture search's sweep folder as the c17e4 sweeper leaves it: two candidates and the
+    final retraining of the best, each a job folder, and the search's state."""
+    phases = ["random", "hill_climb", "final"]
+    candidates = [
+        {"index": i, "phase": phase, "layers": ["C16-k3-s1-relu"], "estimated_weights": 1000}
+        for i, phase in enumerate(phases)
+    ]
+    state = {
+        "strategy": "random_then_hill_climb",
+        "seed": 7,
+        "experiment_id": "c17e4",
+        "candidates": candidates,
+        "final_index": 2,
+        "best_score": 0.35,
+        "candidate_evaluations": 1,
+        "hill_climb_steps": 1,
+        "eval_epochs": 1,
+        "final_epochs": 5,
+        "train_fraction": 0.1,
+    }
+    sweep.mkdir(parents=True)
+    (sweep / "search_state.json").write_text(json.dumps(state))
+    for index, phase in enumerate(phases):
+        score = {"test/accuracy": 0.39} if phase == "final" else {"val/accuracy": 0.3}
+        metrics = {"experiment": "c17e4", "status": "completed", "seed": 7, **score}
+        _record(sweep, f"{index}_c17e4", metrics, {"experiment_id": "c17e4"})
+
+
+def test_a_search_is_one_row_with_its_budget_and_is_kept_with_its_settings(tmp_path: Path) -> None:
+    _search(tmp_path / "outputs" / "multirun" / "small_search")
+    table = {e.experiment.experiment: e for e in collect([tmp_path / "outputs"])[0]}
+    (run,) = table["c17e4"].runs
+    assert run.record.name == "multirun/small_search"
+    assert run.budget is Budget.REDUCED
+    assert run.budget_note == (
+        "2 of 1000 candidates, 1 of 3 epochs each, 0.1 of the training data, "
+        "best retrained 5 of 20 epochs"
+    )
+    assert [(row.metric, row.ours) for row in run.comparisons] == [("test/accuracy", 0.39)]
+    records = tmp_path / "records"
+    assert main(["report", str(tmp_path / "outputs"), f"keep={records}"]) == 0
+    kept = records / "c17e4" / "small_search"
+    assert sorted(p.name for p in kept.iterdir()) == ["config.yaml", "metrics.json", "search.json"]
+    (again,) = {e.experiment.experiment: e for e in collect([records])[0]}["c17e4"].runs
+    assert (again.budget, again.budget_note) == (run.budget, run.budget_note)
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,8 @@ class BookExperiment:
     epochs: int | None
     search: bool = False
     names: tuple[str, ...] = field(default=())
+    # A search's candidates and epochs at the book's budget: {candidates, eval_epochs, final_epochs}.
+    search_budget: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def command(self) -> str:
@@ -89,15 +91,20 @@ def _trains_epochs(cfg: Mapping[str, Any]) -> bool:
     return runner == "keras_fit" or model.endswith("run_mnist_network")
 
 
-def _search_budget(sweeper: Mapping[str, Any]) -> str:
-    if sweeper.get("strategy") == "evolution":
-        candidates = int(sweeper["candidate_evaluations"])
-    else:
-        candidates = int(sweeper["candidate_evaluations"]) + int(sweeper["hill_climb_steps"])
-    return (
-        f"{candidates} candidates x {sweeper['eval_epochs']} epochs, "
-        f"best retrained {sweeper['final_epochs']} epochs"
-    )
+def search_candidates(settings: Mapping[str, Any]) -> int:
+    """How many candidates a search with these settings evaluates."""
+    candidates = int(settings["candidate_evaluations"])
+    if settings.get("strategy") != "evolution":
+        candidates += int(settings["hill_climb_steps"])
+    return candidates
+
+
+def _search_budget(sweeper: Mapping[str, Any]) -> dict[str, int]:
+    return {
+        "candidates": search_candidates(sweeper),
+        "eval_epochs": int(sweeper["eval_epochs"]),
+        "final_epochs": int(sweeper["final_epochs"]),
+    }
 
 
 @cache
@@ -158,6 +165,7 @@ def _read_catalog(compose: Any) -> list[BookExperiment]:
     for search in BOOK_SEARCHES:
         cfg = compose([f"hparams_search={search}"], with_hydra=True)
         book = cfg.get("book") or {}
+        budget = _search_budget(cfg["sweeper"])
         found.append(
             BookExperiment(
                 experiment=search,
@@ -166,10 +174,12 @@ def _read_catalog(compose: Any) -> list[BookExperiment]:
                 description=str(cfg.get("description", "")),
                 source=str(book.get("source", "")),
                 metrics={k: v for k, v in (book.get("metrics") or {}).items() if v is not None},
-                budget=_search_budget(cfg["sweeper"]),
+                budget=f"{budget['candidates']} candidates x {budget['eval_epochs']} epochs, best "
+                f"retrained {budget['final_epochs']} epochs",
                 epochs=None,
                 search=True,
                 names=(search,),
+                search_budget=budget,
             )
         )
     return found

@@ -85,7 +85,30 @@ def _duration(seconds: object) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _search_budget(record: RunRecord, experiment: BookExperiment) -> tuple[Budget, str]:
+    """A search's candidates, epochs per candidate, data and final epochs against the book's."""
+    settings, book = record.search or {}, experiment.search_budget
+    candidates = int(settings.get("evaluated", 0))
+    used = [
+        f"{candidates} of {book['candidates']} candidates",
+        f"{settings.get('eval_epochs')} of {book['eval_epochs']} epochs each",
+    ]
+    if settings.get("train_fraction") is not None:
+        used.append(f"{settings['train_fraction']} of the training data")
+    used.append(f"best retrained {settings.get('final_epochs')} of {book['final_epochs']} epochs")
+    full = (
+        candidates >= book["candidates"]
+        and settings.get("eval_epochs") == book["eval_epochs"]
+        and settings.get("final_epochs") == book["final_epochs"]
+        and settings.get("train_fraction") is None
+        and record.status == "completed"
+    )
+    return (Budget.FULL if full else Budget.REDUCED), ", ".join(used)
+
+
 def _run_budget(record: RunRecord, experiment: BookExperiment) -> tuple[Budget, str]:
+    if experiment.search:
+        return _search_budget(record, experiment)
     # What a person typed says how the run differs (trainer.epochs=2); a run trained from Python has
     # no such record, so its config is compared with the experiment's own epochs and data.
     short = shortened(record.config) if record.config and not record.changes else None
@@ -180,8 +203,8 @@ def _not_run_text(experiment: BookExperiment) -> str:
     if need is None:
         return f"{not_run_reason(experiment)}; `{experiment.command}`"
     return (
-        f"{not_run_reason(experiment)}; `{need.command}`; expected {need.cpu_time} on a "
-        f"CPU, {need.gpu_time} on a GPU"
+        f"{not_run_reason(experiment)}; `{need.command}`; expected time on a CPU: "
+        f"{need.cpu_time}; on a GPU: {need.gpu_time}"
     )
 
 
@@ -233,7 +256,8 @@ def _details(entry: ExperimentRows) -> list[str]:
     lines = [f"### {experiment.experiment}", "", f"{experiment.description}.", ""]
     lines += [f"The book: {experiment.source}.", ""]
     if not entry.runs:
-        return [*lines, _not_run_text(experiment).capitalize() + ".", ""]
+        text = _not_run_text(experiment)
+        return [*lines, text[0].upper() + text[1:] + ".", ""]
     for run in entry.runs:
         lines += [f"Run `{run.record.name}` ({run.record.status}, {run.budget_note}):", ""]
         lines += ["| metric | ldl | book | book range | verdict |", "|---|---|---|---|---|"]
