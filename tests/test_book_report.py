@@ -277,6 +277,7 @@ def test_the_chapter_options_cover_every_book_experiment_once() -> None:
 
 @pytest.mark.slow
 def test_the_book_search_runs_a_chapter_and_ends_with_the_report(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()  # chapter 1's NAND data are built in
     command = ("train", "-m", "hparams_search=book", "chapter=c1", "output_root=outputs")
     first = run_ldl(*command, cwd=tmp_path, timeout=600)
     assert first.returncode == 0, first.stderr
