@@ -221,7 +221,7 @@ def table_lines(table: list[ExperimentRows]) -> list[str]:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for entry in table:
         experiment = entry.experiment
-        book_budget = f"({experiment.budget})"
+        book_budget = f"(book: {experiment.budget})"
         if not entry.runs:
             cells = [_name(experiment), experiment.chapter, _not_run_text(experiment), ""]
             cells += ["not run", book_budget, "", "", ""]
@@ -234,7 +234,7 @@ def table_lines(table: list[ExperimentRows]) -> list[str]:
                 *run_cells(run),
                 run.verdict,
                 f"{run.budget.value}: {run.budget_note} {book_budget}",
-                _number(metrics.get("seed", "-")),
+                str(metrics.get("seed", "-")),  # an id, not a quantity: no thousands separators
                 str(metrics.get("device", "-")),
                 _duration(metrics.get("train_seconds")),
             ]
