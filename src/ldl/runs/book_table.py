@@ -278,10 +278,11 @@ def render_page(roots: list[Path], command: str, only: set[str] | None = None) -
         "# Reproduction of the book",
         "",
         "Every book experiment with ldl's numbers next to the book's (the range is ldl's tolerance; "
-        "docs/experiments.md says where each number comes from), the budget each run used against "
-        "the book's, its seed, device and training time. Rows come from run records (metrics.json "
-        "and the resolved config of each run, no models); an experiment without one says why and "
-        "how to run it. Regenerate with the command in the first line; docs/report.md explains it.",
+        "the experiment configs' `book` blocks say where each number comes from), the budget each "
+        "run used against the book's, its seed, device and training time. Rows come from run "
+        "records (metrics.json and the resolved config of each run, no models); an experiment "
+        "without one says why and how to run it. The command in the first line regenerates the "
+        "page; `ldl report` and `ldl train -m hparams_search=book` are explained in docs/report.md.",
         "",
         counts_line(table),
         "",
