@@ -126,6 +126,17 @@ def test_budgets_verdicts_and_not_run_reasons(tmp_path: Path) -> None:
     assert "no record yet; `ldl train experiment=c7_conf3" in row
 
 
+def test_a_run_with_another_seed_than_the_books_is_not_the_books_setup(tmp_path: Path) -> None:
+    # The book seeds c4e2's NumPy program with 7: seed 0 prints other digits.
+    metrics = {"experiment": "c4e2", "status": "completed", "epochs_completed": 20}
+    _record(tmp_path, "seed0", {**metrics, "seed": 0}, {"experiment_id": "c4e2"})
+    _record(tmp_path, "seed7", {**metrics, "seed": 7}, {"experiment_id": "c4e2"})
+    (entry,) = [e for e in collect([tmp_path])[0] if e.experiment.experiment == "c4e2"]
+    budgets = {run.record.name: (run.budget, run.budget_note) for run in entry.runs}
+    assert budgets["seed0"] == (Budget.REDUCED, "20 of 20 epochs; seed 0, not the book's 7")
+    assert budgets["seed7"] == (Budget.FULL, "20 of 20 epochs")
+
+
 def test_an_interrupted_run_is_reduced_and_says_so(tmp_path: Path) -> None:
     _record(tmp_path, "cut", _c5e2(0.05, epochs=7, status="interrupted"))
     (entry,) = [e for e in collect([tmp_path])[0] if e.experiment.experiment == "c5e2"]

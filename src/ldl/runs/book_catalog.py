@@ -37,6 +37,8 @@ class BookExperiment:
     budget: str
     # The composed config's trainer.epochs (None for a search).
     epochs: int | None
+    # The seed the book's program uses (c4e2's NumPy seed 7); None where the book leaves it unseeded.
+    seed: int | None = None
     search: bool = False
     names: tuple[str, ...] = field(default=())
     # A search's candidates and epochs at the book's budget: {candidates, eval_epochs, final_epochs}.
@@ -147,6 +149,7 @@ def _read_catalog(compose: Any) -> list[BookExperiment]:
             continue
         aliases = tuple(alias for alias, target in targets.items() if target == experiment)
         epochs = cfg.get("trainer", {}).get("epochs") if _trains_epochs(cfg) else None
+        seed = cfg.get("trainer", {}).get("seed")
         found.append(
             BookExperiment(
                 experiment=experiment,
@@ -159,6 +162,7 @@ def _read_catalog(compose: Any) -> list[BookExperiment]:
                 if isinstance(epochs, int)
                 else "the book's program, once",
                 epochs=epochs if isinstance(epochs, int) else None,
+                seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
                 names=(experiment, *aliases),
             )
         )

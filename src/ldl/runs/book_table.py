@@ -113,6 +113,10 @@ def _run_budget(record: RunRecord, experiment: BookExperiment) -> tuple[Budget, 
     # no such record, so its config is compared with the experiment's own epochs and data.
     short = shortened(record.config) if record.config and not record.changes else None
     notes = [short] if short else list(record.changes)
+    seed = record.metrics.get("seed")
+    if experiment.seed is not None and seed != experiment.seed:
+        # The book seeds this program: another seed gives other numbers than its printout.
+        notes.append(f"seed {seed}, not the book's {experiment.seed}")
     epochs = record.metrics.get("epochs_completed")
     if record.status != "completed":
         notes.append(
