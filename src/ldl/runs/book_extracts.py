@@ -19,21 +19,22 @@ from ldl.runs.book_table import Budget, ExperimentRows, not_run_reason, run_cell
 
 # The markers start a line (an indented one, e.g. in a code example, is text).
 EXTRACT = re.compile(r"^(<!-- book-table ([^>]*?) -->\n)(.*?)^(<!-- /book-table -->)", re.S | re.M)
-HEADER = ["id", "ldl", "book", "verdict", "budget"]
+HEADER = ["id", "seed", "ldl", "book", "verdict", "budget"]
 
 
 def _rows(entry: ExperimentRows, page_link: str) -> list[str]:
     experiment = entry.experiment
     name = f"[{experiment.experiment}]({page_link}#{experiment.experiment.lower()})"
     if not entry.runs:
-        return [f"| {name} | {not_run_reason(experiment)} | | not run | |"]
+        return [f"| {name} | | {not_run_reason(experiment)} | | not run | |"]
     # The runs at the book's budget when there are any; else every run there is.
     runs = [run for run in entry.runs if run.budget is Budget.FULL] or entry.runs
     lines = []
     for run in runs:
         ours, book = run_cells(run)
         budget = run.budget.value if run.budget is Budget.FULL else f"reduced: {run.budget_note}"
-        lines.append(f"| {name} | {ours} | {book} | {run.verdict} | {budget} |")
+        seed = run.record.metrics.get("seed", "-")
+        lines.append(f"| {name} | {seed} | {ours} | {book} | {run.verdict} | {budget} |")
     return lines
 
 
