@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ldl.cli.arguments import Converter, parse_arguments
+from ldl.cli.arguments import Converter, comma_list, parse_arguments
 from ldl.errors import ConfigError
 from ldl.runs.files import DamagedFileError, read_json
 from ldl.runs.run_folder import effective_status
@@ -67,9 +67,28 @@ def _with_note(verdict: str, note: str) -> str:
 
 
 USAGE = (
-    "usage: ldl report <folder with run folders, e.g. outputs> [plot=<file.png>] [metric=val/error]"
+    "usage: ldl report <folder with run folders, e.g. outputs> [more folders] [plot=<file.png>] "
+    "[metric=val/error] [book=table [out=<file.md> [update=<page.md>,...]]] "
+    "[keep=<records folder>]"
 )
+
+
+def _book_mode(text: str) -> str:
+    if text != "table":
+        raise ValueError(text)
+    return text
+
+
+_book_mode.__name__ = "choice: table"
 OPTIONS: dict[str, Converter] = {
+    # book=table: the reproduction report, every book experiment next to the book (docs/report.md).
+    "book": _book_mode,
+    # Write the book table to this file instead of printing it.
+    "out": str,
+    # Regenerate the book-table extracts marked in these Markdown files (needs out=: they link to it).
+    "update": comma_list,
+    # Copy each run's record (metrics.json, config.yaml, overrides; no model) into this folder.
+    "keep": str,
     # Also draw every run's per-epoch metric (default the test error) in one chart at this file.
     "plot": str,
     # The history.csv column the chart shows (default val/error, or val/mae for regressions).
@@ -104,12 +123,26 @@ def run_report(arguments: list[str]) -> int:
     if not arguments or arguments[0] in ("-h", "--help"):
         print(USAGE)
         return 0 if arguments else 2
-    root = Path(arguments[0])
-    options = parse_arguments(arguments[1:], OPTIONS, USAGE).values
-    if not root.is_dir():
-        raise ConfigError(
-            f"{root} is not a folder. Give the folder that holds run folders, e.g. outputs."
-        )
+    parsed = parse_arguments(arguments, OPTIONS, USAGE, positional=True)
+    options, roots = parsed.values, [Path(folder) for folder in parsed.positional]
+    if not roots:
+        raise ConfigError(f"which folder? {USAGE}")
+    for folder in roots:
+        if not folder.is_dir():
+            raise ConfigError(
+                f"{folder} is not a folder. Give the folder that holds run folders, e.g. outputs."
+            )
+    if ("out" in options or "update" in options) and "book" not in options:
+        raise ConfigError(f"out= and update= write the book table: add book=table. {USAGE}")
+    if "update" in options and "out" not in options:
+        raise ConfigError(f"update= extracts link to the page: add out=<file.md>. {USAGE}")
+    if "keep" in options or "book" in options:
+        from ldl.cli.book_report import run_book_report
+
+        return run_book_report(roots, options, arguments)
+    if len(roots) > 1:
+        raise ConfigError(f"one folder at a time without book=table or keep=. {USAGE}")
+    root = roots[0]
     if "plot" in options:
         from ldl.runs.comparison import default_metric, plot_run_comparison
 

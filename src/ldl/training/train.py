@@ -165,8 +165,16 @@ def _compare_with_book(cfg: DictConfig, metrics: dict[str, Any], say: Say) -> No
 
 
 # Overrides that cannot make a run differ from the book's setup: the experiment itself, its seed, and
-# everything that cannot change a run's numbers (where things live, how fast, what is logged).
-_NEUTRAL_OVERRIDES = ("experiment", "hydra.", "trainer.seed", *RESUME_INDEPENDENT_KEYS)
+# everything that cannot change a run's numbers (where things live, how fast, what is logged). A search
+# (hparams_search=, the book's chapter=) names its swept settings as overrides of their own.
+_NEUTRAL_OVERRIDES = (
+    "experiment",
+    "hparams_search=",
+    "chapter=",
+    "hydra.",
+    "trainer.seed",
+    *RESUME_INDEPENDENT_KEYS,
+)
 
 
 def _result_changing_overrides() -> list[str]:
