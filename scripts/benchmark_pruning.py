@@ -35,9 +35,13 @@ REPO = Path(__file__).resolve().parents[1]
 PRUNERS = ("none", "median", "successive_halving", "hyperband")
 
 
-def run_search(work: Path, pruner: str, arguments: list[str]) -> dict[str, Any]:
-    """One search with `pruner`; its wall time and what its study and job folders hold."""
-    sweep = work / pruner
+def run_search(work: Path, arm: str, arguments: list[str]) -> dict[str, Any]:
+    """One search, `arm` = a pruner and optionally its overrides after commas
+    (`median,hydra.sweeper.cv_steps=epoch`); its wall time and what its study and job folders hold."""
+    pruner, *overrides = arm.split(",")
+    if pruner not in PRUNERS:
+        sys.exit(f"{arm}: the first part must be a pruner, one of {', '.join(PRUNERS)}.")
+    sweep = work / f"search_{len(list(work.glob('search_*')))}_{pruner}"
     command = [
         sys.executable,
         "-m",
@@ -47,6 +51,7 @@ def run_search(work: Path, pruner: str, arguments: list[str]) -> dict[str, Any]:
         "hparams_search=c6_optuna_kfold",
         f"hydra/sweeper/pruner={pruner}",
         *arguments,
+        *overrides,
         f"hydra.sweep.dir={sweep}",
     ]
     environment = {**os.environ, "PYTHONPATH": str(REPO / "src")}
@@ -55,7 +60,7 @@ def run_search(work: Path, pruner: str, arguments: list[str]) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"The search with pruner={pruner} failed:\n{result.stderr[-3000:]}")
-    return {"pruner": pruner, "seconds": seconds, **study_numbers(sweep)}
+    return {"pruner": arm, "seconds": seconds, **study_numbers(sweep)}
 
 
 def study_numbers(sweep: Path) -> dict[str, Any]:
@@ -116,7 +121,13 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20, help="n_trials of each search")
     parser.add_argument("--seed", type=int, default=0, help="the sampler's seed")
     parser.add_argument("--epochs", type=int, help="trainer.epochs (default: c6e1's 500)")
-    parser.add_argument("--pruners", nargs="+", choices=PRUNERS, default=list(PRUNERS))
+    parser.add_argument(
+        "--pruners",
+        nargs="+",
+        default=list(PRUNERS),
+        help="searches to run: a pruner, optionally with overrides after commas, e.g. "
+        "median,hydra.sweeper.cv_steps=epoch,hydra.sweeper.pruner.n_warmup_steps=50",
+    )
     parser.add_argument("--keep", help="a folder to keep the sweep folders in (default: temporary)")
     options = parser.parse_args()
     arguments = [
