@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-PRUNERS = ("none", "median", "successive_halving", "hyperband")
+PRUNERS = ("none", "median", "percentile", "successive_halving", "hyperband")
 
 
 def run_search(work: Path, arm: str, arguments: list[str]) -> dict[str, Any]:
