@@ -3,20 +3,24 @@
 The chapter 6 search (`hparams_search=c6_optuna_kfold`: TPE over width, depth, dropout and learning rate
 of the Boston Housing network, 5-fold cross-validation inside each trial) runs once per pruner, each in
 a fresh sweep folder and process, with the same sampler seed and number of trials. A pruned trial
-reports the mean validation loss of its folds after each fold and stops once its pruner prunes it, so
-a hopeless configuration costs one fold instead of five. For each pruner this prints
+reports the mean validation loss of its folds after each fold (with `hydra.sweeper.cv_steps=epoch`,
+its running cross-validated estimate every `report_every` epochs inside the folds too) and stops once
+its pruner prunes it, so a hopeless configuration costs one fold, or part of one, instead of five.
+By default it compares no pruning with the best setting found (BEST below). For each search it prints
 
     pruner | trials (complete / pruned) | epochs trained | wall s | best CV val/mae | vs none
 
 where epochs trained is the sum over every trial and fold, and the best CV MAE is the mean validation
-MAE over the 5 folds of the study's best trial. The issue's goal for the best pruner: at most 40 % of
-the unpruned search's epochs and wall time, and a best MAE within 5 % of its.
+MAE over the 5 folds of the study's best trial. The goal for the best pruner: at most 40 % of the unpruned
+search's epochs and wall time, and a best MAE within 5 % of its.
 
 Run it on an otherwise idle machine, from the repository root:
 
     .venv/bin/python scripts/benchmark_pruning.py --data-dir ../shared/data
     .venv/bin/python scripts/benchmark_pruning.py --data-dir ../shared/data --trials 4 --epochs 3 \
         --pruners none median                                                    # a quick check
+    .venv/bin/python scripts/benchmark_pruning.py --data-dir ../shared/data \
+        --pruners none median median,hydra.sweeper.cv_steps=epoch,hydra.sweeper.report_every=10
 """
 
 from __future__ import annotations
@@ -32,12 +36,23 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-PRUNERS = ("none", "median", "successive_halving", "hyperband")
+PRUNERS = ("none", "median", "percentile", "successive_halving", "hyperband")
+# The best setting found (docs/sweeps.md): keep a trial while it is in the best quarter of the complete
+# trials at the same epoch, judged from epoch 50 of its first fold on, once 3 trials have completed.
+BEST = (
+    "percentile,hydra.sweeper.cv_steps=epoch,hydra.sweeper.report_every=10,"
+    "hydra.sweeper.pruner.percentile=25,hydra.sweeper.pruner.n_warmup_steps=50,"
+    "hydra.sweeper.pruner.n_startup_trials=3"
+)
 
 
-def run_search(work: Path, pruner: str, arguments: list[str]) -> dict[str, Any]:
-    """One search with `pruner`; its wall time and what its study and job folders hold."""
-    sweep = work / pruner
+def run_search(work: Path, arm: str, arguments: list[str]) -> dict[str, Any]:
+    """One search, `arm` = a pruner and optionally its overrides after commas
+    (`median,hydra.sweeper.cv_steps=epoch`); its wall time and what its study and job folders hold."""
+    pruner, *overrides = arm.split(",")
+    if pruner not in PRUNERS:
+        sys.exit(f"{arm}: the first part must be a pruner, one of {', '.join(PRUNERS)}.")
+    sweep = work / f"search_{len(list(work.glob('search_*')))}_{pruner}"
     command = [
         sys.executable,
         "-m",
@@ -47,6 +62,7 @@ def run_search(work: Path, pruner: str, arguments: list[str]) -> dict[str, Any]:
         "hparams_search=c6_optuna_kfold",
         f"hydra/sweeper/pruner={pruner}",
         *arguments,
+        *overrides,
         f"hydra.sweep.dir={sweep}",
     ]
     environment = {**os.environ, "PYTHONPATH": str(REPO / "src")}
@@ -55,7 +71,7 @@ def run_search(work: Path, pruner: str, arguments: list[str]) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"The search with pruner={pruner} failed:\n{result.stderr[-3000:]}")
-    return {"pruner": pruner, "seconds": seconds, **study_numbers(sweep)}
+    return {"pruner": arm, "seconds": seconds, **study_numbers(sweep)}
 
 
 def study_numbers(sweep: Path) -> dict[str, Any]:
@@ -116,7 +132,13 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20, help="n_trials of each search")
     parser.add_argument("--seed", type=int, default=0, help="the sampler's seed")
     parser.add_argument("--epochs", type=int, help="trainer.epochs (default: c6e1's 500)")
-    parser.add_argument("--pruners", nargs="+", choices=PRUNERS, default=list(PRUNERS))
+    parser.add_argument(
+        "--pruners",
+        nargs="+",
+        default=["none", BEST],
+        help="searches to run: a pruner, optionally with overrides after commas, e.g. "
+        "median,hydra.sweeper.cv_steps=epoch,hydra.sweeper.pruner.n_warmup_steps=50",
+    )
     parser.add_argument("--keep", help="a folder to keep the sweep folders in (default: temporary)")
     options = parser.parse_args()
     arguments = [

@@ -126,6 +126,39 @@ def test_a_killed_kfold_search_prunes_after_the_first_fold_and_resumes(tmp_path,
     assert list(study_table["pruned at"].fillna("")) == ["", "fold 1 of 3", "", ""]
 
 
+@pytest.mark.slow
+def test_a_kfold_trial_reporting_epochs_is_pruned_inside_its_first_fold(tmp_path, boston_dir):
+    result = run_ldl(
+        *PLANTED,
+        f"data_dir={boston_dir}",
+        "cv.fold=all",
+        "cv.k=3",
+        "trainer.epochs=20",
+        "trainer.loop=fit",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.cv_steps=epoch",
+        "hydra.sweeper.report_every=5",
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    folder = only_sweep_folder(tmp_path)
+    trials = study_trials(folder)
+    assert [t.state.name for t in trials] == ["COMPLETE", "PRUNED", "COMPLETE"]
+    # Steps count the epochs a trial trained over all its folds: every 5th of 3 x 20.
+    assert list(trials[0].intermediate_values) == [4, 9, 14, 19, 24, 29, 34, 39, 44, 49, 54, 59]
+    # Its last report is the running estimate once every fold is done: the cross-validated loss.
+    assert trials[0].intermediate_values[59] == pytest.approx(trials[0].value)
+    # The trial that cannot learn stops at its first report, inside fold 1, with no fold 2 or 3.
+    assert list(trials[1].intermediate_values) == [4]
+    pruned = read_metrics(folder / "1_c6e1")
+    assert pruned["status"] == "pruned" and pruned["pruned_at"] == "epoch 5 of fold 1 of 3"
+    assert sorted(p.name for p in (folder / "1_c6e1").glob("fold_*")) == ["fold_0"]
+    assert len(pd.read_csv(folder / "1_c6e1" / "fold_0" / "history.csv")) == 5
+    study_table = pd.read_csv(folder / "study.csv")
+    assert list(study_table["pruned at"].fillna("")) == ["", "epoch 5 of fold 1 of 3", ""]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -109,6 +109,7 @@ def test_the_sweepers_defaults_pass_its_checks():
         ({"n_trials": 2.5}, "hydra.sweeper.n_trials=2.5"),
         ({"direction": "sideways"}, "hydra.sweeper.direction=sideways"),
         ({"report_every": 0}, "hydra.sweeper.report_every=0"),
+        ({"cv_steps": "batch"}, "hydra.sweeper.cv_steps=batch is not allowed: use fold or epoch"),
         ({"grace_period": 10}, "hydra.sweeper.grace_period=10 must exceed"),
         ({"poll_seconds": 0}, "hydra.sweeper.poll_seconds=0"),
         ({"storage": "nowhere"}, "hydra.sweeper.storage=nowhere names no storage"),

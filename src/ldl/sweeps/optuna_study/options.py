@@ -12,6 +12,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from ldl.errors import ConfigError
+from ldl.sweeps.optuna_study.pruning import CV_STEPS
 
 DIRECTIONS = ("minimize", "maximize")
 # Options that must be whole numbers of at least this much.
@@ -81,6 +82,13 @@ def check_options(options: DictConfig, overrides: list[str] | None = None) -> No
         raise ConfigError(
             f"hydra.sweeper.poll_seconds={poll} is not allowed: it must be a number of seconds "
             "above 0, e.g. hydra.sweeper.poll_seconds=2."
+        )
+    cv_steps = options.get("cv_steps", "fold")
+    if cv_steps not in CV_STEPS:
+        raise ConfigError(
+            f"hydra.sweeper.cv_steps={cv_steps} is not allowed: use "
+            f"{' or '.join(CV_STEPS)} (what a cv.fold=all trial reports to its pruner after: each "
+            "fold, or every report_every epochs inside the folds), e.g. hydra.sweeper.cv_steps=epoch."
         )
     if options.grace_period <= options.heartbeat_interval:
         raise ConfigError(

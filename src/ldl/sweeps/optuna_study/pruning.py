@@ -11,7 +11,11 @@ pruner configured (`hydra/sweeper/pruner=median`, ...):
   loop runs many epochs per call into the graph: a trial pruned inside a call stops at that call's
   last epoch, about a second later; `pruned_at` says the epoch it stopped after.)
 - a `cv.fold=all` trial reports, after each fold, the mean validation loss of the folds done so
-  far (step = folds done - 1), and trains no further fold once pruned.
+  far (step = folds done - 1), and trains no further fold once pruned. With `cv_steps: epoch` it
+  reports every `report_every` epochs inside the folds too: the step is the number of epochs the
+  trial has trained over all its folds, the value its running cross-validated estimate (the mean of
+  the finished folds' validation losses and the current fold's latest one), so a hopeless
+  configuration stops inside its first fold.
 
 A pruned job's metrics.json says `status: pruned` and `pruned_at` (`epoch 12` or `fold 1 of 5`), and
 the trial gets the user attribute `ldl_pruned_at`; the sweeper then tells Optuna the trial was
@@ -23,9 +27,9 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ldl.runs.files import read_json, write_json
 from ldl.sweeps.job_paths import job_environment_override
@@ -37,6 +41,9 @@ PRUNED_AT_ATTRIBUTE = "ldl_pruned_at"
 PRUNED = "pruned"
 # The history column an ordinary trial reports (the job's objective is the validation loss).
 REPORTED = "val/loss"
+# What a step of a cv.fold=all trial is (hydra.sweeper.cv_steps).
+CvSteps = Literal["fold", "epoch"]
+CV_STEPS: tuple[CvSteps, ...] = ("fold", "epoch")
 
 
 def job_environment(storage_url: str, study_name: str, trial_number: int) -> list[str]:
@@ -59,6 +66,12 @@ class TrialLink:
     pruned_at: str | None = None
     # Folds or epochs: what a step is.
     unit: str = "epoch"
+    # For cv.fold=all: report after each fold only (fold), or every report_every epochs (epoch).
+    cv_steps: CvSteps = "fold"
+    # For cv.fold=all: the folds' validation losses so far, and the epochs they trained.
+    fold_values: list[float] = field(default_factory=list)
+    epochs_before: int = 0
+    folds: int = 0
 
     def report(self, value: float, step: int) -> bool:
         """Tell the study the objective at `step`; whether the pruner prunes the trial there."""
@@ -73,11 +86,29 @@ class TrialLink:
             self.pruned_at = f"epoch {epoch + 1}"  # made exact in mark_pruned
         return self.pruned_at is not None
 
+    def fold_epoch_listener(self, epoch: int, row: dict[str, float]) -> bool:
+        """cv_steps=epoch: the running cross-validated estimate at the trial's epochs so far."""
+        value = row.get(REPORTED)
+        if self.pruned_at is not None:
+            return True
+        if value is None or (epoch + 1) % self.report_every:
+            return False
+        estimate = (sum(self.fold_values) + float(value)) / (len(self.fold_values) + 1)
+        if self.report(estimate, self.epochs_before + epoch):
+            fold = len(self.fold_values) + 1
+            self.pruned_at = f"epoch {epoch + 1} of fold {fold} of {self.folds}"
+        return self.pruned_at is not None
+
     def fold_listener(self, fold: int, per_fold: list[dict[str, Any]], folds: int) -> bool:
         values = [m.get(REPORTED) for m in per_fold]
         if not values or not all(isinstance(v, int | float) for v in values):
             return False
         mean = sum(float(v) for v in values if v is not None) / len(values)
+        if self.cv_steps == "epoch":
+            # Reported epoch by epoch inside the fold already (fold_epoch_listener).
+            self.fold_values = [float(v) for v in values if v is not None]
+            self.epochs_before += int(per_fold[-1].get("epochs_completed", 0))
+            return self.pruned_at is not None
         if fold + 1 == folds:  # every fold is trained: pruning now would save nothing
             self.trial.report(mean, fold)
             return False
@@ -125,7 +156,8 @@ def link_of_this_job() -> TrialLink | None:
     )
     trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, int(number))
     trial = optuna.trial.Trial(study, trial_id)
-    return TrialLink(study, trial, int(sweeper.get("report_every", 1)))
+    cv_steps = "epoch" if sweeper.get("cv_steps", "fold") == "epoch" else "fold"
+    return TrialLink(study, trial, int(sweeper.get("report_every", 1)), cv_steps=cv_steps)
 
 
 FoldListener = Callable[[int, list[dict[str, Any]]], bool]
@@ -135,13 +167,18 @@ FoldListener = Callable[[int, list[dict[str, Any]]], bool]
 def reporting_to_the_study(cross_validating: bool) -> Iterator[TrialLink | None]:
     """Inside: epochs (or, for cv.fold=all, folds) are reported to this job's trial, if any."""
     link = link_of_this_job()
-    if link is None or cross_validating:
+    if link is None or (cross_validating and link.cv_steps == "fold"):
         if link is not None:
             link.unit = "fold"
         yield link
         return
     from ldl.training.recorder import listening_to_epochs
 
+    if cross_validating:
+        link.unit = "fold"
+        with listening_to_epochs(link.fold_epoch_listener):
+            yield link
+        return
     with listening_to_epochs(link.epoch_listener):
         yield link
 
@@ -149,4 +186,5 @@ def reporting_to_the_study(cross_validating: bool) -> Iterator[TrialLink | None]
 def fold_listener(link: TrialLink | None, folds: int) -> FoldListener | None:
     if link is None:
         return None
+    link.folds = folds
     return lambda fold, per_fold: link.fold_listener(fold, per_fold, folds)

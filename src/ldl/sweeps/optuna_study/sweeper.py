@@ -80,6 +80,7 @@ class DurableOptunaSearch:
         poll_seconds: float,
         pruner: DictConfig | None = None,
         report_every: int = 1,
+        cv_steps: str = "fold",
     ) -> None:
         options = OmegaConf.create(
             {
@@ -92,6 +93,7 @@ class DurableOptunaSearch:
                 "n_jobs": n_jobs,
                 "params": params,
                 "report_every": report_every,
+                "cv_steps": cv_steps,
                 "heartbeat_interval": heartbeat_interval,
                 "grace_period": grace_period,
                 "max_retries": max_retries,
