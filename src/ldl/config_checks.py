@@ -85,7 +85,8 @@ def check_everything_is_read(cfg: DictConfig) -> None:
         parameters = inspect.signature(builder).parameters
         if "cfg" not in parameters:  # a NumPy program reads the whole config itself
             check_target_options(model, "model", builder, MODEL_RUNTIME_ARGUMENTS)
-    _check_optimizer_keys(cfg.get("optimizer"))
+    if _trains_keras_model(cfg):
+        _check_optimizer_keys(cfg.get("optimizer"))
 
 
 def check_target_options(
@@ -190,7 +191,8 @@ def check_values(cfg: DictConfig) -> None:
     _check_optimizer_values(cfg.get("optimizer"))
     _check_fine_tune(cfg.get("fine_tune"))
     _check_cross_validation(cfg)
-    _check_keras_names(cfg)
+    if _trains_keras_model(cfg):
+        _check_keras_names(cfg)
     _check_callbacks(cfg.get("callbacks"))
 
 
@@ -272,6 +274,13 @@ def _keras_names(kind: str) -> list[str]:
         if inspect.isfunction(item)
         and not name.startswith(("_", "get", "serialize", "deserialize"))
     )
+
+
+def _trains_keras_model(cfg: DictConfig) -> bool:
+    """Only the keras_fit runner compiles the loss, metrics, initializers and optimizer the config
+    names; the other runners (a NumPy program, inference) never read them, so a NumPy program's run
+    is checked without loading Keras."""
+    return OmegaConf.select(cfg, "runner._target_") == "ldl.training.recipe.train_keras"
 
 
 def _check_keras_names(cfg: DictConfig) -> None:

@@ -24,7 +24,6 @@ from ldl.config import config_dir, flatten, validate_config
 from ldl.config_checks import closest, did_you_mean
 from ldl.errors import ConfigError, LdlError
 from ldl.runs.location import check_output_location
-from ldl.tf_setup import import_tensorflow
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
 # Groups whose entries are instantiated one by one: adding an entry with `+` is how one plugs in.
@@ -117,9 +116,8 @@ def _checked(overrides: list[str], check_keys: bool = True) -> DictConfig:
         raise
     except Exception as error:  # Hydra's and OmegaConf's composition errors
         raise hydra_error(error, overrides) from None
-    # Checking resolves every `_target_`, which imports Keras: TensorFlow first, through ldl's quiet
-    # import, or its C++ start-up lines reach stderr (a config refused while composing stays fast).
-    import_tensorflow()
+    # Checking resolves every `_target_`: a Keras model's module imports TensorFlow (quietly: `import
+    # ldl` installs the quiet import); a NumPy program's imports none.
     try:
         if check_keys:
             _check_added_keys(overrides, cfg)
