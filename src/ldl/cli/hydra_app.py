@@ -44,8 +44,9 @@ def job_context(app: Any, cfg: DictConfig) -> HydraContext:
 
     with read_write(cfg.hydra), open_dict(cfg.hydra):
         cfg.hydra.job.name = JOB_NAME
-        if cfg.hydra.mode is None:
+        if cfg.hydra.mode is None:  # as Hydra's command line does it: an override, recorded
             cfg.hydra.mode = RunMode.RUN
+            cfg.hydra.overrides.hydra.append("hydra.mode=RUN")
     configure_log(cfg.hydra.hydra_logging, cfg.hydra.verbose)
     callbacks = Callbacks(cfg)
     callbacks.on_run_start(config=cfg, config_name=CONFIG_NAME)
