@@ -4,7 +4,7 @@ The book's chapter 1, 3 and 4 and Appendix F programs are plain Python and NumPy
 TensorFlow, so a run costs the interpreter, NumPy, Hydra's composition and the program itself. This
 script times, in fresh processes one after the other, each case's ldl command and its references:
 
-    case | ldl s | reference | reference s | ldl / reference
+    case | ldl s | cpu s | reference | reference s | cpu s | ldl / reference (wall, CPU)
 
 - `python -c "import numpy"`: the floor of any NumPy program;
 - the book's own program (`--book-dir`: the `stand_alone/` folder of the book's repository, NVDLI/LDL),
@@ -12,7 +12,8 @@ script times, in fresh processes one after the other, each case's ldl command an
   `trainer.epochs` the same) on the MNIST files of `--data-dir` (gunzipped into a scratch copy of the
   book's `data/` layout; a small IDX reader stands in for `idx2numpy` where it is not installed).
 
-Seconds are the median wall-clock seconds of `--repeats` runs of the whole process. The machine's load
+Seconds are the median wall-clock seconds of `--repeats` runs of the whole process, and the median CPU
+seconds (user + system) the process used, which a busy machine changes far less. The machine's load
 average is printed first: numbers from a loaded machine are loaded-machine numbers (compare ratios
 within one run only). From the repository root:
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -61,8 +63,14 @@ def convert_from_file(path):
 """
 
 
-def seconds(command: list[str], cwd: Path, environment: dict[str, str]) -> float:
-    """Wall-clock seconds of one whole process; a failing process stops the benchmark."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def seconds(command: list[str], cwd: Path, environment: dict[str, str]) -> tuple[float, float]:
+    """(wall-clock, CPU) seconds of one whole process; a failing process stops the benchmark."""
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
@@ -70,13 +78,15 @@ def seconds(command: list[str], cwd: Path, environment: dict[str, str]) -> float
         raise SystemExit(
             f"{' '.join(command)} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
         )
-    return elapsed
+    return elapsed, _children_cpu() - cpu_before
 
 
 def median_seconds(
     command: list[str], cwd: Path, environment: dict[str, str], repeats: int
-) -> float:
-    return statistics.median(seconds(command, cwd, environment) for _ in range(repeats))
+) -> tuple[float, float]:
+    """Median wall-clock and median CPU seconds of `repeats` runs."""
+    runs = [seconds(command, cwd, environment) for _ in range(repeats)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
 def book_tree(book_dir: Path, data_dir: Path, epochs: int, scratch: Path) -> Path:
@@ -124,7 +134,7 @@ def main() -> int:
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
     if load[0] > 0.5 * (os.cpu_count() or 1):
         print("warning: the machine is busy; these are loaded-machine numbers")
-    rows: list[tuple[str, float, str, float]] = []
+    rows: list[tuple[str, tuple[float, float], str, tuple[float, float]]] = []
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)
         stand_alone = (
@@ -141,22 +151,28 @@ def main() -> int:
                 overrides.append(f"trainer.epochs={arguments.epochs}")
             outputs = scratch / "outputs" / case
             command = [sys.executable, "-m", "ldl.cli.main", "train", *overrides]
-            times = []
-            for repeat in range(arguments.repeats):
-                run_dir = f"hydra.run.dir={outputs / str(repeat)}"
-                times.append(seconds([*command, run_dir], scratch, environment))
-            ldl = statistics.median(times)
+            runs = [
+                seconds([*command, f"hydra.run.dir={outputs / str(repeat)}"], scratch, environment)
+                for repeat in range(arguments.repeats)
+            ]
+            ldl = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
             rows.append((case, ldl, 'python -c "import numpy"', floor))
             script = stand_alone / BOOK_SCRIPTS[case] if stand_alone else None
-            if script is not None and script.is_file():
+            if stand_alone is not None and script is not None and script.is_file():
                 book = median_seconds(
                     [sys.executable, script.name], stand_alone, environment, arguments.repeats
                 )
                 rows.append((case, ldl, f"book {script.name}", book))
-    print(f"\n{'case':6} {'ldl s':>8}  {'reference':42} {'reference s':>11} {'ldl/ref':>8}")
-    for case, ldl, reference, reference_seconds in rows:
-        ratio = ldl / reference_seconds
-        print(f"{case:6} {ldl:8.2f}  {reference:42} {reference_seconds:11.2f} {ratio:8.2f}")
+    # CPU seconds (user + system) hardly change with the machine's load; wall-clock seconds do.
+    print(
+        f"\n{'case':6} {'ldl s':>7} {'cpu s':>6}  {'reference':40} {'ref s':>7} {'cpu s':>6} "
+        f"{'ldl/ref':>7} {'cpu ratio':>9}"
+    )
+    for case, (wall, cpu), reference, (reference_wall, reference_cpu) in rows:
+        print(
+            f"{case:6} {wall:7.2f} {cpu:6.2f}  {reference:40} {reference_wall:7.2f} "
+            f"{reference_cpu:6.2f} {wall / reference_wall:7.2f} {cpu / reference_cpu:9.2f}"
+        )
     return 0
 
 
