@@ -17,7 +17,6 @@ import keras
 
 from ldl.errors import ConfigError
 
-
 DEFAULT_LEARNING_RATE = 1.0e-5
 
 
