@@ -24,7 +24,7 @@ experiment, run_dir = sys.argv[1], sys.argv[2]
 if run_dir:
     assert main(["train", f"experiment={experiment}", f"hydra.run.dir={run_dir}"]) == 0
 else:  # composed, checked, and the program's and runner's modules imported: all before any data
-    cfg = check_command([f"experiment={experiment}"])
+    cfg = check_command([f"experiment={experiment}", "data_dir=data"])
     target_of(cfg.model, "model"), target_of(cfg.runner, "runner")
 print(sorted(name for name in ("tensorflow", "keras") if name in sys.modules))
 """
@@ -36,6 +36,7 @@ def test_a_numpy_program_never_imports_tensorflow(experiment, tmp_path):
     # The programs on built-in truth tables run whole; the MNIST ones as far as their first data.
     runs = experiment in ("c1e1", "c1e2", "c3e1")
     run_dir = str(tmp_path / "run") if runs else ""
+    (tmp_path / "data").mkdir()  # where the MNIST programs would look for their data
     result = subprocess.run(
         [sys.executable, "-c", CHILD, experiment, run_dir],
         capture_output=True,
