@@ -246,11 +246,11 @@ def test_label_smoothing_moves_the_target_towards_uniform(tmp_path: Path) -> Non
     import keras
     from helpers import compose_config
 
+    from ldl.training.compile import loss_and_metrics
     from ldl.training.losses import (
         FusedSparseCategoricalCrossentropy,
         SmoothedSparseCategoricalCrossentropy,
     )
-    from ldl.training.recipe import loss_and_metrics
 
     probabilities = np.array([[[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]], dtype="float32")
     ids = np.array([[0, 2]])

@@ -225,8 +225,8 @@ def test_augmentation_draws_depend_only_on_the_epoch_so_resumed_runs_match():
 def test_augmentation_runs_on_training_batches_only(tmp_path: Path):
     """The training pipeline's batches differ from the stored images; evaluation's do not."""
     from ldl.data.datasets import prepare_data
+    from ldl.training.batches import _chain
     from ldl.training.pipeline import EpochShuffledDataset, evaluation_dataset
-    from ldl.training.recipe import _chain
 
     write_cifar10_batches(tmp_path, n_train=50, n_test=20)
     config = data_config(

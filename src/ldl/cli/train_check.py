@@ -133,9 +133,12 @@ def _check_with_keras(jobs: list[tuple[list[str], DictConfig]]) -> None:
     """Last, the names only Keras knows (losses, metrics, initializers, an optimizer's arguments):
     TensorFlow loads only for a command every other check has accepted, through ldl's quiet import
     (or its C++ start-up lines reach stderr)."""
-    import_tensorflow()
-    from ldl.config.keras_checks import check_with_keras
+    from ldl.config.keras_checks import check_with_keras, needs_keras
 
+    jobs = [(job, cfg) for job, cfg in jobs if needs_keras(cfg)]
+    if not jobs:
+        return
+    import_tensorflow()
     for job, cfg in jobs:
         try:
             check_with_keras(cfg)

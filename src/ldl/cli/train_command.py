@@ -1,24 +1,30 @@
-"""`ldl train`: a thin @hydra.main wrapper around `ldl.training.train.train`.
+"""`ldl train`: Hydra runs `ldl.training.train.train` on the composed config.
 
-Before Hydra runs, the command is composed and checked (`ldl.cli.train_check`): a refused command
-writes nothing. Hydra's record of a job goes to `.hydra.pending` and becomes `.hydra` only once `train`
-uses the folder (`ldl.cli.hydra_files`); a sweep holds its folder's lock while it runs.
+The command is composed and checked first (`ldl.cli.train_check`): a refused command writes nothing.
+A single run is then handed to Hydra with that very config (composed once, validated once) and goes
+straight to `train`: `main -> run_train -> Hydra's run_job -> _task -> train -> train_keras ->
+model.fit`. A sweep (`-m`) is composed by Hydra, whose sweeper launches the jobs (`ldl.cli.hydra_app`).
+Hydra's record of a job goes to `.hydra.pending` and becomes `.hydra` only once `train` uses the folder
+(`ldl.cli.hydra_files`); a sweep holds its folder's lock while it runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import run_job
 from hydra.types import RunMode
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
+from ldl.cli import hydra_app
 from ldl.cli.hydra_files import HydraFiles
 from ldl.cli.main import report_error
 from ldl.cli.train_check import (
@@ -29,14 +35,13 @@ from ldl.cli.train_check import (
     overrides_of,
     refuse_search_as_experiment,
 )
-from ldl.config import config_dir, sweep_name
+from ldl.config import sweep_name
 from ldl.errors import ConfigError, DataError, LdlError, StoppedError
 from ldl.runs.files import DamagedFileError, write_json
 from ldl.runs.location import location_error, nearest_existing
 from ldl.runs.lock import FolderBusyError, FolderLock
 from ldl.runs.run_folder import RunFolder
 from ldl.sweeps.job_paths import job_environment_override
-from ldl.tf_setup import import_tensorflow
 from ldl.training import stop_signals
 
 DEFAULT_EXPERIMENT = "c5e2"
@@ -76,30 +81,29 @@ def _record_failed_job(run_dir: str, error: BaseException) -> None:
         write_json(run.metrics_path, {**metrics, "status": "failed", "error": str(error)})
 
 
-# Where a single run's folder may be cleaned up to when the command is refused: the closest folder
-# that existed before the command (set by run_train; sweep jobs stop at their sweep folder).
-_KEEP_ROOT: Path | None = None
-
-
-def _task(cfg: DictConfig) -> float | None:
-    # A job may run in a fresh worker process (hydra/launcher=parallel): TensorFlow through ldl's
-    # quiet import before the training modules import Keras.
-    import_tensorflow()
+def _task(cfg: DictConfig, keep_root: Path | None = None) -> float | None:
+    """One Hydra job. A single run (`keep_root`: the closest folder that existed before the command,
+    where a refused run's folder is cleaned up to) goes straight to `train`, or to the loop over its
+    members for cv.fold=all and trainer.repeats; a sweep job too, with a sweep's extras."""
+    # No TensorFlow here: a NumPy program never loads it, and the Keras runner's modules import it
+    # quietly (`import ldl` installs the quiet import, in a launcher's worker process too).
     from ldl.runs.selection import discard_unstarted_run
-    from ldl.sweeps.cross_validation import train_or_cross_validate as train
-    from ldl.sweeps.job_paths import anchor_relative_paths
+    from ldl.training.train import train
 
     hydra_config = HydraConfig.get()
     output_dir = Path(hydra_config.runtime.output_dir)
     if hydra_config.mode != RunMode.MULTIRUN:
-        files = HydraFiles(output_dir, _KEEP_ROOT or cfg.output_root)
+        files = HydraFiles(output_dir, keep_root or cfg.output_root)
         try:
-            metrics = train(cfg, claim=files.claim)
+            if _trains_members(cfg):
+                metrics = _train_members(cfg, claim=files.claim)
+            else:  # checked: run_train validated this config before Hydra ran
+                metrics = train(cfg, claim=files.claim, checked=True)
         except LdlError as error:
             if not files.claimed:
                 files.discard()  # refused: the folder is as it was
             elif files.fresh and isinstance(error, ConfigError | DataError):
-                discard_unstarted_run(cfg.run_dir, _KEEP_ROOT or cfg.output_root)
+                discard_unstarted_run(cfg.run_dir, keep_root or cfg.output_root)
             sys.exit(report_error("train", error))
         except BaseException:
             if not files.claimed:
@@ -117,6 +121,8 @@ def _task(cfg: DictConfig) -> float | None:
         return None
     if cfg.trainer.threads is None:
         cfg.trainer.threads = threads_per_job(hydra_config)
+    from ldl.sweeps.job_paths import anchor_relative_paths
+
     anchor_relative_paths(cfg, hydra_config.runtime.cwd)  # Ray's workers run elsewhere
     print(
         f"ldl train: {job_progress(hydra_config)}: {' '.join(hydra_config.overrides.task)}",
@@ -125,7 +131,7 @@ def _task(cfg: DictConfig) -> float | None:
     try:
         # Outside its epochs a job stops at once (data loading, feature extraction, reports).
         with stop_signals.immediate():
-            return objective(train(cfg, claim=files.claim))
+            return objective(_train_members(cfg, claim=files.claim))
     except (StoppedError, KeyboardInterrupt):
         if not files.claimed:
             files.discard()
@@ -149,6 +155,21 @@ def _task(cfg: DictConfig) -> float | None:
         else:
             files.discard()  # refused: an existing job folder is left as it was
         return None
+
+
+def _trains_members(cfg: DictConfig) -> bool:
+    """Whether the run is several members in one job: the folds of cv.fold=all, trainer.repeats."""
+    from ldl.sweeps.member_jobs import cross_validates_in_one_job
+    from ldl.sweeps.repeats import repeats_of
+
+    return cross_validates_in_one_job(cfg) or repeats_of(cfg) > 1
+
+
+def _train_members(cfg: DictConfig, claim: Any) -> dict[str, Any]:
+    """The job's members (or its one run, reporting to an Optuna study's pruner in a sweep)."""
+    from ldl.sweeps.cross_validation import train_or_cross_validate
+
+    return train_or_cross_validate(cfg, claim=claim)
 
 
 def job_progress(hydra_config: Any) -> str:
@@ -199,7 +220,6 @@ def with_sweep_folder(arguments: list[str]) -> list[str]:
 
 
 def run_train(arguments: list[str]) -> int:
-    global _KEEP_ROOT
     from ldl.cli.show_config import (
         flags_first,
         print_sweep_configs,
@@ -214,14 +234,30 @@ def run_train(arguments: list[str]) -> int:
             return print_sweep_configs(arguments)
         if is_multirun(arguments):  # --info, --help with -m: about the config, as without -m
             arguments = without_multirun(arguments)
-        return _run_hydra(arguments)  # --help, --cfg, --info: Hydra's own
-    cfg = check_command(arguments)
-    if not is_multirun(arguments):
-        _KEEP_ROOT = nearest_existing(Path(str(cfg.hydra.run.dir)))
-        try:
-            return _run_hydra(arguments, Path(str(cfg.hydra.run.dir)))
-        finally:
-            _KEEP_ROOT = None
+        with _told_in_ldl_words(arguments, Path.cwd()):
+            hydra_app.run_flags(arguments)  # --help, --cfg, --info: Hydra's own
+        return 0
+    cfg = check_command(arguments)  # composed and validated: the run's config
+    if is_multirun(arguments):
+        return _run_sweep(arguments, cfg)
+    run_dir = Path(str(cfg.hydra.run.dir))
+    task = functools.partial(_task, keep_root=nearest_existing(run_dir))
+    with _told_in_ldl_words(arguments, run_dir), hydra_app.application() as app:
+        context = hydra_app.job_context(app, cfg)
+        job = run_job(
+            task_function=task,
+            config=cfg,
+            job_dir_key="hydra.run.dir",
+            job_subdir_key=None,
+            hydra_context=context,
+        )
+        hydra_app.end_run(context, cfg, job)
+    return 0
+
+
+def _run_sweep(arguments: list[str], cfg: DictConfig) -> int:
+    """`ldl train -m`: the sweep folder locked (unless the sweeper shares it), stop signals passed on
+    to every job, and the sweep's state told when it was stopped."""
     sweep_dir = Path(str(cfg.hydra.sweep.dir))
     created = not sweep_dir.exists()
     try:
@@ -237,13 +273,13 @@ def run_train(arguments: list[str]) -> int:
     # sets the job's environment from hydra.job.env_set), through this file.
     stop_file = sweep_dir.resolve() / f"{STOP_FILE_PREFIX}{os.getpid()}"
     stop_signals.watch_sweep(stop_file)
-    arguments = [
-        *arguments,
+    overrides = [
+        *overrides_of(arguments),
         job_environment_override(stop_signals.STOP_FILE_VARIABLE, str(stop_file)),
     ]
     try:
-        with lock, stop_signals.deferred():
-            _run_hydra(arguments, sweep_dir)
+        with lock, stop_signals.deferred(), _told_in_ldl_words(overrides, sweep_dir):
+            hydra_app.run_sweep(overrides, _task)
     except StoppedError:
         if not stop_signals.requested():
             raise
@@ -287,29 +323,19 @@ def sweeper_shares_its_folder(cfg: DictConfig) -> bool:
     return bool(getattr(sweeper, "shares_its_folder", False))
 
 
-def _run_hydra(arguments: list[str], folder: Path | None = None) -> int:
-    """Hand the arguments to Hydra; its errors come back as exceptions and are told in ldl's words."""
-    task = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")(_task)
-    saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
-    sys.argv = ["ldl train", *arguments]
-    os.environ["HYDRA_FULL_ERROR"] = "1"
+@contextlib.contextmanager
+def _told_in_ldl_words(arguments: list[str], folder: Path) -> Iterator[None]:
+    """Hydra's errors (and a folder it cannot create) as ldl's, naming the command's overrides."""
     try:
-        task()
+        yield
     except (LdlError, SystemExit, KeyboardInterrupt):
         raise
     except OSError as error:
-        raise location_error(error, folder or Path.cwd()) from None
+        raise location_error(error, folder) from None
     except Exception as error:
         if not _is_hydra_error(error):
             raise
         raise hydra_error(error, overrides_of(arguments)) from None
-    finally:
-        sys.argv = saved_argv
-        if saved_full_error is None:
-            os.environ.pop("HYDRA_FULL_ERROR", None)
-        else:
-            os.environ["HYDRA_FULL_ERROR"] = saved_full_error
-    return 0
 
 
 def _is_hydra_error(error: BaseException) -> bool:

@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ldl.config.fields import did_you_mean
 from ldl.config.keras_names import named
@@ -27,6 +27,23 @@ MODEL_RUNTIME_ARGUMENTS = (
     "output_kernel_initializer",
     "bias_initializer",
 )
+
+
+# The runner that compiles the loss, metrics, initializers and optimizer a config names.
+KERAS_RUNNER = "ldl.training.recipe.train_keras"
+
+
+def needs_keras(cfg: DictConfig) -> bool:
+    """Whether `check_with_keras` has anything to judge: only the keras_fit runner reads the Keras
+    names, and a model family plugged in with its own `_target_` is checked by its signature. A NumPy
+    program's run (or an inference run) is checked without loading TensorFlow."""
+    model = cfg.get("model")
+    plugged_in = (
+        isinstance(model, DictConfig)
+        and bool(model.get("_target_"))
+        and str(model.get("name")) not in MODELS
+    )
+    return plugged_in or OmegaConf.select(cfg, "runner._target_") == KERAS_RUNNER
 
 
 def check_with_keras(cfg: DictConfig) -> None:

@@ -62,9 +62,10 @@ def validate(cfg: DictConfig) -> None:
 def validate_config(cfg: DictConfig) -> None:
     """`validate`, then the checks that need Keras: what a run started from Python calls."""
     validate(cfg)
-    from ldl.config.keras_checks import check_with_keras
+    from ldl.config.keras_checks import check_with_keras, needs_keras
 
-    check_with_keras(cfg)
+    if needs_keras(cfg):  # a NumPy program's run never loads TensorFlow
+        check_with_keras(cfg)
 
 
 def _check_field(key: str, field: Field, value: Any) -> None:

@@ -14,14 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from ldl.errors import ConfigError
-from ldl.tf_setup import import_tensorflow
 
 _MIRRORED: dict[tuple[str, ...], Any] = {}
 
 
 def distribution_strategy(name: str | None) -> Any:
     """The tf.distribute strategy `trainer.distribute` names (None: TensorFlow's default strategy)."""
-    tf = import_tensorflow()
+    from ldl.training.backend import tf
+
     if name is None:
         return tf.distribute.get_strategy()
     if name == "mirrored":

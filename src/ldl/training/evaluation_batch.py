@@ -19,6 +19,8 @@ from typing import Literal
 
 import keras
 
+from ldl.training.keras_internals import nested_layers
+
 EvalBatchSize = int | Literal["auto"]
 
 # 64 MiB of layer outputs per evaluation batch. c7_conf5, 2 epochs on 10,000 CIFAR-10 images with
@@ -32,7 +34,7 @@ def activation_bytes_per_example(model: keras.Model) -> int | None:
     """Bytes of every layer output (nested models' layers included) for one example; None when a
     layer's output shape is unknown (a subclassed layer called outside the functional API)."""
     total = 0
-    for layer in model._flatten_layers(include_self=False):
+    for layer in nested_layers(model):
         try:
             outputs = keras.tree.flatten(layer.output)
         except (AttributeError, ValueError):  # a layer with no symbolic output of its own

@@ -17,15 +17,18 @@ import keras
 
 from ldl.errors import ConfigError
 
+DEFAULT_LEARNING_RATE = 1.0e-5
+
 
 def fine_tune_settings(config: Mapping[str, Any] | None) -> tuple[int, int, float]:
     """(epochs, unfreeze_top, learning_rate) of `fine_tune`; epochs 0 means no second phase."""
     if not config:
         return 0, 0, 0.0
+    # The defaults of train.yaml's fine_tune block (tests/test_code_defaults.py keeps them equal).
     epochs, top, rate = (
         config.get("epochs", 0),
         config.get("unfreeze_top", 0),
-        config.get("learning_rate"),
+        config.get("learning_rate", DEFAULT_LEARNING_RATE),
     )
     for key, value in (("epochs", epochs), ("unfreeze_top", top)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -25,12 +25,12 @@ import keras
 from omegaconf import DictConfig
 
 from ldl.errors import ConfigError
-from ldl.tf_setup import import_tensorflow
+from ldl.training.backend import tf
+from ldl.training.keras_internals import build_for_training, nested_layers
 from ldl.training.pipeline import EpochShuffledDataset, SetEpoch
 from ldl.training.recorder import RunRecorder
+from ldl.training.run_context import RunContext
 from ldl.training.tensorboard_logs import EpochScalars
-
-tf = import_tensorflow()
 
 Loop = Literal["auto", "fit", "graph"]
 LOOPS: tuple[Loop, ...] = ("auto", "fit", "graph")
@@ -60,9 +60,7 @@ class LoopSetting:
 
 def has_convolutions(model: keras.Model) -> bool:
     """Whether any layer of `model` (nested models included) is a convolution."""
-    return any(
-        "Conv" in type(layer).__name__ for layer in model._flatten_layers(include_self=False)
-    )
+    return any("Conv" in type(layer).__name__ for layer in nested_layers(model))
 
 
 def loop_blockers(
@@ -104,7 +102,7 @@ def uses_graph_loop(
     cfg: DictConfig, setting: LoopSetting, callbacks: list[keras.callbacks.Callback]
 ) -> bool:
     """`trainer.loop`: auto (the graph loop where it can run), fit, or graph (an error where it cannot)."""
-    loop = cfg.trainer.get("loop", "fit")
+    loop = cfg.trainer.loop
     if loop == "fit":
         return False
     blockers = loop_blockers(cfg, setting, callbacks)
@@ -271,27 +269,21 @@ def _replay(
     return logs
 
 
-def fit_in_graph(
-    model: keras.Model,
-    train: EpochShuffledDataset,
-    validation_batches: Any,
-    eval_batch_size: int,
-    callbacks: list[keras.callbacks.Callback],
-    epochs: int,
-    initial_epoch: int,
-    verbose: int,
-) -> None:
-    """Train from `initial_epoch` to `epochs` as `fit()` would, many epochs per call.
+def fit_in_graph(context: RunContext, epochs: int, initial_epoch: int, verbose: int) -> None:
+    """Train the run's model from `initial_epoch` to `epochs` as `fit()` would, many epochs per call.
 
-    `validation_batches` is the tf.data dataset `fit()` would validate on (None without validation
-    data); its batches are read once, transformed as `fit()` sees them, and held as tensors."""
+    The validation batches are the tf.data dataset `fit()` would validate on (None without validation
+    data); they are read once, transformed as `fit()` sees them, and held as tensors."""
+    model, callbacks = context.model, context.callbacks
+    datasets = context.datasets
+    train, validation_batches = datasets.train, datasets.validation_batches
     recorder = next((c for c in callbacks if isinstance(c, RunRecorder)), None)
     if recorder is None:
         raise ValueError("the graph loop keeps its last good state in the run's RunRecorder")
     x, y = train.features, train.targets
     # fit() builds the optimizer and metric variables before its first step; so must we.
     first = (_rows(x, 0, 1), _rows(y, 0, 1))
-    model._symbolic_build(data_batch=train.transform(*first) if train.transform else first)
+    build_for_training(model, train.transform(*first) if train.transform else first)
     held_out = _held_out(validation_batches) if validation_batches is not None else None
     settings = {"model": model, "epochs": epochs, "steps": train.steps_per_epoch, "verbose": 0}
     callback_list = keras.callbacks.CallbackList(callbacks, **settings)
@@ -304,7 +296,7 @@ def fit_in_graph(
     )
     model.stop_training = False
     callback_list.on_train_begin()
-    run = GraphEpochs(model, train, held_out, eval_batch_size, recorder)
+    run = GraphEpochs(model, train, held_out, datasets.eval_batch_size, recorder)
     sizer = CallSizer()
     epoch, logs = initial_epoch, {}
     while epoch < epochs and not model.stop_training:

@@ -14,9 +14,7 @@ from typing import Any
 import keras
 
 from ldl.errors import ConfigError
-from ldl.tf_setup import import_tensorflow
-
-tf = import_tensorflow()
+from ldl.training.backend import tf
 
 SMOOTHABLE = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy")
 

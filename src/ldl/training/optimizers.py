@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -55,7 +56,9 @@ def build_optimizer(optimizer_config: Mapping[str, Any]) -> keras.optimizers.Opt
     schedule = arguments.pop("schedule", None)
     if name not in OPTIMIZERS:
         raise ConfigError(f"optimizer={name} is not known. Use one of: {', '.join(OPTIMIZERS)}.")
-    learning_rate = float(arguments.get("learning_rate", 0.001))
+    # Without one in the config (every configs/optimizer file sets it), Keras's own default.
+    default = inspect.signature(OPTIMIZERS[name]).parameters["learning_rate"].default
+    learning_rate = float(arguments.get("learning_rate", default))
     if learning_rate <= 0:
         raise ConfigError(f"optimizer.learning_rate must be > 0, got {learning_rate}.")
     if schedule:

@@ -16,9 +16,7 @@ import keras
 import numpy as np
 
 from ldl.data.aligned import is_aligned
-from ldl.tf_setup import import_tensorflow
-
-tf = import_tensorflow()
+from ldl.training.backend import tf
 
 # A function of one batch (features, targets) -> (features, targets) run inside the tf.data graph, e.g.
 # one-hot encoding of token ids (so the encoded windows never sit in memory) or data augmentation.

@@ -24,7 +24,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from ldl.config import resolved_config, validate_config
-from ldl.errors import LdlError, TrainingDivergedError
+from ldl.errors import LdlError
 from ldl.runs.files import write_json
 from ldl.runs.location import location_error
 from ldl.runs.lock import FolderLock
@@ -45,9 +45,7 @@ class _Member:
     mode: RunMode
     say: Say
     loop: Any = None  # its population_loop.LoopMember
-    datasets: Any = None
-    recorder: Any = None
-    base_metrics: dict[str, Any] | None = None
+    context: Any = None  # its run_context.RunContext, once set up
 
 
 def _config_blockers(cfg: DictConfig) -> list[str]:
@@ -74,28 +72,26 @@ def population_blockers(cfg: DictConfig) -> list[str]:
     reasons = _config_blockers(cfg)
     if reasons:
         return reasons
-    from ldl.training import recipe
-    from ldl.training.graph_loop import LoopSetting, has_convolutions, loop_blockers
+    import keras
 
-    data = recipe.prepare_data(
-        cfg.data,
-        cfg.data_dir,
-        validation=cfg.trainer.validation,
-        validation_fraction=cfg.trainer.validation_fraction,
-        validation_seed=cfg.trainer.validation_seed,
-        cv=cfg.get("cv"),
-    )
+    from ldl.models import build_model
+    from ldl.training.batches import prepare_run_data
+    from ldl.training.callback_setup import instantiate_callbacks
+    from ldl.training.graph_loop import LoopSetting, has_convolutions, loop_blockers
+    from ldl.training.pipeline import EpochShuffledDataset
+
+    data = prepare_run_data(cfg)
     if data.batches is not None:
         return ["the dataset loads its batches lazily"]
-    recipe.keras.backend.clear_session(free_memory=False)
-    model = recipe.build_model(cfg.model, cfg.initializer, data.input_shape, data.num_outputs)
+    keras.backend.clear_session(free_memory=False)
+    model = build_model(cfg.model, cfg.initializer, data.input_shape, data.num_outputs)
     # The training batches would be an EpochShuffledDataset (the data loads none itself); only its
     # kind matters here, so an unbuilt one stands in for it.
-    in_memory = object.__new__(recipe.EpochShuffledDataset)
+    in_memory = object.__new__(EpochShuffledDataset)
     setting = LoopSetting(in_memory, data.train_transform is not None, has_convolutions(model))
-    callbacks = recipe._instantiate_callbacks(cfg.get("callbacks"))
-    callbacks += recipe._instantiate_callbacks(cfg.get("logger"))
-    recipe.keras.backend.clear_session(free_memory=False)
+    callbacks = instantiate_callbacks(cfg.get("callbacks"))
+    callbacks += instantiate_callbacks(cfg.get("logger"))
+    keras.backend.clear_session(free_memory=False)
     return loop_blockers(cfg, setting, callbacks)
 
 
@@ -125,59 +121,29 @@ def _claim_member(cfg: DictConfig, locks: contextlib.ExitStack) -> tuple[_Member
 
 def _set_up(member: _Member) -> None:
     """What train_keras does before fit(), for one member, in a fresh session seeded with its seed."""
-    from ldl.training import recipe
     from ldl.training.population_loop import LoopMember
+    from ldl.training.recipe import start_run
 
-    cfg, run, say = member.cfg, member.run, member.say
-    checkpointer = recipe.Checkpointer(run.checkpoint_dir)
-    runtime = recipe.set_up_runtime(cfg, checkpointer if member.mode is RunMode.RESUME else None)
-    datasets = recipe.load_datasets(cfg, runtime.seed, run)
-    model, state, _ = recipe.build_or_restore(cfg, runtime, datasets, checkpointer, say)
-    datasets = recipe.batch_validation(datasets, cfg, model)
-    member.base_metrics = {
-        "experiment": cfg.experiment_id,
-        "seed": runtime.seed,
-        "device": runtime.device,
-        "parameters": model.count_params(),
-        "train_examples": recipe.num_examples(datasets.data.x_train),
-    }
-    member.recorder = recipe.RunRecorder(
-        run,
-        checkpointer,
-        state,
-        cfg.trainer.epochs,
-        recipe.CheckpointPolicy.from_trainer(cfg.trainer),
-        member.base_metrics,
-    )
-    callbacks = recipe.make_callbacks(cfg, run, model, datasets, member.recorder)
-    member.datasets = datasets
+    context = start_run(member.cfg, member.run, member.mode, member.say)
+    member.context = context
     member.loop = LoopMember(
-        model=model,
-        train=datasets.train,
-        validation_batches=datasets.validation_batches,
-        eval_batch_size=datasets.eval_batch_size,
-        callbacks=callbacks,
-        epochs=int(cfg.trainer.epochs),
-        epoch=state.epochs_completed,
+        model=context.model,
+        train=context.datasets.train,
+        validation_batches=context.datasets.validation_batches,
+        eval_batch_size=context.datasets.eval_batch_size,
+        callbacks=context.callbacks,
+        epochs=int(member.cfg.trainer.epochs),
+        epoch=context.recorder.state.epochs_completed,
     )
 
 
 def _finish(member: _Member) -> dict[str, Any]:
     """Evaluate and save the trained member, compare it with the book; its flat metrics."""
-    from ldl.training import recipe
+    from ldl.training.outcome import evaluate_and_save, refuse_diverged
 
-    cfg, run, recorder = member.cfg, member.run, member.recorder
-    if recorder.diverged_at is not None:
-        raise TrainingDivergedError(
-            f"Training diverged: the loss became NaN or infinite in epoch {recorder.diverged_at}, so "
-            "the run was stopped and marked failed. Lower optimizer.learning_rate, add gradient "
-            "clipping (optimizer.clipnorm=1.0), or check the inputs for NaN; the last good epoch is in "
-            f"{run.checkpoint_dir}."
-        )
-    assert member.base_metrics is not None
-    metrics = recipe.evaluate_and_save(
-        cfg, run, member.loop.model, member.datasets, recorder, member.base_metrics, member.say
-    )
+    cfg, run, context = member.cfg, member.run, member.context
+    refuse_diverged(context)
+    metrics = evaluate_and_save(context)
     metrics = {"experiment": cfg.experiment_id, **metrics, "status": "completed"}
     _compare_with_book(cfg, metrics, member.say)
     write_json(run.metrics_path, metrics)
@@ -223,7 +189,8 @@ def train_population(member_configs: Sequence[DictConfig], what: str) -> list[di
 def _train_members(members: list[_Member], cfg: DictConfig) -> None:
     """Set every member up as train_keras would, then train them together; a stop request ends
     the training with every member checkpointed at its last completed epoch."""
-    from ldl.training import recipe, stop_signals
+    from ldl.training import stop_signals
+    from ldl.training.callback_setup import verbosity
     from ldl.training.population_loop import fit_population_in_graph
 
     for member in members:
@@ -231,13 +198,11 @@ def _train_members(members: list[_Member], cfg: DictConfig) -> None:
     # A first stop signal waits for the end of a call into the graph (stop_signals.py).
     with stop_signals.deferred():
         try:
-            fit_population_in_graph(
-                [m.loop for m in members], recipe.verbosity(cfg.trainer.verbose)
-            )
+            fit_population_in_graph([m.loop for m in members], verbosity(cfg.trainer.verbose))
         except KeyboardInterrupt:
             if not stop_signals.at_once():
                 for member in members:
-                    member.recorder.stop_at_last_completed_epoch()
+                    member.context.recorder.stop_at_last_completed_epoch()
             raise
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import keras
 
-from ldl.tf_setup import import_tensorflow
+from ldl.training.backend import tf
 from ldl.training.graph_loop import (
     CallSizer,
     _Arrays,
@@ -38,11 +38,10 @@ from ldl.training.graph_loop import (
     _replay,
     _rows,
 )
+from ldl.training.keras_internals import build_for_training
 from ldl.training.pipeline import EpochShuffledDataset
 from ldl.training.recorder import RunRecorder
 from ldl.training.tensorboard_logs import EpochScalars
-
-tf = import_tensorflow()
 
 
 @dataclass
@@ -167,7 +166,7 @@ def _begin(member: LoopMember) -> None:
     if member.recorder is None:
         raise ValueError("a population member keeps its last good state in its RunRecorder")
     first = (_rows(train.features, 0, 1), _rows(train.targets, 0, 1))
-    model._symbolic_build(data_batch=train.transform(*first) if train.transform else first)
+    build_for_training(model, train.transform(*first) if train.transform else first)
     if member.validation_batches is not None:
         member.held_out = _held_out(member.validation_batches)
     settings = {"model": model, "epochs": member.epochs, "steps": train.steps_per_epoch}

@@ -74,8 +74,9 @@ class CheckpointPolicy:
     @classmethod
     def from_trainer(cls, trainer: DictConfig) -> CheckpointPolicy:
         return cls(
-            seconds=float(trainer.get("checkpoint_seconds", 0.0)),
-            every_epochs=trainer.get("checkpoint_every"),
+            # No defaults here: configs/trainer/default.yaml declares both (30 s, null).
+            seconds=float(trainer.checkpoint_seconds),
+            every_epochs=trainer.checkpoint_every,
         )
 
     def due(self, epochs_completed: int, seconds_since_checkpoint: float) -> bool:

@@ -13,9 +13,7 @@ from typing import Any
 
 import keras
 
-from ldl.tf_setup import import_tensorflow
-
-tf = import_tensorflow()
+from ldl.training.backend import tf
 
 
 def state_variables(model: keras.Model) -> list[Any]:

@@ -9,9 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from ldl.tf_setup import import_tensorflow
-
-tf = import_tensorflow()
+from ldl.training.backend import tf
 
 
 def write_hparams(log_dir: str, hparams: dict[str, Any], run_name: str) -> None:

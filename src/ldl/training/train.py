@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,14 +46,16 @@ class RunInterruptedError(StoppedError):
     """Ctrl-C or SIGTERM during training; the last completed epoch is kept for a resume."""
 
 
-def train(cfg: DictConfig, claim: Claim | None = None) -> dict[str, Any]:
+def train(cfg: DictConfig, claim: Claim | None = None, checked: bool = False) -> dict[str, Any]:
     """Train and evaluate the experiment `cfg` describes; return its flat metrics.
 
     The run folder (`cfg.run_dir`) receives config.yaml, metrics.json, history.csv, model.keras,
     learning_curve.png and TensorBoard logs. Nothing is written before the config has been checked,
-    the folder chosen and its lock taken (one writer per run folder).
+    the folder chosen and its lock taken (one writer per run folder). `checked`: the caller has
+    validated this very config already (`ldl train` does, before Hydra creates the run folder).
     """
-    validate_config(cfg)
+    if not checked:
+        validate_config(cfg)
     runner: Runner = target_of(cfg.runner, "runner")
     # Stored absolute, so later commands (ldl eval) find the data from any working directory.
     cfg.data_dir = os.path.abspath(os.path.expanduser(str(cfg.data_dir)))
@@ -74,10 +76,20 @@ def train(cfg: DictConfig, claim: Claim | None = None) -> dict[str, Any]:
     with FolderLock(run.path):
         if claim is not None:
             claim(run, mode)
-        return _train_locked(cfg, runner, run, mode)
+        say = _open_run(cfg, run, mode)
+        with recording_failures(cfg, run):
+            metrics = runner(cfg, run, mode, say)
+        metrics = {"experiment": cfg.experiment_id, **metrics, "status": "completed"}
+        _compare_with_book(cfg, metrics, say)
+        write_json(run.metrics_path, metrics)
+        from ldl.runs.mlflow_log import log_run  # logger=mlflow: the finished folder into MLflow
+
+        log_run(cfg, run, say)
+        return metrics
 
 
-def _train_locked(cfg: DictConfig, runner: Runner, run: RunFolder, mode: RunMode) -> dict[str, Any]:
+def _open_run(cfg: DictConfig, run: RunFolder, mode: RunMode) -> Say:
+    """The run's config.yaml (a new run), its first lines, and metrics.json saying `running`."""
     say = make_reporter(run)
     if mode is RunMode.NEW:
         run.write_config(resolved_config(cfg))
@@ -86,21 +98,14 @@ def _train_locked(cfg: DictConfig, runner: Runner, run: RunFolder, mode: RunMode
     # A resumed run keeps what its metrics.json holds (epochs, last metrics) until it has more.
     earlier = {k: v for k, v in run.read_metrics().items() if k != "error"}
     write_json(run.metrics_path, {**earlier, "experiment": cfg.experiment_id, "status": "running"})
-    metrics = _run_recording_failures(runner, cfg, run, mode, say)
-    _compare_with_book(cfg, metrics, say)
-    write_json(run.metrics_path, metrics)
-    from ldl.runs.mlflow_log import log_run  # logger=mlflow: the finished folder into MLflow
-
-    log_run(cfg, run, say)
-    return metrics
+    return say
 
 
-def _run_recording_failures(
-    runner: Runner, cfg: DictConfig, run: RunFolder, mode: RunMode, say: Say
-) -> dict[str, Any]:
-    """Run; on any failure ldl can explain, leave metrics.json saying how the run ended."""
+@contextlib.contextmanager
+def recording_failures(cfg: DictConfig, run: RunFolder) -> Iterator[None]:
+    """On any failure ldl can explain, leave metrics.json saying how the run ended."""
     try:
-        metrics = runner(cfg, run, mode, say)
+        yield
     except KeyboardInterrupt:
         recorded = {**run.read_metrics(), "status": "interrupted"}
         with contextlib.suppress(OSError):  # a full disk: the checkpoint still stands
@@ -120,7 +125,6 @@ def _run_recording_failures(
     except Exception as error:  # anything else (a bug, out of memory): never `running` forever
         _record_failure(run, error)
         raise
-    return {"experiment": cfg.experiment_id, **metrics, "status": "completed"}
 
 
 def interrupted_message(run: RunFolder, metrics: dict[str, Any], cfg: DictConfig) -> str:

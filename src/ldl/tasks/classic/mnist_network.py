@@ -122,9 +122,18 @@ def _step_layer(net: TwoLayerNetwork, x: np.ndarray, target: np.ndarray, rate: f
 
 
 def _step_matrix(
-    net: TwoLayerNetwork, x: np.ndarray, target: np.ndarray, rate: float
+    net: TwoLayerNetwork,
+    x: np.ndarray,
+    target: np.ndarray,
+    rate: float,
+    scratch: tuple[np.ndarray, np.ndarray] | tuple[None, None] = (None, None),
 ) -> np.ndarray:
-    """Appendix F's matrix form (aFe1): matmul per layer, update outer(delta, input) * rate."""
+    """Appendix F's matrix form (aFe1): matmul per layer, update outer(delta, input) * rate.
+
+    `scratch`: two arrays shaped as the hidden and output weights that receive the updates (run_epoch
+    allocates them once per epoch). The same numbers, without allocating 160 KB twice per example:
+    an allocation that size is a system call each time, about 7 % of an example's time."""
+    hidden_update, output_update = scratch
     hidden_z: np.ndarray = np.matmul(net.hidden_weights, x)
     hidden_y = activate(net.hidden_activation, hidden_z)
     hidden = np.concatenate((np.array([1.0]), hidden_y))
@@ -134,8 +143,10 @@ def _step_matrix(
     hidden_error = derivative_from_output(net.hidden_activation, hidden_y) * np.matmul(
         net.output_weights[:, 1:].T, output_error
     )
-    net.hidden_weights -= np.outer(hidden_error, x) * rate
-    net.output_weights -= np.outer(output_error, hidden) * rate
+    hidden_update = np.outer(hidden_error, x, out=hidden_update)
+    net.hidden_weights -= np.multiply(hidden_update, rate, out=hidden_update)
+    output_update = np.outer(output_error, hidden, out=output_update)
+    net.output_weights -= np.multiply(output_update, rate, out=output_update)
     return output
 
 
@@ -316,6 +327,13 @@ def run_epoch(
     if batch_size == 1 and batch_order != "printed_listing":
         inputs = np.empty(x_train.shape[1] + 1)
         inputs[0] = 1.0
+        if implementation == "matrix":  # its updates computed into two arrays made once
+            scratch = (np.empty_like(net.hidden_weights), np.empty_like(net.output_weights))
+            for j in state.order:
+                inputs[1:] = x_train[j]
+                output = _step_matrix(net, inputs, y_train[j], learning_rate, scratch)
+                correct += int(output.argmax() == labels[j])
+            return correct / examples
         for j in state.order:
             inputs[1:] = x_train[j]
             output = train_example(net, inputs, y_train[j], learning_rate, implementation)

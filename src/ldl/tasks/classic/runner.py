@@ -19,7 +19,6 @@ from ldl.runs.run_folder import RunFolder
 from ldl.runs.selection import RunMode
 from ldl.targets import plain, target_of
 from ldl.tasks.classic.activations import check_activation
-from ldl.tasks.classic.decision_boundary import plot_decision_boundaries
 from ldl.tasks.classic.perceptron import initial_weights, train_perceptron
 from ldl.tasks.classic.truth_tables import truth_table
 from ldl.tasks.classic.xor_network import train_xor_network
@@ -93,6 +92,9 @@ def run_perceptron(cfg: DictConfig, say: Say, run: RunFolder) -> dict[str, Any]:
     except ValueError as error:
         raise ConfigError(f"model={model.name}: {error}.") from None
     if model.plot_decision_boundary:
+        # Matplotlib only for the plot (c1e2): c1e1's whole process then starts in about a second.
+        from ldl.tasks.classic.decision_boundary import plot_decision_boundaries
+
         path = run.path / "decision_boundary.png"
         plot_decision_boundaries(
             path, inputs, targets, result.weight_history,
