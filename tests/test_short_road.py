@@ -16,7 +16,7 @@ from ldl.cli.main import main
 
 def test_a_single_run_is_composed_and_validated_once_and_skips_sweeps(tmp_path, monkeypatch):
     counts = {"compose": 0, "validate": 0}
-    compose, validate = train_check.compose, train_check.validate_config
+    compose, validate = train_check.compose, train_check.validate
 
     def counting_compose(overrides):
         counts["compose"] += 1
@@ -30,7 +30,7 @@ def test_a_single_run_is_composed_and_validated_once_and_skips_sweeps(tmp_path, 
         raise AssertionError("a single run went through sweeps/cross_validation.py")
 
     monkeypatch.setattr(train_check, "compose", counting_compose)
-    monkeypatch.setattr(train_check, "validate_config", counting_validate)
+    monkeypatch.setattr(train_check, "validate", counting_validate)
     monkeypatch.setattr("ldl.training.train.validate_config", counting_validate)
     monkeypatch.setattr("ldl.sweeps.cross_validation.train_or_cross_validate", no_detour)
     argv, environment = list(sys.argv), dict(os.environ)
