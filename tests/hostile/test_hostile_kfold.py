@@ -5,7 +5,7 @@ disk) points at the job's folder, which resumes it, never at the fold's, which w
 from __future__ import annotations
 
 import pytest
-from helpers import REPO, run_ldl
+from helpers import run_ldl
 from hostile import assert_clean, assert_refused, run_cli
 
 # In this process; these load Boston Housing or train a few epochs: a second or more each.
@@ -29,14 +29,13 @@ def test_an_interrupted_fold_points_at_the_job_which_resumes(world, tmp_path):
         "+callbacks.stop={_target_: crash_callbacks.SignalAfterEpoch, epoch: 1}",
         f"data_dir={world.data}", f"hydra.run.dir={job}",
     )  # fmt: skip
-    tests = {"PYTHONPATH": str(REPO / "tests")}
-    stopped = run_ldl(*command, cwd=tmp_path, env=tests)
+    stopped = run_ldl(*command, cwd=tmp_path)
     assert stopped.returncode == 130 and "Traceback" not in stopped.stderr, stopped.stderr
     assert "hydra.run.dir=job " in stopped.stderr, stopped.stderr
     assert "fold_0 " not in stopped.stderr.split("hydra.run.dir=")[-1]
     # The advice works: the same command resumes fold 0 and goes on to fold 1 (which, started
     # fresh, is stopped by the same callback).
-    resumed = run_ldl(*command, cwd=tmp_path, env=tests)
+    resumed = run_ldl(*command, cwd=tmp_path)
     assert resumed.returncode == 130, resumed.stderr
     assert (job / "fold_0" / "model.keras").is_file()
 

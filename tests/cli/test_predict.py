@@ -22,8 +22,6 @@ from ldl.tasks.vision.predict import (
     top_k,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture
 def photo(tmp_path: Path) -> Path:

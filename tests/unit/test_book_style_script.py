@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 from fixtures import write_cifar10_batches, write_mnist_idx
+from helpers import REPO
 
 from ldl.data.preprocessing import standardize_global
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+sys.path.insert(0, str(REPO / "scripts"))
 import book_style_keras
 
 

@@ -1,6 +1,6 @@
 """Small, deterministic stand-ins for the real dataset files, written in their exact formats.
 
-Import from tests as `from fixtures import write_mnist_idx` (pytest puts `tests/` on sys.path).
+Import from tests as `from fixtures import write_mnist_idx` (pytest puts `tests/support/` on sys.path: pyproject.toml's `pythonpath`).
 Every writer creates `directory` if needed and returns the arrays it wrote, so a test can compare
 what a loader returns with what is on disk. Same arguments, same bytes: data come from seeded NumPy.
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import run_ldl
-from helpers import start_ldl as start_ldl_process
+from helpers import run_ldl, start_ldl
 
 from ldl.sweeps.optuna_study.sweeper import _objective_values
 from ldl.sweeps.optuna_study.table import study_summary_lines
@@ -60,8 +59,8 @@ def study_trials(folder: Path) -> list:
     return study.get_trials()
 
 
-def start_ldl(arguments: list[str], cwd: Path) -> subprocess.Popen:
-    return start_ldl_process(
+def start_search(arguments: list[str], cwd: Path) -> subprocess.Popen:
+    return start_ldl(
         *arguments, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, new_session=False
     )
 
@@ -101,7 +100,7 @@ def hparams_sessions(folder: Path) -> tuple[set[str], bool]:
 @pytest.mark.slow
 def test_a_killed_search_continues_to_n_trials_in_all(tmp_path, boston_dir):
     arguments = search_arguments(boston_dir, "hydra.sweeper.n_trials=3", "trainer.epochs=60")
-    first = start_ldl(arguments, tmp_path)
+    first = start_search(arguments, tmp_path)
     try:
         # Kill the whole search (SIGKILL: no clean-up) once trial 1 has saved an epoch.
         wait_for("outputs/multirun/*/1_c6e1/checkpoint/state.json", tmp_path, timeout=240)
@@ -146,7 +145,7 @@ def test_a_killed_search_continues_to_n_trials_in_all(tmp_path, boston_dir):
 @pytest.mark.slow
 def test_two_processes_share_one_study_without_repeating_trials(tmp_path, boston_dir):
     arguments = search_arguments(boston_dir, "hydra.sweeper.n_trials=4", "trainer.epochs=30")
-    processes = [start_ldl(arguments, tmp_path) for _ in range(2)]
+    processes = [start_search(arguments, tmp_path) for _ in range(2)]
     outputs = [process.communicate(timeout=600)[0] for process in processes]
     assert [p.returncode for p in processes] == [0, 0], outputs
     folder = only_sweep_folder(tmp_path)

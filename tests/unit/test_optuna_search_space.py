@@ -9,6 +9,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
+from helpers import REPO, TEST_DATA
 from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
@@ -22,7 +23,7 @@ from ldl.sweeps.optuna_study.table import (
     write_importance,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = TEST_DATA
 
 
 @pytest.mark.parametrize(
@@ -86,9 +87,7 @@ def test_a_changed_search_space_is_described_parameter_by_parameter():
 
 
 def sweeper_options(**changes):
-    options = OmegaConf.load(
-        Path(__file__).parents[1] / "configs" / "hydra" / "sweeper" / "optuna_study.yaml"
-    )
+    options = OmegaConf.load(REPO / "configs" / "hydra" / "sweeper" / "optuna_study.yaml")
     options.pop("defaults")
     options.sampler = {"_target_": "optuna.samplers.TPESampler", "seed": 0}
     options.pruner = {"_target_": "optuna.pruners.MedianPruner"}

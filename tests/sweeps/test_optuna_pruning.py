@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import REPO, assert_clean_error, run_ldl
-from test_optuna_study import only_sweep_folder, start_ldl, study_trials, wait_for
+from helpers import assert_clean_error, run_ldl, start_ldl
+from test_optuna_study import only_sweep_folder, start_search, study_trials, wait_for
 
 # Random sampling seeded with 2 (+ the trial number) draws 0.01, 1e-9, 0.01: trial 1 cannot learn.
 # The median pruner may prune once one trial has completed.
@@ -100,7 +100,7 @@ def test_a_killed_kfold_search_prunes_after_the_first_fold_and_resumes(tmp_path,
         "trainer.epochs=30",
         "hydra.sweeper.n_trials=3",
     ]
-    first = start_ldl(arguments, tmp_path)
+    first = start_search(arguments, tmp_path)
     try:
         # Kill the search (SIGKILL) once trial 2 has saved an epoch of its first fold.
         wait_for("outputs/multirun/*/2_c6e1/fold_0/checkpoint/state.json", tmp_path, timeout=300)
@@ -141,13 +141,16 @@ def test_the_dashboard_serves_the_studys_trials_over_http(tmp_path):
     study = optuna.create_study(study_name="sweep", storage=f"sqlite:///{folder / 'optuna.db'}")
     study.optimize(lambda t: t.suggest_float("optimizer.learning_rate", 0.001, 0.1), n_trials=3)
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ldl.cli.main", "dashboard", str(folder), f"port={port}"],
+    server = start_ldl(
+        "dashboard",
+        folder,
+        f"port={port}",
         cwd=tmp_path,
-        env={"PYTHONPATH": str(REPO / "src"), "PATH": str(Path(sys.executable).parent)},
+        env={"PATH": str(Path(sys.executable).parent)},
+        inherit=False,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
+        new_session=False,
     )
     try:
         line = server.stdout.readline()  # type: ignore[union-attr]

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import REPO
+from helpers import SUPPORT, ldl_environment
 
 # Mirrored over 2 replicas: each global batch is split in two and the gradients summed across
 # replicas, so only the order of floating-point additions differs from one device.
@@ -21,11 +21,11 @@ ACCURACY_TOLERANCE = 0.01  # absolute
 
 def run_check(mode: str, work) -> dict:
     result = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "gpu_paths_check.py"), mode, str(work)],
+        [sys.executable, str(SUPPORT / "gpu_paths_check.py"), mode, str(work)],
         capture_output=True,
         text=True,
         timeout=600,
-        env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"},
+        env=ldl_environment({"PATH": "/usr/bin:/bin"}, inherit=False),
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]

@@ -5,16 +5,15 @@ problem, and that every run and sweep folder it was not asked to change is byte-
 (`tree_digest` hashes a folder tree's files by content and lists its folders, so a new empty date
 folder or a rewritten `.hydra/overrides.yaml` shows up as a difference).
 
-The commands run in this process (`ldl.cli.main.main`), exactly as the `ldl` entry point runs them, so a
-case costs a fraction of a second instead of a fresh TensorFlow import; an exception escaping `main`
-is what a user would see as a traceback, and fails the case.
+The commands run in this process (`helpers.run_cli`, the harness's in-process form), exactly as the `ldl`
+entry point runs them, so a case costs a fraction of a second instead of a fresh TensorFlow import; an
+exception escaping `main` is what a user would see as a traceback, and fails the case.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import os
 import shutil
 import subprocess
@@ -23,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from ldl.cli.main import main
+from helpers import Outcome, run_cli
 
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", "HYDRA_FULL_ERROR")
 
@@ -52,44 +50,6 @@ def changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
     """The paths added, removed or rewritten between two digests."""
     keys = set(before) | set(after)
     return sorted(k for k in keys if before.get(k) != after.get(k))
-
-
-@dataclass
-class Outcome:
-    code: int | None
-    out: str
-    err: str
-    error: BaseException | None = None  # an exception that escaped: a traceback for a user
-
-
-def run_cli(*arguments: str | Path, cwd: Path) -> Outcome:
-    """`ldl <arguments>` in this process, from `cwd`, with stdout and stderr captured."""
-    _protect_pytest_capture()
-    out, err = io.StringIO(), io.StringIO()
-    previous = Path.cwd()
-    os.chdir(cwd)
-    code: int | None
-    escaped: BaseException | None = None
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main([str(a) for a in arguments])
-            except SystemExit as exit_:
-                code = exit_.code if isinstance(exit_.code, int) else 1
-            except Exception as error:  # reported as the traceback it would be
-                code, escaped = None, error
-    finally:
-        os.chdir(previous)
-    return Outcome(code, out.getvalue(), err.getvalue(), escaped)
-
-
-def _protect_pytest_capture() -> None:
-    """absl's log handler (imported with Keras) closes its stream when Hydra resets logging, unless
-    that stream is the current sys.stderr; if Keras was imported while pytest captured stderr, that
-    stream is pytest's capture file, so point the handler at the process's own stderr first."""
-    absl_logging = sys.modules.get("absl.logging")
-    if absl_logging is not None:
-        absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
 
 
 def assert_clean(outcome: Outcome, code: int, *fragments: str) -> None:

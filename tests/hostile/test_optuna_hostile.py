@@ -9,12 +9,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from helpers import TEST_DATA
 from hostile import assert_refused
 
 # In this process, but each case composes the config and imports TensorFlow: seconds each.
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).parent / "data"
+DATA = TEST_DATA
 
 
 def search(sweep: Path, *extra: str) -> tuple[str, ...]:
