@@ -1,7 +1,7 @@
 """Honest model selection (a configuration with a failed, non-finite, interrupted or missing fold never
 outranks a complete one), what `ldl retrain-best` keeps, and what a user sees of runs and sweeps
 (one line per epoch, "job k of n", the learning-curve title and markers, k-fold rows in `ldl report`,
-the natural order of `ldl experiments`). All on copies of the hostile-input world (tests/hostile.py)."""
+the natural order of `ldl experiments`). All on copies of the hostile-input world (tests/support/hostile.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Hostile inputs to inference, bad data files, output-location faults and concurrent writers.
 
-Each case runs the command a user would type (in this process, tests/hostile.py) and checks the exit
+Each case runs the command a user would type (in this process, tests/support/hostile.py) and checks the exit
 code, that no traceback escaped, that the message names the problem, and that the user's working
 directory (data, finished and unfinished runs, a sweep) is byte-identical afterwards."""
 

@@ -1,7 +1,7 @@
 """The GPU code paths, run on the CPU: mirrored training over two logical CPU devices gives the
 single-device numbers, and mixed float16 (with loss scaling) trains c5e2 as float32 does.
 
-Each check runs tests/gpu_paths_check.py in a fresh process, because the logical devices must be
+Each check runs tests/support/gpu_paths_check.py in a fresh process, because the logical devices must be
 configured before TensorFlow starts."""
 
 from __future__ import annotations

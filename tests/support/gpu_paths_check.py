@@ -1,6 +1,6 @@
 """Trains small models single-device and mirrored over two logical CPU devices, or in float32 and
 mixed float16, and prints their metrics as JSON. Run in a fresh process (the logical devices must be
-configured before TensorFlow starts): python tests/gpu_paths_check.py mirrored|mixed <work folder>."""
+configured before TensorFlow starts): python tests/support/gpu_paths_check.py mirrored|mixed <work folder>."""
 
 from __future__ import annotations
 

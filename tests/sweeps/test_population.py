@@ -215,7 +215,7 @@ def test_a_member_that_diverges_leaves_the_population_as_it_would_stop_alone(
     from ldl.errors import TrainingDivergedError
     from ldl.training.checkpoint import Checkpointer
 
-    # SGD at this rate: seed 0 overflows in epoch 17 (tests/test_checkpoint_policy.py); the other
+    # SGD at this rate: seed 0 overflows in epoch 17 (tests/runs/test_checkpoint_policy.py); the other
     # seeds at other epochs or not at all, and each member must end as it ends alone.
     common = ("experiment=c6_conf1", f"data_dir={boston_dir}", "optimizer=sgd",
               "optimizer.learning_rate=0.8", "trainer.epochs=30", "trainer.checkpoint_seconds=3600",

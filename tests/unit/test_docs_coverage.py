@@ -1,5 +1,5 @@
 """The docs name every experiment, every search and every config group option there is: a new config
-file without its line in the docs fails here (as tests/test_options_table.py does for the book's
+file without its line in the docs fails here (as tests/unit/test_options_table.py does for the book's
 options)."""
 
 from __future__ import annotations
