@@ -69,6 +69,7 @@ def test_top_k_orders_by_probability():
     assert rows[0] == ("n00000007", "class_7", pytest.approx(0.4))
 
 
+@pytest.mark.slow
 def test_resnet50_with_random_weights_classifies_a_generated_photo(photo: Path):
     index = fake_class_index()
     probabilities, results = classify(

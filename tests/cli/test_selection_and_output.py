@@ -151,6 +151,7 @@ def test_a_failed_run_says_failed_with_the_error(world):
     assert metrics["epochs_completed"] == 2
 
 
+@pytest.mark.slow
 def test_without_a_terminal_a_run_prints_one_compact_line_per_epoch(world, tmp_path):
     outcome = run_cli(
         "train", *C6E1[:-1], "trainer.verbose=auto", "trainer.epochs=3",

@@ -168,6 +168,7 @@ def test_conv1d_forecaster_sees_only_its_receptive_field() -> None:
         build_conv1d((None, 1), 1, filters=[4, 4], dilation_rates=[1])
 
 
+@pytest.mark.slow
 def test_c9e1_conv1d_runs_and_reports_the_naive_ratio(make_config, tmp_path: Path) -> None:
     from ldl.training.train import train
 
@@ -307,7 +308,8 @@ def write_glove_text(path: Path, words: list[str], dimension: int, seed: int = 0
     return vectors.astype("float32")
 
 
-@pytest.mark.parametrize("trainable", [False, pytest.param(True, marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("trainable", [False, True])
 def test_c12e1_embedding_starts_from_glove_vectors(make_config, tmp_path: Path, trainable) -> None:
     import keras
     from sequence_fixtures import write_frankenstein
@@ -401,6 +403,7 @@ def _finished_run(folder: Path, overrides: list[str], errors: list[float]) -> No
     write_json(folder / "metrics.json", {"experiment": config.experiment_id, "status": "completed"})
 
 
+@pytest.mark.slow
 def test_ldl_report_plots_the_test_error_of_every_run(tmp_path: Path, capsys) -> None:
     from ldl.cli.main import main
     from ldl.runs.comparison import run_curves
@@ -507,6 +510,7 @@ def test_imdb_reviews_become_bags_of_words_or_word_pairs(tmp_path: Path) -> None
         prepare_data(data_config("imdb_bow"), tmp_path / "elsewhere")
 
 
+@pytest.mark.slow
 def test_c12_bow_learns_the_sentiment_of_generated_reviews(make_config, tmp_path: Path) -> None:
     from ldl.training.train import train
 

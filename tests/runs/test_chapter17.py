@@ -396,6 +396,7 @@ def test_the_learning_curve_search_sweeps_training_fractions():
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
 
+@pytest.mark.slow
 def test_print_summary_prints_the_keras_summary(chapter17_data, tmp_path, capsys):
     train(run_config(chapter17_data, tmp_path / "run", "experiment=c17e2", "trainer.print_summary=true",
                      "trainer.epochs=1"))  # fmt: skip

@@ -251,6 +251,7 @@ def test_c4e2_run_leaves_a_complete_run_folder(make_config, mnist_dir, tmp_path,
     assert "epoch no: 2" in (run / "output.txt").read_text()
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers_and_implementations_agree(make_config, mnist_dir, tmp_path):
     base = ("experiment=c4e2", f"data_dir={mnist_dir}", "trainer.epochs=2")
     first = train(make_config(*base, run_dir=tmp_path / "a"))
@@ -262,6 +263,7 @@ def test_same_seed_same_numbers_and_implementations_agree(make_config, mnist_dir
     assert first["epoch_0/train/accuracy"] != other_seed["epoch_0/train/accuracy"]
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_uninterrupted_result(
     make_config, mnist_dir, tmp_path, monkeypatch
 ):

@@ -39,8 +39,9 @@ def test_policy_is_due_by_seconds_or_by_epochs():
 @pytest.mark.parametrize(
     ("settings", "saved_after"),
     [
-        (("trainer.checkpoint_seconds=3600",), [5]),
-        (("trainer.checkpoint_seconds=0",), [1, 2, 3, 4, 5]),
+        # The quick suite runs the case that shows both rules (every 2 epochs, and after the last).
+        pytest.param(("trainer.checkpoint_seconds=3600",), [5], marks=pytest.mark.slow),
+        pytest.param(("trainer.checkpoint_seconds=0",), [1, 2, 3, 4, 5], marks=pytest.mark.slow),
         (("trainer.checkpoint_seconds=3600", "trainer.checkpoint_every=2"), [2, 4, 5]),
     ],
 )
@@ -69,6 +70,7 @@ def test_checkpoints_are_written_when_the_policy_says(
     assert metrics["epochs_completed"] == 5
 
 
+@pytest.mark.slow
 def test_a_nan_loss_checkpoints_the_last_good_epoch(make_config, boston_dir, tmp_path):
     # SGD at this rate diverges slowly on the stand-in data: the loss overflows in epoch 17, which the
     # graph loop reaches in the middle of a multi-epoch call (its calls run epochs 1, 2-3, 4-7, 8-15,

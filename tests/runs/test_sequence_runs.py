@@ -16,6 +16,9 @@ from sequence_fixtures import write_book_sales_csv, write_frankenstein
 from ldl.cli.main import main
 from ldl.training.train import train
 
+# Every test here trains (or reads) the module's c9e1 and text runs: tens of seconds for the runs.
+pytestmark = pytest.mark.slow
+
 # Tiny models, no TensorBoard callback (the sample and projector callbacks write there anyway).
 QUICK = ("trainer.seed=0", "trainer.verbose=0", "logger=none")
 # Recurrent dropout off: it only slows the graph's compilation here (c11e1's own config is checked in
@@ -67,7 +70,6 @@ def text_runs(tmp_path_factory):
     return data, chars, words
 
 
-@pytest.mark.slow
 def test_c9e1_reports_the_naive_baseline_ratios_and_a_plot(sales_runs):
     run, metrics = sales_runs["c9e1"]
     assert metrics["status"] == "completed" and metrics["parameters"] == 16_769
@@ -91,7 +93,6 @@ def test_c9e1_reports_the_naive_baseline_ratios_and_a_plot(sales_runs):
     assert saved["test_target_months"] == ["2015-08", "2020-03"]
 
 
-@pytest.mark.slow
 def test_c9e1_naive_is_the_baseline_every_forecaster_reports(sales_runs):
     run, metrics = sales_runs["c9e1_naive"]
     assert metrics["parameters"] == 0 and metrics["epochs_completed"] == 0
@@ -111,7 +112,6 @@ def test_c9e1_ffn_uses_the_last_twelve_months(sales_runs):
     assert metrics["test/naive_mse"] == pytest.approx(sales_runs["c9e1"][1]["test/naive_mse"])
 
 
-@pytest.mark.slow
 def test_c11e1_samples_beams_at_the_end_of_training(text_runs):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -127,7 +127,6 @@ def test_c11e1_samples_beams_at_the_end_of_training(text_runs):
     assert "samples/completions" in events.Tags()["tensors"]
 
 
-@pytest.mark.slow
 def test_generate_command_prints_the_beams_with_probabilities(text_runs):
     _, (run, _), _ = text_runs
     result = run_ldl(
@@ -145,7 +144,6 @@ def test_generate_command_prints_the_beams_with_probabilities(text_runs):
     ]
 
 
-@pytest.mark.slow
 def test_c12e1_exports_the_projector_and_answers_neighbour_queries(text_runs, capsys):
     _, _, (run, metrics) = text_runs
     assert metrics["status"] == "completed"

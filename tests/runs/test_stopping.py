@@ -70,6 +70,7 @@ def _assert_same_run(folder: Path, reference: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_calling_ldl_from_python_installs_no_signal_handler(make_config, boston_dir):
     handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     stdout = sys.stdout

@@ -70,9 +70,7 @@ MODELS = {
 # The quick suite (-m "not slow") checks the two architectures and one attention variant; the full
 # suite checks every family.
 FAMILIES = [
-    pytest.param(
-        name, marks=[] if name in ("seq2seq", "seq2seq_dot", "transformer") else [pytest.mark.slow]
-    )
+    pytest.param(name, marks=[] if name == "seq2seq" else [pytest.mark.slow])
     for name in sorted(MODELS)
 ]
 
@@ -237,6 +235,7 @@ def test_loss_and_accuracy_count_the_unpadded_target_positions_only(family):
     assert logs["accuracy"] == pytest.approx(float(correct[counted].mean()), abs=1e-6)
 
 
+@pytest.mark.slow
 def test_attention_and_bidirectional_encoder_add_their_layers():
     plain = tiny_seq2seq().count_params()
     size = 16

@@ -169,6 +169,7 @@ def test_saved_and_reloaded_model_gives_identical_captions(tmp_path):
 # --- Feature cache -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_vgg19_features_are_cached_per_image_in_the_books_format(tmp_path):
     import gzip
     import pickle

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from helpers import compose_config
 from omegaconf import OmegaConf
@@ -54,6 +55,7 @@ def test_labels_name_only_the_chosen_settings_that_differ(tmp_path: Path) -> Non
     assert labels == ["dropout=0.0", "dropout=0.2"]
 
 
+@pytest.mark.slow
 def test_folds_of_a_configuration_share_one_label(tmp_path: Path) -> None:
     for number, (experiment, fold) in enumerate(
         (e, f) for e in ("c6e1", "c6_conf1") for f in range(3)
@@ -103,6 +105,7 @@ def test_a_shortened_run_says_how_in_the_chart_and_the_table(tmp_path: Path, cap
     assert figure.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_a_regression_sweep_plots_its_validation_mae_by_default(tmp_path: Path, capsys) -> None:
     from ldl.cli.main import main
 

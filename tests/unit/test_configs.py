@@ -116,7 +116,17 @@ def test_every_chapter_1_to_6_experiment_exists():
     assert set(experiment_ids()) >= CHAPTERS_1_TO_6
 
 
-@pytest.mark.parametrize("experiment", experiment_ids())
+# Building these takes seconds each (ResNet-50, VGG19 and ResNet-20 weights): in the full suite only.
+BIG_MODELS = ("c8e1", "c8_transfer_cifar10", "resnet20_cifar10")
+
+
+@pytest.mark.parametrize(
+    "experiment",
+    [
+        pytest.param(name, marks=[pytest.mark.slow] if name in BIG_MODELS else [])
+        for name in experiment_ids()
+    ],
+)
 def test_experiment_composes_validates_and_builds(experiment, make_config):
     cfg = make_config(f"experiment={experiment}")
     OmegaConf.to_container(cfg, resolve=True)  # every interpolation resolves

@@ -146,7 +146,7 @@ def word_model():
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("cell", ["lstm", "simple_rnn"])
+@pytest.mark.parametrize("cell", [pytest.param("lstm", marks=pytest.mark.slow), "simple_rnn"])
 def test_stateful_generation_equals_recomputing_from_the_full_prompt(cell):
     model = char_model(cell)
     refeed = refeed_predictor(model, CHARS)

@@ -124,6 +124,7 @@ def test_clipping_and_schedule():
         build_optimizer({"name": "adam", "learning_rate": 0.0})
 
 
+@pytest.mark.slow
 def test_mixed_precision_keeps_the_output_in_float32(make_config, boston_dir, tmp_path):
     from ldl.training.train import train
 

@@ -124,6 +124,7 @@ def test_bad_sweeper_options_are_refused_naming_the_key(change, fragment):
     assert fragment in str(error.value)
 
 
+@pytest.mark.slow
 def test_an_optuna_2_study_database_is_refused_naming_the_upgrade_command(tmp_path):
     database = tmp_path / "optuna.db"
     with sqlite3.connect(database) as connection:  # tables and rows as Optuna 2.10.1 wrote them

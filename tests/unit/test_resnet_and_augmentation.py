@@ -54,6 +54,7 @@ def test_bottleneck_resnet_builds():
     assert model.get_layer("pool").output.shape[-1] == 256
 
 
+@pytest.mark.slow
 def test_resnet20_forward_backward_step_and_weight_decay():
     model = build_cifar_resnet((32, 32, 3), 10, depth=20)
     model.compile(

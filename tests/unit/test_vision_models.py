@@ -74,6 +74,7 @@ def test_every_layer_gets_its_own_initializer():
     assert first.shape == second.shape and not np.allclose(first, second)
 
 
+@pytest.mark.slow
 def test_c7e2_trains_end_to_end_and_reloads(cifar_dir, make_config, tmp_path):
     import keras
 
