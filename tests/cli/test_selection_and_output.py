@@ -154,7 +154,7 @@ def test_a_failed_run_says_failed_with_the_error(world):
 @pytest.mark.slow
 def test_without_a_terminal_a_run_prints_one_compact_line_per_epoch(world, tmp_path):
     outcome = run_cli(
-        "train", *C6E1[:-1], "trainer.verbose=auto", "trainer.epochs=3",
+        "train", *C6E1, "trainer.verbose=auto", "trainer.epochs=3",
         f"hydra.run.dir={tmp_path / 'run'}", cwd=world.root,
     )  # fmt: skip
     assert_clean(outcome, 0)

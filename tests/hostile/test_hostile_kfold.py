@@ -5,13 +5,13 @@ disk) points at the job's folder, which resumes it, never at the fold's, which w
 from __future__ import annotations
 
 import pytest
-from helpers import run_ldl
+from helpers import TINY, run_ldl
 from hostile import assert_clean, assert_refused, run_cli
 
 # In this process; these load Boston Housing or train a few epochs: a second or more each.
 pytestmark = pytest.mark.slow
 
-KFOLD = ("experiment=c6e1", "trainer.seed=0", "logger=none", "trainer.verbose=0", "cv.fold=all")
+KFOLD = ("experiment=c6e1", TINY, "cv.fold=all")
 
 
 @pytest.mark.parametrize("run_dir", ["runs/kfold_405", None], ids=["named folder", "dated folder"])

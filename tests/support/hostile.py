@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import Outcome, run_cli
+from helpers import TINY, Outcome, run_cli
 
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", "HYDRA_FULL_ERROR")
 
@@ -180,8 +180,9 @@ def _ok(root: Path, *arguments: str) -> None:
     assert_clean(run_cli(*arguments, cwd=root), 0)
 
 
-# Quick versions of the book's experiments (their configs are tested in full elsewhere).
-QUICK = ("trainer.seed=0", "logger=none", "trainer.verbose=0")
+# Quick versions of the book's experiments (their configs are tested in full elsewhere): the debug=tiny
+# preset (one epoch unless a case says otherwise, seed 0, no TensorBoard, quiet).
+QUICK = (TINY,)
 C6E1 = ("experiment=c6e1", *QUICK)
 UNFINISHED = (
     *C6E1,
