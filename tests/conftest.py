@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 
+# tryfirst: pytest-xdist reads the groups in its own collection hook, which must see these markers.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`-n 2 --dist loadgroup`) the tests that use the hostile-input `world` (a
     session fixture that trains runs and a sweep) go to one worker, which builds it once, instead of
