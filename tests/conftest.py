@@ -8,19 +8,6 @@ from pathlib import Path
 import pytest
 
 
-# tryfirst: pytest-xdist reads the groups in its own collection hook, which must see these markers.
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`-n 2 --dist loadgroup`) the tests that use the hostile-input `world` (a
-    session fixture that trains runs and a sweep) go to one worker, which builds it once, instead of
-    every worker building its own. Other shared things need no group: every test works in its own
-    tmp_path, ports are free ones, signals go to process groups of the test's own `ldl` processes;
-    the cluster tests (one machine-wide SLURM, a Ray head) are grouped in their file."""
-    for item in items:
-        if "world" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("world"))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Decompressed archives (ldl.data.npz_cache) go to this session's folder, not the user's cache."""

@@ -17,10 +17,6 @@ import pandas as pd
 import pytest
 from helpers import REPO, run_ldl
 
-# One worker under pytest-xdist: the SLURM cluster is the machine's own, and the Ray head takes both cores
-# (it is stopped before the SLURM test starts).
-pytestmark = pytest.mark.xdist_group("clusters")
-
 # A grid of two configurations x 2 folds; one TensorFlow thread everywhere, so that every launcher
 # computes exactly the same numbers.
 SWEEP = (
