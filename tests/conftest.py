@@ -68,7 +68,7 @@ def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory):
-    """A user's working directory with data and run folders of every kind (tests/hostile.py); the
+    """A user's working directory with data and run folders of every kind (tests/support/hostile.py); the
     hostile-input tests run from it and check that it is left byte-identical."""
     from hostile import build_world
 

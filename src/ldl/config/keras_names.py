@@ -2,7 +2,7 @@
 
 Keras looks a name up in its own tables (`keras.losses.get`, `keras.metrics.get`,
 `keras.initializers.get`); these are those tables' lower-case names, kept equal to Keras by
-tests/test_config_schema.py. A name in another form (a class name such as `MeanSquaredError`) is left
+tests/unit/test_config_schema.py. A name in another form (a class name such as `MeanSquaredError`) is left
 to Keras itself once it loads (ldl/config/keras_checks.py).
 """
 

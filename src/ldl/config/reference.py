@@ -1,6 +1,6 @@
 """docs/config-schema.md's tables, written from the schema (so the page cannot drift from it).
 
-`python -m ldl.config.reference` prints the tables; tests/test_config_schema.py checks that the page
+`python -m ldl.config.reference` prints the tables; tests/unit/test_config_schema.py checks that the page
 holds exactly them.
 """
 

@@ -24,7 +24,7 @@ def fine_tune_settings(config: Mapping[str, Any] | None) -> tuple[int, int, floa
     """(epochs, unfreeze_top, learning_rate) of `fine_tune`; epochs 0 means no second phase."""
     if not config:
         return 0, 0, 0.0
-    # The defaults of train.yaml's fine_tune block (tests/test_code_defaults.py keeps them equal).
+    # The defaults of train.yaml's fine_tune block (tests/unit/test_code_defaults.py keeps them equal).
     epochs, top, rate = (
         config.get("epochs", 0),
         config.get("unfreeze_top", 0),

@@ -8,7 +8,7 @@ Keras has no public way to do either, and both are what `fit()` itself does:
 - `nested_layers`: every layer inside a model, nested models and layers inside custom layers
   included (`Layer._flatten_layers`); `model.layers` lists only the top level.
 
-tests/test_keras_internals.py fails with a message naming this module when a Keras upgrade renames
+tests/unit/test_keras_internals.py fails with a message naming this module when a Keras upgrade renames
 or changes either, so an upgrade cannot break the graph loop silently.
 """
 

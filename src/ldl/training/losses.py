@@ -74,7 +74,7 @@ class FusedSparseCategoricalCrossentropy(keras.losses.Loss):
     With `trainer.deterministic=true` (tf.config.experimental.enable_op_determinism) TensorFlow's Python
     wrapper replaces that kernel by log-softmax + gather on every device, because its GPU kernel is not
     deterministic. The CPU kernel is (bit-identical loss and gradient in repeated runs and processes,
-    tests/test_losses.py), and the composite materialises several tensors of batch x positions x
+    tests/unit/test_losses.py), and the composite materialises several tensors of batch x positions x
     vocabulary per step: for c14e1's 10,000-word outputs 2.0 million page faults in 2 epochs against
     0.43 million (docs/benchmarks.md). The numbers equal Keras's own loss with deterministic ops off,
     which reaches the same kernel. Used on CPUs only (`fused_cross_entropy_on_cpu`)."""

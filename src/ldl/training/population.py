@@ -5,7 +5,7 @@ run folder (`fold_<i>/`, `repeat_<i>/`) with its lock, config.yaml, output.txt, 
 metrics.json, checkpoints, TensorBoard logs and book comparison — except that the members' epochs run
 together in one graph (`training/population_loop.py`). Each member is set up exactly as it would be
 alone (a fresh Keras session seeded with its own seed, then its data, then its model), so its numbers
-are those of the same fold or seed trained alone; tests/test_population.py checks that bit for bit.
+are those of the same fold or seed trained alone; tests/sweeps/test_population.py checks that bit for bit.
 
 `population_blockers(cfg)` says why a configuration cannot be trained this way (the graph loop's own
 reasons: lazily loaded or per-epoch augmented data, a distribution strategy, convolutions, callbacks
