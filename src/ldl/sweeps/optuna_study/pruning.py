@@ -156,7 +156,7 @@ def link_of_this_job() -> TrialLink | None:
     )
     trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, int(number))
     trial = optuna.trial.Trial(study, trial_id)
-    cv_steps = "epoch" if sweeper.get("cv_steps", "fold") == "epoch" else "fold"
+    cv_steps: CvSteps = "epoch" if sweeper.get("cv_steps", "fold") == "epoch" else "fold"
     return TrialLink(study, trial, int(sweeper.get("report_every", 1)), cv_steps=cv_steps)
 
 
