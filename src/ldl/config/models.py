@@ -49,6 +49,10 @@ CONV1D_ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "leaky_relu", "linear", 
 RNN_ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "linear", "softmax", "leaky_relu", "softplus")
 # The hand-written NumPy networks of chapters 3 and 4 (ldl.tasks.classic.activations).
 NUMPY_ACTIVATIONS = ("tanh", "sigmoid", "relu")
+_HIDDEN_ACTIVATION = (
+    "activation of the hidden layer; sign and step functions have no useful derivative for "
+    "backpropagation"
+)
 RESNET_ARCHITECTURES = (
     "cifar", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2",
     "VGG16", "VGG19", "InceptionV3", "Xception", "MobileNet", "MobileNetV2", "DenseNet121",
@@ -223,7 +227,7 @@ MODELS: dict[str, dict[str, Field]] = {
         "init": choice("starting weights", "uniform", "zeros", "fixed"),
         "init_range": _INITIAL_RANGE,
         "initial_weights": anything("the fixed starting weights"),
-        "hidden_activation": choice("activation of the hidden layer", *NUMPY_ACTIVATIONS),
+        "hidden_activation": choice(_HIDDEN_ACTIVATION, *NUMPY_ACTIVATIONS),
         "output_activation": choice("activation of the output neuron", *NUMPY_ACTIVATIONS),
         "update_on": choice("which examples update the weights", "every_example", "errors"),
         "threshold": number("output above which the network says 1"),
@@ -232,7 +236,7 @@ MODELS: dict[str, dict[str, Field]] = {
     },
     "mnist_network": {
         "hidden_units": integers("width of the one hidden layer", example="[25]"),
-        "hidden_activation": choice("activation of the hidden layer", *NUMPY_ACTIVATIONS),
+        "hidden_activation": choice(_HIDDEN_ACTIVATION, *NUMPY_ACTIVATIONS),
         "output_activation": choice("activation of the output layer", *NUMPY_ACTIVATIONS),
         "init_range": _INITIAL_RANGE,
         "learning_rate": _LEARNING_RATE,
