@@ -6,6 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml_memo
+
+# Each distinct config file's YAML is parsed once per test process (tests/support/yaml_memo.py).
+yaml_memo.install()
 
 
 @pytest.fixture(scope="session", autouse=True)

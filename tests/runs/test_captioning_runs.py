@@ -12,10 +12,13 @@ from ldl.cli.main import main
 from ldl.errors import DataError
 from ldl.training.train import train
 
-# A few seconds per run: 48 generated scenes, a narrow decoder.
+# A few seconds per run: 48 generated scenes, a narrow decoder, and captions of at most 16 words (the
+# scenes' captions have 14 at most, so none is cut; an untrained decoder's captions, and so the panels of
+# the attention figures drawn after each epoch, stop at 16 words instead of 60).
 SMALL = (
     "experiment=captioning_shapes",
     "data.images=48",
+    "data.max_length=16",
     "data.test_fraction=0.25",
     "data.sample_size=2",
     "data.report.figures=1",
