@@ -153,7 +153,9 @@ def _finish(member: _Member) -> dict[str, Any]:
     return metrics
 
 
-def train_population(member_configs: Sequence[DictConfig], what: str) -> list[dict[str, Any]]:
+def train_population(
+    member_configs: Sequence[DictConfig], what: str, say: Say = print
+) -> list[dict[str, Any]]:
     """Train the members together; each member's metrics, in order. `what` names the population
     in messages ("the 5 folds"). Completed members are reported, not retrained; an interrupted
     population resumes every member from its own last checkpoint."""
@@ -167,7 +169,7 @@ def train_population(member_configs: Sequence[DictConfig], what: str) -> list[di
             else:
                 members[index] = member
         try:
-            _train_members(list(members.values()), member_configs[0])
+            _train_members(list(members.values()), member_configs[0], say)
             first_error: LdlError | None = None
             for index, member in members.items():
                 try:
@@ -186,7 +188,7 @@ def train_population(member_configs: Sequence[DictConfig], what: str) -> list[di
     return [metrics or {} for metrics in results]
 
 
-def _train_members(members: list[_Member], cfg: DictConfig) -> None:
+def _train_members(members: list[_Member], cfg: DictConfig, say: Say) -> None:
     """Set every member up as train_keras would, then train them together; a stop request ends
     the training with every member checkpointed at its last completed epoch."""
     from ldl.training import stop_signals
@@ -198,7 +200,9 @@ def _train_members(members: list[_Member], cfg: DictConfig) -> None:
     # A first stop signal waits for the end of a call into the graph (stop_signals.py).
     with stop_signals.deferred():
         try:
-            fit_population_in_graph([m.loop for m in members], verbosity(cfg.trainer.verbose))
+            population = str(OmegaConf.select(cfg, "trainer.population", default="auto"))
+            loops = [m.loop for m in members]
+            fit_population_in_graph(loops, verbosity(cfg.trainer.verbose), population, say)
         except KeyboardInterrupt:
             if not stop_signals.at_once():
                 for member in members:
@@ -241,4 +245,4 @@ def members_together(
         say(f"Training {what} in turn, not together in one graph: {'; '.join(blockers)}.")
         return None
     say(f"Training {what} together in one graph (a population of {len(member_configs)} members).")
-    return train_population(member_configs, what)
+    return train_population(member_configs, what, say)

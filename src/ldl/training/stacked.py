@@ -1,0 +1,327 @@
+"""A population's members as one stacked network: every Dense kernel of the K members in one [K, in, out]
+variable (`trainer.population=stacked`, the default where it applies).
+
+The K-models loop (`population_loop.py`) runs every member's own `train_step`, so an epoch of five
+members still costs five members' worth of small graph operations; for the book's small networks
+that per-operation cost, not the arithmetic, is the time. Stacked, a training step of all members is
+one batched matmul per layer, one loss and one optimizer update over the stacked variables, so it
+costs about what one member's step costs.
+
+Each member stays itself: its slice starts from its own Keras model's initial (or checkpointed)
+weights and optimizer slots; the objective is the sum of the members' own mean losses, so the
+gradient in member k's slice is member k's own; Adam and SGD are elementwise, and each member keeps its
+own step counter (members of different sizes take different numbers of steps). Dropout calls each
+member's own Dropout layer on that member's rows, so each member draws exactly its own masks.
+`write_back` copies every slice back into its member's Keras model and optimizer (checkpoints, the
+recorder's snapshot, the final model save all see the member as it would be alone).
+
+Batched matmul and a batch's reductions may associate a sum differently from one member's matmul, so
+a member's numbers equal the member trained alone within float32 reassociation, not bit for bit
+(docs/sweeps.md states the tolerance measured); `stacking_blockers` names what keeps a population on
+the K-models loop, which is bit-identical.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import keras
+
+from ldl.training.backend import tf
+
+_LAYERS = (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Dense, keras.layers.Dropout)
+
+
+def _layer_blockers(model: keras.Model) -> list[str]:
+    reasons = []
+    previous = None
+    for layer in model.layers:
+        if type(layer) not in _LAYERS:
+            reasons.append(f"the layer {layer.name} is a {type(layer).__name__}")
+            continue
+        # A chain: each layer reads the output of the layer before it, and nothing else.
+        if previous is not None and layer.input is not previous.output:
+            reasons.append(f"the layer {layer.name} does not read the layer before it")
+        previous = layer
+        if layer.dtype_policy.compute_dtype != "float32":
+            reasons.append(f"the layer {layer.name} computes in {layer.dtype_policy.compute_dtype}")
+        if isinstance(layer, keras.layers.Dense):
+            for regularizer in (layer.kernel_regularizer, layer.bias_regularizer):
+                if regularizer is not None and type(regularizer) is not keras.regularizers.L1L2:
+                    reasons.append(f"the layer {layer.name} has a {type(regularizer).__name__}")
+            if layer.activity_regularizer is not None or getattr(layer, "lora_enabled", False):
+                reasons.append(f"the layer {layer.name} has an activity regularizer or LoRA")
+        if isinstance(layer, keras.layers.Dropout) and layer.noise_shape is not None:
+            reasons.append(f"the dropout layer {layer.name} has a noise shape")
+    return reasons
+
+
+def _optimizer_blockers(optimizer: keras.optimizers.Optimizer) -> list[str]:
+    if type(optimizer) not in (keras.optimizers.Adam, keras.optimizers.SGD):
+        return [f"the optimizer is {type(optimizer).__name__} (stacked: Adam and SGD)"]
+    if getattr(optimizer, "amsgrad", False):
+        return ["Adam's amsgrad"]
+    settings = optimizer.get_config()
+    extras = ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "loss_scale_factor")
+    used = [name for name in extras if settings.get(name)]
+    if settings.get("use_ema") or settings.get("gradient_accumulation_steps"):
+        used.append("EMA or gradient accumulation")
+    return [f"the optimizer's {', '.join(used)}"] if used else []
+
+
+def loss_function(model: keras.Model) -> Callable[[Any, Any], Any] | None:
+    """The compiled loss as a function of (targets, predictions) giving one loss per example, or None
+    when the loss is not one plain averaged loss."""
+    loss = model.loss
+    if isinstance(loss, str):
+        loss = keras.losses.get(loss)
+    if isinstance(loss, keras.losses.Loss):
+        if loss.reduction != "sum_over_batch_size":
+            return None
+        return loss.call
+    return loss if callable(loss) and not isinstance(loss, type) else None
+
+
+def compiled_metrics(model: keras.Model) -> list[Any]:
+    """The compiled metrics (MeanMetricWrappers) in the order their names appear in the results."""
+    compiled = [m for m in model.metrics if m is not getattr(model, "_loss_tracker", None)]
+    flat = [metric for group in compiled for metric in getattr(group, "metrics", [group])]
+    return [metric for metric in flat if isinstance(metric, keras.metrics.MeanMetricWrapper)]
+
+
+def stacking_blockers(models: list[keras.Model], single_arrays: bool) -> list[str]:
+    """Why these members cannot be stacked; empty when they can. `single_arrays`: every member's
+    features and targets are one tensor each (not a model with several inputs or outputs)."""
+    model = models[0]
+    reasons = [] if single_arrays else ["the model has several inputs or outputs"]
+    reasons += _layer_blockers(model)
+    reasons += _optimizer_blockers(model.optimizer)
+    if loss_function(model) is None or getattr(model, "loss_weights", None):
+        reasons.append("the loss is not one plain averaged Keras loss")
+    from ldl.training.graph_loop import _metric_results
+
+    names = set(_metric_results(model)) - {"loss"}
+    metrics = compiled_metrics(model)
+    if {metric.name for metric in metrics} != names or len(metrics) != len(names):
+        reasons.append("a metric is not a plain mean over examples")
+    shapes = [[tuple(w.shape) for w in m.trainable_weights] for m in models]
+    if any(shape != shapes[0] for shape in shapes):
+        reasons.append("the members' weights differ in shape")
+    return reasons
+
+
+class StackedNetwork:
+    """The members' trainable weights as one [K, parameters] variable (its rows the members, each
+    row every weight of that member flattened in its model's order), their optimizer slots likewise,
+    and a step counter per member. One variable makes the optimizer's update a handful of
+    operations for all weights of all members, which is most of what a small network's step costs."""
+
+    def __init__(self, models: list[keras.Model]) -> None:
+        self.models = models
+        self.count = len(models)
+        self.layers = list(zip(*[m.layers for m in models], strict=True))
+        self.loss = loss_function(models[0])
+        self.metrics = compiled_metrics(models[0])
+        self.metric_names = [metric.name for metric in self.metrics]
+        optimizer = models[0].optimizer
+        self.adam = isinstance(optimizer, keras.optimizers.Adam)
+        self.momentum = 0.0 if self.adam else float(optimizer.momentum)
+        self.nesterov = bool(getattr(optimizer, "nesterov", False))
+        # Member k's trainable weights, in its model's order; and where each lies in a row.
+        self.pairs = list(zip(*[m.trainable_weights for m in models], strict=True))
+        self.shapes = [tuple(int(n) for n in w.shape) for w in models[0].trainable_weights]
+        self.sizes = [math.prod(shape) for shape in self.shapes]
+        index = {id(w): i for i, w in enumerate(models[0].trainable_weights)}
+        self.dense = []  # per Dense layer: the indices of its kernel and bias (None: no bias)
+        for layer in models[0].layers:
+            if isinstance(layer, keras.layers.Dense):
+                bias = index[id(layer.bias)] if layer.use_bias else None
+                self.dense.append((index[id(layer.kernel)], bias))
+        self.slot_names = ["momentums", "velocities"] if self.adam else []
+        if not self.adam and self.momentum:
+            self.slot_names = ["momentums"]
+        parameters = sum(self.sizes)
+        self.weights = tf.Variable(tf.zeros([self.count, parameters]), name="stacked")
+        self.slots = {
+            name: tf.Variable(tf.zeros([self.count, parameters]), trainable=False, name=name)
+            for name in self.slot_names
+        }
+        self.iterations = tf.Variable(tf.zeros([self.count], tf.int64), trainable=False)
+        # The state before the epoch running now: a member's recorder needs it after a non-finite
+        # epoch (snapshot.py), and copying four variables per epoch is cheaper than K models' worth.
+        self.saved = [tf.Variable(v, trainable=False, name="saved") for v in self._state()]
+        self.load()
+
+    def _state(self) -> list[Any]:
+        return [self.weights, *self.slots.values(), self.iterations]
+
+    def _member_variables(self, name: str | None) -> list[list[Any]]:
+        """Per member, the variables one row of `name` holds: its weights (None) or its optimizer's
+        slot `name` (Adam's momentums or velocities, SGD's momentums) of each weight."""
+        rows = []
+        for k, model in enumerate(self.models):
+            weights = [pair[k] for pair in self.pairs]
+            if name is None:
+                rows.append(weights)
+                continue
+            optimizer = model.optimizer
+            attribute = {"momentums": "_momentums", "velocities": "_velocities"}[name]
+            slots = getattr(optimizer, attribute if self.adam else "momentums")
+            rows.append([slots[optimizer._get_variable_index(w)] for w in weights])
+        return rows
+
+    def _rows(self) -> list[tuple[Any, list[list[Any]]]]:
+        """(stacked variable, its members' variables) for the weights and every slot."""
+        rows = [(self.weights, self._member_variables(None))]
+        rows += [(self.slots[name], self._member_variables(name)) for name in self.slot_names]
+        return rows
+
+    def load(self) -> None:
+        """Every member's weights, slots and step counter into its row (a start or a resume)."""
+        for stacked, members in self._rows():
+            flat = [tf.concat([tf.reshape(v.value, [-1]) for v in row], 0) for row in members]
+            stacked.assign(tf.stack(flat))
+        self.iterations.assign(tf.stack([m.optimizer.iterations.value for m in self.models]))
+
+    def save_in_graph(self) -> None:
+        for copy, variable in zip(self.saved, self._state(), strict=True):
+            copy.assign(variable)
+
+    def write_back(self, saved: bool = False) -> None:
+        """Every row into its member's Keras model and optimizer: the state now, or the state at the
+        last `save_in_graph` (usable inside a graph)."""
+        sources = dict(zip(map(id, self._state()), self.saved, strict=True)) if saved else {}
+        for stacked, members in self._rows():
+            source = sources.get(id(stacked), stacked)
+            for k, row in enumerate(members):
+                pieces = tf.split(source[k], self.sizes)
+                for variable, piece, shape in zip(row, pieces, self.shapes, strict=True):
+                    variable.assign(tf.reshape(piece, shape))
+        iterations = sources.get(id(self.iterations), self.iterations)
+        for k, model in enumerate(self.models):
+            model.optimizer.iterations.assign(iterations[k])
+
+    def pieces(self) -> list[Any]:
+        """The stacked weights as [K, *shape] tensors, one per weight (differentiable)."""
+        parts = tf.split(self.weights, self.sizes, axis=1)
+        return [
+            tf.reshape(p, [self.count, *shape]) for p, shape in zip(parts, self.shapes, strict=True)
+        ]
+
+    # --- the arithmetic ---------------------------------------------------------------------------
+
+    def forward(
+        self, weights: list[Any], x: Any, sizes: Any, training: bool, dropout_guard: bool
+    ) -> Any:
+        """Predictions [K, B, outputs] of inputs [K, B, ...] whose first `sizes[k]` rows are member
+        k's. `dropout_guard`: a member without rows skips its dropout draw (members of unequal
+        steps per epoch), as it takes no step alone."""
+        h = x
+        dense = iter(self.dense)
+        for layers in self.layers:
+            layer = layers[0]
+            if isinstance(layer, keras.layers.Flatten):
+                h = tf.reshape(h, [self.count, tf.shape(h)[1], -1])
+            elif isinstance(layer, keras.layers.Dense):
+                kernel, bias = next(dense)
+                # One matmul per member: on a CPU a batched matmul of the book's small shapes costs
+                # about twice K plain ones, and a plain one computes what the member computes alone.
+                kernels = tf.unstack(weights[kernel])
+                h = tf.stack(
+                    [tf.matmul(part, w) for part, w in zip(tf.unstack(h), kernels, strict=True)]
+                )
+                if bias is not None:
+                    h = h + weights[bias][:, None, :]
+                if layer.activation is not None:
+                    h = layer.activation(h)
+            elif isinstance(layer, keras.layers.Dropout) and training and layer.rate > 0:
+                h = self._dropout(layers, h, sizes, dropout_guard)
+        return h
+
+    def _dropout(self, layers: tuple[Any, ...], h: Any, sizes: Any, guard: bool) -> Any:
+        rows = tf.shape(h)[1]
+        parts = []
+        for k, layer in enumerate(layers):
+            own = h[k, : sizes[k]]
+
+            def draw(layer: Any = layer, own: Any = own) -> Any:
+                return layer(own, training=True)
+
+            dropped = tf.cond(sizes[k] > 0, draw, lambda own=own: own) if guard else draw()
+            parts.append(tf.pad(dropped, [[0, rows - sizes[k]], [0, 0]]))
+        return tf.stack(parts)
+
+    def penalties(self, weights: list[Any]) -> Any:
+        """Each member's L1/L2 penalty [K], as Keras adds its layers' regularization losses."""
+        total = tf.zeros([self.count])
+        dense = iter(self.dense)
+        for layer in self.models[0].layers:
+            if not isinstance(layer, keras.layers.Dense):
+                continue
+            kernel, bias = next(dense)
+            regularized = [(layer.kernel_regularizer, kernel), (layer.bias_regularizer, bias)]
+            for regularizer, index in regularized:
+                if regularizer is None or index is None:
+                    continue
+                weight = weights[index]
+                axes = list(range(1, len(weight.shape)))
+                if regularizer.l1:
+                    total += regularizer.l1 * tf.reduce_sum(tf.abs(weight), axis=axes)
+                if regularizer.l2:
+                    total += regularizer.l2 * tf.reduce_sum(tf.square(weight), axis=axes)
+        return total
+
+    @staticmethod
+    def _aligned(y: Any, predictions: Any) -> Any:
+        """Targets of rank one below one-output predictions ([K, B] against [K, B, 1]) get their last
+        axis, as Keras gives a member's [B] targets against its [B, 1] predictions (so a loss or
+        metric function keeps one value per example instead of averaging the batch away)."""
+        if len(y.shape) == len(predictions.shape) - 1 and predictions.shape[-1] == 1:
+            return y[..., None]
+        return y
+
+    def losses(self, weights: list[Any], y: Any, predictions: Any, mask: Any, sizes: Any) -> Any:
+        """Each member's loss [K]: its mean loss over its own rows plus its penalty."""
+        if self.loss is None:
+            raise ValueError("a stacked population needs one plain averaged loss")
+        y = self._aligned(y, predictions)
+        per_example = self.loss(tf.cast(y, predictions.dtype), predictions)
+        total = tf.reduce_sum(tf.where(mask, per_example, 0.0), axis=1)
+        return tf.math.divide_no_nan(total, tf.cast(sizes, total.dtype)) + self.penalties(weights)
+
+    def metric_sums(self, y: Any, predictions: Any, mask: Any) -> Any:
+        """Each compiled metric's sum over each member's rows [metrics, K]: what its Keras Mean adds."""
+        y = self._aligned(y, predictions)
+        sums = []
+        for metric in self.metrics:
+            values = tf.cast(metric._fn(y, predictions, **metric._fn_kwargs), tf.float32)
+            sums.append(tf.reduce_sum(tf.where(mask, values, 0.0), axis=1))
+        return tf.stack(sums) if sums else tf.zeros([0, self.count])
+
+    def apply(self, gradient: Any, active: Any) -> None:
+        """One optimizer step over the stacked weights for the members that take one (`active` [K]),
+        each with its own step counter: the arithmetic of Keras's Adam and SGD update_step. A member
+        sitting out adds exact zeros (its gradient is zero, its change multiplied by 0)."""
+        optimizer = self.models[0].optimizer
+        lr = tf.cast(optimizer.learning_rate, tf.float32)
+        taking = tf.cast(active, tf.float32)[:, None]
+        weights = self.weights
+        if self.adam:
+            step = tf.cast(self.iterations + 1, tf.float32)[:, None]
+            beta_1, beta_2 = optimizer.beta_1, optimizer.beta_2
+            m, v = self.slots["momentums"], self.slots["velocities"]
+            alpha = lr * tf.sqrt(1 - tf.pow(beta_2, step)) / (1 - tf.pow(beta_1, step))
+            m.assign_add((gradient - m) * (1 - beta_1) * taking)
+            v.assign_add((tf.square(gradient) - v) * (1 - beta_2) * taking)
+            weights.assign_sub((m * alpha) / (tf.sqrt(v) + optimizer.epsilon) * taking)
+        elif self.momentum:
+            m = self.slots["momentums"]
+            new_m = m * self.momentum - gradient * lr
+            change = new_m * self.momentum - gradient * lr if self.nesterov else new_m
+            m.assign(tf.where(active[:, None], new_m, m))
+            weights.assign_add(change * taking)
+        else:
+            weights.assign_sub(gradient * lr * taking)
+        self.iterations.assign_add(tf.cast(active, tf.int64))

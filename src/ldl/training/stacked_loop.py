@@ -1,0 +1,217 @@
+"""Epochs of a stacked population (`training/stacked.py`) in one tf.function.
+
+`StackedEpochs` is what `population_loop.PopulationEpochs` is for K separate models, with the same
+call and the same table: each epoch, every member draws its own (seed, epoch) permutation, and each
+training step takes every member's next batch (its own rows, padded to the batch size) through the
+stacked network at once. A member with fewer steps per epoch (folds of 80 and 81 rows) sits out the
+steps it does not take: no optimizer step, no dropout draw, nothing added to its metrics. The
+validation pass does the same with each member's held-out rows, in `eval_batch_size` batches.
+
+The members' Keras models get their rows back after each call (checkpoints, callbacks), and each
+member's recorder snapshot gets the state before the call's last epoch (kept for a non-finite epoch:
+the recorder saves the state after a good epoch itself).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ldl.training.backend import tf
+from ldl.training.graph_loop import _metric_results
+from ldl.training.stacked import StackedNetwork
+
+
+def single_arrays(members: list[Any]) -> bool:
+    """Whether every member's training and held-out data are one features and one targets tensor."""
+    for member in members:
+        parts = [member.train.features, member.train.targets]
+        if member.held_out is not None:
+            parts += [member.held_out.x, member.held_out.y]
+        if any(isinstance(part, dict | list | tuple) for part in parts):
+            return False
+    return True
+
+
+def _same(first: Any, second: Any) -> bool:
+    if first is second:
+        return True
+    if first.shape != second.shape or first.dtype != second.dtype:
+        return False
+    return bool(tf.reduce_all(first == second))
+
+
+def _joined(arrays: list[Any]) -> tuple[Any, list[int]]:
+    """One tensor holding every member's array once (the seeds of trainer.repeats share their data)
+    and where each member's rows begin in it."""
+    distinct: list[Any] = []
+    starts: list[int] = []
+    offsets = []
+    for array in arrays:
+        match = next((i for i, seen in enumerate(distinct) if _same(seen, array)), None)
+        if match is None:
+            starts.append(sum(int(seen.shape[0]) for seen in distinct))
+            distinct.append(array)
+            match = len(distinct) - 1
+        offsets.append(starts[match])
+    joined = distinct[0] if len(distinct) == 1 else tf.concat(distinct, axis=0)
+    return joined, offsets
+
+
+def _static(tensor: Any, shape: list[int]) -> Any:
+    # A static batch dimension lets the gradients of the batched matmuls and bias additions skip
+    # their run-time shape arithmetic.
+    tensor.set_shape(shape)
+    return tensor
+
+
+class StackedEpochs:
+    """A tf.function that trains and validates `count` epochs of every member, stacked; one
+    [epochs run, metrics] table per member, as PopulationEpochs returns."""
+
+    def __init__(self, members: list[Any]) -> None:
+        self.members = members
+        self.network = StackedNetwork([m.model for m in members])
+        self.batch_size = members[0].train.batch_size
+        if any(m.train.batch_size != self.batch_size for m in members):
+            raise ValueError("the members of a stacked population share one batch size")
+        self.examples = tf.constant([m.train.num_examples for m in members], dtype=tf.int32)
+        self.steps = tf.constant([m.train.steps_per_epoch for m in members], dtype=tf.int32)
+        self.most_steps = max(m.train.steps_per_epoch for m in members)
+        # Only members of unequal steps per epoch ever sit out a step (and so skip a dropout draw).
+        self.unequal = len({m.train.steps_per_epoch for m in members}) > 1
+        # Each step gathers every member's batch at once from the members' joined rows; a member's
+        # rows beyond its own batch point at row 0 and are masked out of everything but the matmul.
+        self.features, self.feature_offsets = _joined([m.train.features for m in members])
+        self.targets, self.target_offsets = _joined([m.train.targets for m in members])
+        self.held_out = members[0].held_out is not None
+        if self.held_out:
+            self._join_held_out()
+        self._function = tf.function(self._epochs)
+
+    def _join_held_out(self) -> None:
+        members = self.members
+        size = members[0].eval_batch_size
+        counts = [m.held_out.count for m in members]
+        self.eval_size = size
+        self.eval_steps = math.ceil(max(counts) / size)
+        self.held_out_counts = tf.constant(counts, dtype=tf.int32)
+        self.held_x, x_offsets = _joined([m.held_out.x for m in members])
+        self.held_y, y_offsets = _joined([m.held_out.y for m in members])
+        positions = np.arange(self.eval_steps * size)
+        rows = [np.where(positions < n, positions, 0) for n in counts]
+        self.held_x_rows = tf.constant(
+            np.stack([r + o for r, o in zip(rows, x_offsets, strict=True)])
+        )
+        self.held_y_rows = tf.constant(
+            np.stack([r + o for r, o in zip(rows, y_offsets, strict=True)])
+        )
+
+    def __call__(self, count: int) -> list[list[dict[str, float]]]:
+        first = tf.constant([m.epoch for m in self.members], dtype=tf.int64)
+        table = self._function(first, tf.constant(count, dtype=tf.int64)).numpy()
+        tables, start = [], 0
+        for member in self.members:
+            stop = start + len(member.names)
+            tables.append(
+                [dict(zip(member.names, map(float, row[start:stop]), strict=True)) for row in table]
+            )
+            start = stop
+        return tables
+
+    def _names(self) -> list[str]:
+        names = sorted(["loss", *self.network.metric_names])
+        for member in self.members:
+            if sorted(_metric_results(member.model)) != names:
+                raise ValueError("a stacked member's metrics are its loss and its compiled metrics")
+            member.names = names + ([f"val_{n}" for n in names] if self.held_out else [])
+        return names
+
+    def _orders(self, first_epochs: Any, index: Any, offsets: list[int]) -> Any:
+        """[K, steps x batch]: every member's rows of the epoch in its own order, in the joined rows."""
+        length = self.most_steps * self.batch_size
+        orders = []
+        for k, member in enumerate(self.members):
+            order = member.train.epoch_order(first_epochs[k] + index) + offsets[k]
+            orders.append(tf.pad(order, [[0, length - member.train.num_examples]]))
+        return tf.stack(orders)
+
+    def _epochs(self, first_epochs: Any, count: Any) -> Any:
+        network = self.network
+        self._names()
+        table = tf.TensorArray(tf.float32, size=tf.cast(count, tf.int32))
+        epochs_run = tf.constant(0, dtype=tf.int64)
+        for index in tf.range(count):
+            network.save_in_graph()  # the state before this epoch, in case it ends non-finite
+            x_rows = self._orders(first_epochs, index, self.feature_offsets)
+            y_rows = self._orders(first_epochs, index, self.target_offsets)
+            totals = tf.zeros([1 + len(network.metrics), len(self.members)])
+            for step in tf.range(self.most_steps):
+                totals += self._train_step(x_rows, y_rows, step)
+            values = self._row(totals)
+            table = table.write(tf.cast(index, tf.int32), values)
+            epochs_run = index + 1
+            if not tf.reduce_all(tf.math.is_finite(values)):
+                break
+        network.write_back(saved=True)
+        for member in self.members:
+            if member.recorder is not None:
+                member.recorder._snapshot().save_in_graph()
+        network.write_back()
+        return table.stack()[: tf.cast(epochs_run, tf.int32)]
+
+    def _batch(self, source: Any, rows: Any, start: Any, size: int) -> Any:
+        batch = tf.gather(source, rows[:, start : start + size])
+        return _static(batch, [len(self.members), size, *source.shape[1:]])
+
+    def _train_step(self, x_rows: Any, y_rows: Any, step: Any) -> Any:
+        """One step of every member; what it adds to the epoch's means (`_sums`)."""
+        size, network = self.batch_size, self.network
+        sizes = tf.clip_by_value(self.examples - step * size, 0, size)
+        x = self._batch(self.features, x_rows, step * size, size)
+        y = self._batch(self.targets, y_rows, step * size, size)
+        mask = tf.sequence_mask(sizes, size)
+        active = step < self.steps
+        with tf.GradientTape() as tape:
+            weights = network.pieces()
+            predictions = network.forward(weights, x, sizes, True, self.unequal)
+            losses = network.losses(weights, y, predictions, mask, sizes)
+            objective = tf.reduce_sum(tf.where(active, losses, 0.0))
+        network.apply(tape.gradient(objective, network.weights), active)
+        return self._sums(losses, y, predictions, mask, sizes)
+
+    def _sums(self, losses: Any, y: Any, predictions: Any, mask: Any, sizes: Any) -> Any:
+        """What one batch adds to every member's Keras means, [loss and metrics, K]: the loss
+        weighted by the batch's rows (Keras's loss tracker), then each metric's sum over the rows."""
+        weighted = tf.where(sizes > 0, losses * tf.cast(sizes, tf.float32), 0.0)
+        return tf.concat([weighted[None], self.network.metric_sums(y, predictions, mask)], axis=0)
+
+    def _row(self, totals: Any) -> Any:
+        """Every member's training means, then its validation pass's, side by side."""
+        names = ["loss", *self.network.metric_names]
+        order = sorted(range(len(names)), key=lambda i: names[i])
+        training = tf.math.divide_no_nan(totals, tf.cast(self.examples, tf.float32)[None])
+        validation = self._validate() if self.held_out else None
+        row = []
+        for k in range(len(self.members)):
+            row += [training[i, k] for i in order]
+            if validation is not None:
+                row += [validation[i, k] for i in order]
+        return tf.stack(row)
+
+    def _validate(self) -> Any:
+        """Every member's validation means [loss and metrics, K] over its held-out rows."""
+        network, size = self.network, self.eval_size
+        totals = tf.zeros([1 + len(network.metrics), len(self.members)])
+        weights = network.pieces()
+        for step in tf.range(self.eval_steps):
+            sizes = tf.clip_by_value(self.held_out_counts - step * size, 0, size)
+            x = self._batch(self.held_x, self.held_x_rows, step * size, size)
+            y = self._batch(self.held_y, self.held_y_rows, step * size, size)
+            mask = tf.sequence_mask(sizes, size)
+            predictions = network.forward(weights, x, sizes, False, False)
+            losses = network.losses(weights, y, predictions, mask, sizes)
+            totals += self._sums(losses, y, predictions, mask, sizes)
+        return tf.math.divide_no_nan(totals, tf.cast(self.held_out_counts, tf.float32)[None])
