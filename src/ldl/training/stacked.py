@@ -122,7 +122,6 @@ class StackedNetwork:
         self.models = models
         self.count = len(models)
         self.layers = list(zip(*[m.layers for m in models], strict=True))
-        self.loss = loss_function(models[0])
         self.metrics = compiled_metrics(models[0])
         self.metric_names = [metric.name for metric in self.metrics]
         optimizer = models[0].optimizer
@@ -203,102 +202,63 @@ class StackedNetwork:
         for k, model in enumerate(self.models):
             model.optimizer.iterations.assign(iterations[k])
 
-    def pieces(self) -> list[Any]:
-        """The stacked weights as [K, *shape] tensors, one per weight (differentiable)."""
-        parts = tf.split(self.weights, self.sizes, axis=1)
-        return [
-            tf.reshape(p, [self.count, *shape]) for p, shape in zip(parts, self.shapes, strict=True)
-        ]
+    def pieces(self) -> list[list[Any]]:
+        """Every member's weights as tensors, [member][weight], read from the stacked variable (so
+        the gradient of anything computed from them lands in that member's row)."""
+        members = []
+        for row in tf.unstack(self.weights):
+            parts = tf.split(row, self.sizes)
+            members.append([tf.reshape(p, s) for p, s in zip(parts, self.shapes, strict=True)])
+        return members
 
-    # --- the arithmetic ---------------------------------------------------------------------------
+    # --- each member's own arithmetic -------------------------------------------------------------
+    # Each member's forward pass, loss and metrics are the operations its Keras model runs alone (a
+    # Dense layer's matmul, add and activation; its compiled loss; its regularizers; its metric
+    # functions), on its own rows only, so they compute the same bits. One optimizer update over the
+    # stacked variable (`apply`, elementwise) then does for all members what each optimizer does.
 
-    def forward(
-        self, weights: list[Any], x: Any, sizes: Any, training: bool, dropout_guard: bool
-    ) -> Any:
-        """Predictions [K, B, outputs] of inputs [K, B, ...] whose first `sizes[k]` rows are member
-        k's. `dropout_guard`: a member without rows skips its dropout draw (members of unequal
-        steps per epoch), as it takes no step alone."""
+    def forward(self, weights: list[Any], x: Any, k: int, training: bool, takes_step: Any) -> Any:
+        """Member k's predictions for its rows `x`. `takes_step`: None, or whether member k takes
+        this step (a member sitting out draws no dropout mask, as it takes no step alone)."""
         h = x
         dense = iter(self.dense)
         for layers in self.layers:
-            layer = layers[0]
+            layer = layers[k]
             if isinstance(layer, keras.layers.Flatten):
-                h = tf.reshape(h, [self.count, tf.shape(h)[1], -1])
+                h = layer(h)
             elif isinstance(layer, keras.layers.Dense):
                 kernel, bias = next(dense)
-                # One matmul per member: on a CPU a batched matmul of the book's small shapes costs
-                # about twice K plain ones, and a plain one computes what the member computes alone.
-                kernels = tf.unstack(weights[kernel])
-                h = tf.stack(
-                    [tf.matmul(part, w) for part, w in zip(tf.unstack(h), kernels, strict=True)]
-                )
+                h = keras.ops.matmul(h, weights[kernel])
                 if bias is not None:
-                    h = h + weights[bias][:, None, :]
+                    h = keras.ops.add(h, weights[bias])
                 if layer.activation is not None:
                     h = layer.activation(h)
             elif isinstance(layer, keras.layers.Dropout) and training and layer.rate > 0:
-                h = self._dropout(layers, h, sizes, dropout_guard)
+                h = self._dropout(layer, h, takes_step)
         return h
 
-    def _dropout(self, layers: tuple[Any, ...], h: Any, sizes: Any, guard: bool) -> Any:
-        rows = tf.shape(h)[1]
-        parts = []
-        for k, layer in enumerate(layers):
-            own = h[k, : sizes[k]]
-
-            def draw(layer: Any = layer, own: Any = own) -> Any:
-                return layer(own, training=True)
-
-            dropped = tf.cond(sizes[k] > 0, draw, lambda own=own: own) if guard else draw()
-            parts.append(tf.pad(dropped, [[0, rows - sizes[k]], [0, 0]]))
-        return tf.stack(parts)
-
-    def penalties(self, weights: list[Any]) -> Any:
-        """Each member's L1/L2 penalty [K], as Keras adds its layers' regularization losses."""
-        total = tf.zeros([self.count])
-        dense = iter(self.dense)
-        for layer in self.models[0].layers:
-            if not isinstance(layer, keras.layers.Dense):
-                continue
-            kernel, bias = next(dense)
-            regularized = [(layer.kernel_regularizer, kernel), (layer.bias_regularizer, bias)]
-            for regularizer, index in regularized:
-                if regularizer is None or index is None:
-                    continue
-                weight = weights[index]
-                axes = list(range(1, len(weight.shape)))
-                if regularizer.l1:
-                    total += regularizer.l1 * tf.reduce_sum(tf.abs(weight), axis=axes)
-                if regularizer.l2:
-                    total += regularizer.l2 * tf.reduce_sum(tf.square(weight), axis=axes)
-        return total
-
     @staticmethod
-    def _aligned(y: Any, predictions: Any) -> Any:
-        """Targets of rank one below one-output predictions ([K, B] against [K, B, 1]) get their last
-        axis, as Keras gives a member's [B] targets against its [B, 1] predictions (so a loss or
-        metric function keeps one value per example instead of averaging the batch away)."""
-        if len(y.shape) == len(predictions.shape) - 1 and predictions.shape[-1] == 1:
-            return y[..., None]
-        return y
+    def _dropout(layer: keras.layers.Dropout, h: Any, takes_step: Any) -> Any:
+        if takes_step is None:
+            return layer(h, training=True)
+        return tf.cond(takes_step, lambda: layer(h, training=True), lambda: h)
 
-    def losses(self, weights: list[Any], y: Any, predictions: Any, mask: Any, sizes: Any) -> Any:
-        """Each member's loss [K]: its mean loss over its own rows plus its penalty."""
-        if self.loss is None:
-            raise ValueError("a stacked population needs one plain averaged loss")
-        y = self._aligned(y, predictions)
-        per_example = self.loss(tf.cast(y, predictions.dtype), predictions)
-        total = tf.reduce_sum(tf.where(mask, per_example, 0.0), axis=1)
-        return tf.math.divide_no_nan(total, tf.cast(sizes, total.dtype)) + self.penalties(weights)
+    def loss(self, weights: list[Any], y: Any, predictions: Any, k: int) -> Any:
+        """Member k's loss as its train_step computes it: its compiled loss, then its
+        regularization losses, summed (Trainer.compute_loss)."""
+        model = self.models[k]
+        losses = [model._compile_loss(y, predictions, None)]
+        for variable, weight in zip(model.trainable_weights, weights, strict=True):
+            if variable.regularizer is not None:  # Layer._get_regularization_losses, in order
+                losses.append(keras.ops.sum(variable.regularizer(weight)))
+        return losses[0] if len(losses) == 1 else keras.ops.sum(losses)
 
-    def metric_sums(self, y: Any, predictions: Any, mask: Any) -> Any:
-        """Each compiled metric's sum over each member's rows [metrics, K]: what its Keras Mean adds."""
-        y = self._aligned(y, predictions)
-        sums = []
-        for metric in self.metrics:
-            values = tf.cast(metric._fn(y, predictions, **metric._fn_kwargs), tf.float32)
-            sums.append(tf.reduce_sum(tf.where(mask, values, 0.0), axis=1))
-        return tf.stack(sums) if sums else tf.zeros([0, self.count])
+    def metric_sums(self, y: Any, predictions: Any) -> list[Any]:
+        """What each compiled metric's Keras Mean adds for member k's batch (its values' sum)."""
+        return [
+            keras.ops.sum(tf.cast(m._fn(y, predictions, **m._fn_kwargs), tf.float32))
+            for m in self.metrics
+        ]
 
     def apply(self, gradient: Any, active: Any) -> None:
         """One optimizer step over the stacked weights for the members that take one (`active` [K]),

@@ -17,8 +17,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from ldl.training.backend import tf
 from ldl.training.graph_loop import _metric_results
 from ldl.training.stacked import StackedNetwork
@@ -98,16 +96,6 @@ class StackedEpochs:
         self.eval_size = size
         self.eval_steps = math.ceil(max(counts) / size)
         self.held_out_counts = tf.constant(counts, dtype=tf.int32)
-        self.held_x, x_offsets = _joined([m.held_out.x for m in members])
-        self.held_y, y_offsets = _joined([m.held_out.y for m in members])
-        positions = np.arange(self.eval_steps * size)
-        rows = [np.where(positions < n, positions, 0) for n in counts]
-        self.held_x_rows = tf.constant(
-            np.stack([r + o for r, o in zip(rows, x_offsets, strict=True)])
-        )
-        self.held_y_rows = tf.constant(
-            np.stack([r + o for r, o in zip(rows, y_offsets, strict=True)])
-        )
 
     def __call__(self, count: int) -> list[list[dict[str, float]]]:
         first = tf.constant([m.epoch for m in self.members], dtype=tf.int64)
@@ -129,14 +117,13 @@ class StackedEpochs:
             member.names = names + ([f"val_{n}" for n in names] if self.held_out else [])
         return names
 
-    def _orders(self, first_epochs: Any, index: Any, offsets: list[int]) -> Any:
+    def _rows(self, orders: list[Any], offsets: list[int]) -> Any:
         """[K, steps x batch]: every member's rows of the epoch in its own order, in the joined rows."""
         length = self.most_steps * self.batch_size
-        orders = []
-        for k, member in enumerate(self.members):
-            order = member.train.epoch_order(first_epochs[k] + index) + offsets[k]
-            orders.append(tf.pad(order, [[0, length - member.train.num_examples]]))
-        return tf.stack(orders)
+        rows = []
+        for order, offset, member in zip(orders, offsets, self.members, strict=True):
+            rows.append(tf.pad(order + offset, [[0, length - member.train.num_examples]]))
+        return tf.stack(rows)
 
     def _epochs(self, first_epochs: Any, count: Any) -> Any:
         network = self.network
@@ -145,8 +132,11 @@ class StackedEpochs:
         epochs_run = tf.constant(0, dtype=tf.int64)
         for index in tf.range(count):
             network.save_in_graph()  # the state before this epoch, in case it ends non-finite
-            x_rows = self._orders(first_epochs, index, self.feature_offsets)
-            y_rows = self._orders(first_epochs, index, self.target_offsets)
+            orders = [
+                m.train.epoch_order(first_epochs[k] + index) for k, m in enumerate(self.members)
+            ]
+            x_rows = self._rows(orders, self.feature_offsets)
+            y_rows = self._rows(orders, self.target_offsets)
             totals = tf.zeros([1 + len(network.metrics), len(self.members)])
             for step in tf.range(self.most_steps):
                 totals += self._train_step(x_rows, y_rows, step)
@@ -172,21 +162,30 @@ class StackedEpochs:
         sizes = tf.clip_by_value(self.examples - step * size, 0, size)
         x = self._batch(self.features, x_rows, step * size, size)
         y = self._batch(self.targets, y_rows, step * size, size)
-        mask = tf.sequence_mask(sizes, size)
         active = step < self.steps
         with tf.GradientTape() as tape:
             weights = network.pieces()
-            predictions = network.forward(weights, x, sizes, True, self.unequal)
-            losses = network.losses(weights, y, predictions, mask, sizes)
-            objective = tf.reduce_sum(tf.where(active, losses, 0.0))
+            losses, metrics = [], []
+            for k in range(len(self.members)):
+                # The member's own rows only: every operation sees the shapes it sees alone.
+                own_x, own_y = x[k, : sizes[k]], y[k, : sizes[k]]
+                takes_step = active[k] if self.unequal else None
+                predictions = network.forward(weights[k], own_x, k, True, takes_step)
+                losses.append(network.loss(weights[k], own_y, predictions, k))
+                metrics.append(network.metric_sums(own_y, predictions))
+            objective = tf.reduce_sum(tf.where(active, tf.stack(losses), 0.0))
         network.apply(tape.gradient(objective, network.weights), active)
-        return self._sums(losses, y, predictions, mask, sizes)
+        return self._sums(losses, metrics, sizes)
 
-    def _sums(self, losses: Any, y: Any, predictions: Any, mask: Any, sizes: Any) -> Any:
-        """What one batch adds to every member's Keras means, [loss and metrics, K]: the loss
-        weighted by the batch's rows (Keras's loss tracker), then each metric's sum over the rows."""
-        weighted = tf.where(sizes > 0, losses * tf.cast(sizes, tf.float32), 0.0)
-        return tf.concat([weighted[None], self.network.metric_sums(y, predictions, mask)], axis=0)
+    def _sums(self, losses: list[Any], metrics: list[list[Any]], sizes: Any) -> Any:
+        """What one batch adds to every member's Keras means, [loss and metrics, K]: the loss times
+        the batch's rows (Keras's loss tracker), then each metric's sum over the rows."""
+        rows = tf.cast(sizes, tf.float32)
+        columns = []
+        for k, (loss, sums) in enumerate(zip(losses, metrics, strict=True)):
+            weighted = tf.where(sizes[k] > 0, loss * rows[k], 0.0)
+            columns.append(tf.stack([weighted, *sums]))
+        return tf.stack(columns, axis=1)
 
     def _row(self, totals: Any) -> Any:
         """Every member's training means, then its validation pass's, side by side."""
@@ -202,16 +201,19 @@ class StackedEpochs:
         return tf.stack(row)
 
     def _validate(self) -> Any:
-        """Every member's validation means [loss and metrics, K] over its held-out rows."""
-        network, size = self.network, self.eval_size
-        totals = tf.zeros([1 + len(network.metrics), len(self.members)])
+        """Every member's validation means [loss and metrics, K] over its held-out rows, in
+        `eval_batch_size` batches as the graph loop validates one model."""
+        network, size, members = self.network, self.eval_size, self.members
+        totals = tf.zeros([1 + len(network.metrics), len(members)])
         weights = network.pieces()
         for step in tf.range(self.eval_steps):
-            sizes = tf.clip_by_value(self.held_out_counts - step * size, 0, size)
-            x = self._batch(self.held_x, self.held_x_rows, step * size, size)
-            y = self._batch(self.held_y, self.held_y_rows, step * size, size)
-            mask = tf.sequence_mask(sizes, size)
-            predictions = network.forward(weights, x, sizes, False, False)
-            losses = network.losses(weights, y, predictions, mask, sizes)
-            totals += self._sums(losses, y, predictions, mask, sizes)
+            start, stop = step * size, (step + 1) * size
+            sizes = tf.clip_by_value(self.held_out_counts - start, 0, size)
+            losses, metrics = [], []
+            for k, member in enumerate(members):
+                x, y = member.held_out.x[start:stop], member.held_out.y[start:stop]
+                predictions = network.forward(weights[k], x, k, False, None)
+                losses.append(network.loss(weights[k], y, predictions, k))
+                metrics.append(network.metric_sums(y, predictions))
+            totals += self._sums(losses, metrics, sizes)
         return tf.math.divide_no_nan(totals, tf.cast(self.held_out_counts, tf.float32)[None])
