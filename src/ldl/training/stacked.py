@@ -31,6 +31,10 @@ import keras
 
 from ldl.training.backend import tf
 
+# Autograph would transpile every Keras function these methods call (most of a population's tracing
+# time); they have no Python control flow on tensors, so they are traced as written.
+_plain_graph = tf.autograph.experimental.do_not_convert
+
 _LAYERS = (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Dense, keras.layers.Dropout)
 
 
@@ -184,10 +188,12 @@ class StackedNetwork:
             stacked.assign(tf.stack(flat))
         self.iterations.assign(tf.stack([m.optimizer.iterations.value for m in self.models]))
 
+    @_plain_graph
     def save_in_graph(self) -> None:
         for copy, variable in zip(self.saved, self._state(), strict=True):
             copy.assign(variable)
 
+    @_plain_graph
     def write_back(self, saved: bool = False) -> None:
         """Every row into its member's Keras model and optimizer: the state now, or the state at the
         last `save_in_graph` (usable inside a graph)."""
@@ -202,6 +208,7 @@ class StackedNetwork:
         for k, model in enumerate(self.models):
             model.optimizer.iterations.assign(iterations[k])
 
+    @_plain_graph
     def pieces(self) -> list[list[Any]]:
         """Every member's weights as tensors, [member][weight], read from the stacked variable (so
         the gradient of anything computed from them lands in that member's row)."""
@@ -217,6 +224,7 @@ class StackedNetwork:
     # functions), on its own rows only, so they compute the same bits. One optimizer update over the
     # stacked variable (`apply`, elementwise) then does for all members what each optimizer does.
 
+    @_plain_graph
     def forward(self, weights: list[Any], x: Any, k: int, training: bool, takes_step: Any) -> Any:
         """Member k's predictions for its rows `x`. `takes_step`: None, or whether member k takes
         this step (a member sitting out draws no dropout mask, as it takes no step alone)."""
@@ -243,6 +251,7 @@ class StackedNetwork:
             return layer(h, training=True)
         return tf.cond(takes_step, lambda: layer(h, training=True), lambda: h)
 
+    @_plain_graph
     def loss(self, weights: list[Any], y: Any, predictions: Any, k: int) -> Any:
         """Member k's loss as its train_step computes it: its compiled loss, then its
         regularization losses, summed (Trainer.compute_loss)."""
@@ -253,6 +262,7 @@ class StackedNetwork:
                 losses.append(keras.ops.sum(variable.regularizer(weight)))
         return losses[0] if len(losses) == 1 else keras.ops.sum(losses)
 
+    @_plain_graph
     def metric_sums(self, y: Any, predictions: Any) -> list[Any]:
         """What each compiled metric's Keras Mean adds for member k's batch (its values' sum)."""
         return [
@@ -260,6 +270,7 @@ class StackedNetwork:
             for m in self.metrics
         ]
 
+    @_plain_graph
     def apply(self, gradient: Any, active: Any) -> None:
         """One optimizer step over the stacked weights for the members that take one (`active` [K]),
         each with its own step counter: the arithmetic of Keras's Adam and SGD update_step. A member

@@ -156,6 +156,7 @@ class StackedEpochs:
         batch = tf.gather(source, rows[:, start : start + size])
         return _static(batch, [len(self.members), size, *source.shape[1:]])
 
+    @tf.autograph.experimental.do_not_convert
     def _train_step(self, x_rows: Any, y_rows: Any, step: Any) -> Any:
         """One step of every member; what it adds to the epoch's means (`_sums`)."""
         size, network = self.batch_size, self.network
@@ -177,6 +178,7 @@ class StackedEpochs:
         network.apply(tape.gradient(objective, network.weights), active)
         return self._sums(losses, metrics, sizes)
 
+    @tf.autograph.experimental.do_not_convert
     def _sums(self, losses: list[Any], metrics: list[list[Any]], sizes: Any) -> Any:
         """What one batch adds to every member's Keras means, [loss and metrics, K]: the loss times
         the batch's rows (Keras's loss tracker), then each metric's sum over the rows."""
