@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,7 +154,7 @@ def _finish(member: _Member) -> dict[str, Any]:
 
 
 def train_population(
-    member_configs: Sequence[DictConfig], what: str, say: Say = print
+    member_configs: Sequence[DictConfig], what: str, say: Say | None = None
 ) -> list[dict[str, Any]]:
     """Train the members together; each member's metrics, in order. `what` names the population
     in messages ("the 5 folds"). Completed members are reported, not retrained; an interrupted
@@ -169,7 +169,7 @@ def train_population(
             else:
                 members[index] = member
         try:
-            _train_members(list(members.values()), member_configs[0], say)
+            _train_members(list(members.values()), member_configs[0], say or print)
             first_error: LdlError | None = None
             for index, member in members.items():
                 try:
@@ -188,7 +188,7 @@ def train_population(
     return [metrics or {} for metrics in results]
 
 
-def _train_members(members: list[_Member], cfg: DictConfig, say: Say) -> None:
+def _train_members(members: list[_Member], cfg: DictConfig, say: Callable[[str], None]) -> None:
     """Set every member up as train_keras would, then train them together; a stop request ends
     the training with every member checkpointed at its last completed epoch."""
     from ldl.training import stop_signals
