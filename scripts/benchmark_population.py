@@ -17,6 +17,8 @@ Each case runs two whole `ldl train` commands one after the other in fresh proce
 Peak RSS is the largest resident set of the process (os.wait4); for the repeats cases it compares
 five members with one run (the goal for c6e1's population: at most 1.5x one fold's run, printed last).
 `--epochs N` shortens every case to N epochs (a smoke test; the numbers then say little).
+`--population separate` trains the populations as separate models in one graph instead of stacked
+(`trainer.population`, docs/sweeps.md), to time the two against each other.
 
     .venv/bin/python scripts/benchmark_population.py --data-dir ../shared/data        # idle machine
     .venv/bin/python scripts/benchmark_population.py --cases c6e1_5fold --epochs 5     # smoke test
@@ -92,6 +94,11 @@ def _common(args: argparse.Namespace) -> list[str]:
     return common + ([f"trainer.epochs={args.epochs}"] if args.epochs else [])
 
 
+def _population(args: argparse.Namespace) -> list[str]:
+    """trainer.population for the population's jobs (today's jobs have a single member each)."""
+    return [f"trainer.population={args.population}"] if args.population else []
+
+
 def run_folds(case: Case, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     common = [*_common(args), f"cv.k={FOLDS}", f"experiment={case.experiment}"]
     today_dir, together_dir = work / f"{case.name}-today", work / f"{case.name}-population"
@@ -100,7 +107,9 @@ def run_folds(case: Case, args: argparse.Namespace, work: Path) -> dict[str, Any
         work / f"{case.name}-today.log",
     )
     together = run_process(
-        ldl_command("-m", *common, "cv.fold=all", f"hydra.sweep.dir={together_dir}"),
+        ldl_command(
+            "-m", *common, *_population(args), "cv.fold=all", f"hydra.sweep.dir={together_dir}"
+        ),
         work / f"{case.name}-population.log",
     )
     expected = _fold_scores_of_sweep(today_dir, case.metric)
@@ -117,7 +126,12 @@ def run_repeats(case: Case, args: argparse.Namespace, work: Path) -> dict[str, A
         ldl_command(*common, f"hydra.run.dir={one_dir}"), work / f"{case.name}-one.log"
     )
     together = run_process(
-        ldl_command(*common, f"trainer.repeats={REPEATS}", f"hydra.run.dir={together_dir}"),
+        ldl_command(
+            *common,
+            *_population(args),
+            f"trainer.repeats={REPEATS}",
+            f"hydra.run.dir={together_dir}",
+        ),
         work / f"{case.name}-population.log",
     )
     alone = json.loads((one_dir / "metrics.json").read_text())[case.metric]
@@ -155,7 +169,9 @@ def one_fold_rss(args: argparse.Namespace, work: Path) -> tuple[float, float]:
         ldl_command(*common, "cv.fold=0", f"hydra.run.dir={work / 'rss-one'}"), work / "rss-one.log"
     )
     five = run_process(
-        ldl_command(*common, "cv.fold=all", f"hydra.run.dir={work / 'rss-five'}"),
+        ldl_command(
+            *common, *_population(args), "cv.fold=all", f"hydra.run.dir={work / 'rss-five'}"
+        ),
         work / "rss-five.log",
     )
     return one.peak_mb, five.peak_mb
@@ -188,6 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cases", nargs="+", choices=CASE_NAMES, default=CASE_NAMES)
     parser.add_argument("--epochs", type=int, default=None, help="shorten every case (smoke test)")
+    parser.add_argument(
+        "--population",
+        choices=["auto", "stacked", "separate"],
+        default=None,
+        help="trainer.population of the population jobs (default: the config's, auto)",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="keep logs and run folders here")
     args = parser.parse_args(argv)
     args.data_dir = (args.data_dir or default_data_dir()).expanduser().resolve()

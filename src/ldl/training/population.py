@@ -3,7 +3,8 @@
 `train_population(member_configs)` does for every member what `train(cfg)` does for one run — its own
 run folder (`fold_<i>/`, `repeat_<i>/`) with its lock, config.yaml, output.txt, history.csv,
 metrics.json, checkpoints, TensorBoard logs and book comparison — except that the members' epochs run
-together in one graph (`training/population_loop.py`). Each member is set up exactly as it would be
+together in one graph (`training/population_loop.py`; stacked where the model allows,
+`training/stacked.py`). Each member is set up exactly as it would be
 alone (a fresh Keras session seeded with its own seed, then its data, then its model), so its numbers
 are those of the same fold or seed trained alone; tests/sweeps/test_population.py checks that bit for bit.
 

@@ -17,6 +17,10 @@ resumed population whose members' checkpoints were written at different epochs).
 
 After each call, each member's epochs are handed to that member's callbacks in turn, as the graph
 loop does for one model: recorder (history, metrics.json, checkpoints), epoch lines, TensorBoard.
+
+Where the model allows (`stacks`, `trainer.population`), the epochs run stacked instead
+(`training/stacked_loop.py`: the members' weights one variable, one optimizer update), with the same
+tables, callbacks and results.
 """
 
 from __future__ import annotations
