@@ -215,11 +215,11 @@ def stacks(members: list[LoopMember], population: str, say: Callable[[str], None
     """`trainer.population`: whether the members train stacked (training/stacked.py); auto says in
     one line why not where they cannot, stacked refuses to go on."""
     from ldl.training.stacked import stacking_blockers
-    from ldl.training.stacked_loop import single_arrays
+    from ldl.training.stacked_loop import data_blockers
 
     if population == "separate" or not members:
         return False
-    blockers = stacking_blockers([m.model for m in members], single_arrays(members))
+    blockers = stacking_blockers([m.model for m in members], data_blockers(members))
     if blockers and population == "stacked":
         raise ConfigError(
             "trainer.population=stacked cannot stack these members: " + "; ".join(blockers) + ". "

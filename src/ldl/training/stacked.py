@@ -61,6 +61,8 @@ def _layer_blockers(model: keras.Model) -> list[str]:
                     reasons.append(f"the layer {layer.name} has a {type(regularizer).__name__}")
             if layer.activity_regularizer is not None or getattr(layer, "lora_enabled", False):
                 reasons.append(f"the layer {layer.name} has an activity regularizer or LoRA")
+            if getattr(layer, "quantization_mode", None):
+                reasons.append(f"the layer {layer.name} is quantized")
         if isinstance(layer, keras.layers.Dropout) and layer.noise_shape is not None:
             reasons.append(f"the dropout layer {layer.name} has a noise shape")
     return reasons
@@ -99,11 +101,11 @@ def compiled_metrics(model: keras.Model) -> list[Any]:
     return [metric for metric in flat if isinstance(metric, keras.metrics.MeanMetricWrapper)]
 
 
-def stacking_blockers(models: list[keras.Model], single_arrays: bool) -> list[str]:
-    """Why these members cannot be stacked; empty when they can. `single_arrays`: every member's
-    features and targets are one tensor each (not a model with several inputs or outputs)."""
+def stacking_blockers(models: list[keras.Model], data_reasons: list[str]) -> list[str]:
+    """Why these members cannot be stacked (`data_reasons`: what their data says); empty when
+    they can."""
     model = models[0]
-    reasons = [] if single_arrays else ["the model has several inputs or outputs"]
+    reasons = list(data_reasons)
     reasons += _layer_blockers(model)
     reasons += _optimizer_blockers(model.optimizer)
     if loss_function(model) is None or getattr(model, "loss_weights", None):
@@ -233,6 +235,11 @@ class StackedNetwork:
         """Member k's predictions for its rows `x`. `takes_step`: None, or whether member k takes
         this step (a member sitting out draws no dropout mask, as it takes no step alone)."""
         h = x
+        first = self.models[k].inputs[0]
+        if (
+            h.dtype != first.dtype
+        ):  # the model converts its inputs so (Functional._standardize_inputs)
+            h = keras.ops.convert_to_tensor(h, dtype=first.dtype)
         dense = iter(self.dense)
         for layers in self.layers:
             layer = layers[k]

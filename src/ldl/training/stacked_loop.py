@@ -2,10 +2,10 @@
 
 `StackedEpochs` is what `population_loop.PopulationEpochs` is for K separate models, with the same
 call and the same table: each epoch, every member draws its own (seed, epoch) permutation, and each
-training step takes every member's next batch (its own rows, padded to the batch size) through the
-stacked network at once. A member with fewer steps per epoch (folds of 80 and 81 rows) sits out the
-steps it does not take: no optimizer step, no dropout draw, nothing added to its metrics. The
-validation pass does the same with each member's held-out rows, in `eval_batch_size` batches.
+training step takes every member's next batch through its own forward pass and loss, and one
+optimizer update then moves all members. A member with fewer steps per epoch (folds of 80 and 81
+rows) sits out the steps it does not take: no optimizer step, no dropout draw, nothing added to its
+metrics. The validation pass takes each member's held-out rows in `eval_batch_size` batches.
 
 The members' Keras models get their rows back after each call (checkpoints, callbacks), and each
 member's recorder snapshot gets the state before the call's last epoch (kept for a non-finite epoch:
@@ -18,51 +18,23 @@ import math
 from typing import Any
 
 from ldl.training.backend import tf
-from ldl.training.graph_loop import _metric_results
+from ldl.training.graph_loop import _gather, _metric_results
 from ldl.training.stacked import StackedNetwork
 
 
-def single_arrays(members: list[Any]) -> bool:
-    """Whether every member's training and held-out data are one features and one targets tensor."""
+def data_blockers(members: list[Any]) -> list[str]:
+    """Why the members' data keep them from being stacked: several input or output arrays (a model
+    with several inputs or outputs), or training batches transformed in the graph."""
+    reasons = []
     for member in members:
         parts = [member.train.features, member.train.targets]
         if member.held_out is not None:
             parts += [member.held_out.x, member.held_out.y]
         if any(isinstance(part, dict | list | tuple) for part in parts):
-            return False
-    return True
-
-
-def _same(first: Any, second: Any) -> bool:
-    if first is second:
-        return True
-    if first.shape != second.shape or first.dtype != second.dtype:
-        return False
-    return bool(tf.reduce_all(first == second))
-
-
-def _joined(arrays: list[Any]) -> tuple[Any, list[int]]:
-    """One tensor holding every member's array once (the seeds of trainer.repeats share their data)
-    and where each member's rows begin in it."""
-    distinct: list[Any] = []
-    starts: list[int] = []
-    offsets = []
-    for array in arrays:
-        match = next((i for i, seen in enumerate(distinct) if _same(seen, array)), None)
-        if match is None:
-            starts.append(sum(int(seen.shape[0]) for seen in distinct))
-            distinct.append(array)
-            match = len(distinct) - 1
-        offsets.append(starts[match])
-    joined = distinct[0] if len(distinct) == 1 else tf.concat(distinct, axis=0)
-    return joined, offsets
-
-
-def _static(tensor: Any, shape: list[int]) -> Any:
-    # A static batch dimension lets the gradients of the batched matmuls and bias additions skip
-    # their run-time shape arithmetic.
-    tensor.set_shape(shape)
-    return tensor
+            reasons.append("the model has several inputs or outputs")
+        if member.train.transform is not None:
+            reasons.append("the training batches are transformed")
+    return sorted(set(reasons))
 
 
 class StackedEpochs:
@@ -80,10 +52,6 @@ class StackedEpochs:
         self.most_steps = max(m.train.steps_per_epoch for m in members)
         # Only members of unequal steps per epoch ever sit out a step (and so skip a dropout draw).
         self.unequal = len({m.train.steps_per_epoch for m in members}) > 1
-        # Each step gathers every member's batch at once from the members' joined rows; a member's
-        # rows beyond its own batch point at row 0 and are masked out of everything but the matmul.
-        self.features, self.feature_offsets = _joined([m.train.features for m in members])
-        self.targets, self.target_offsets = _joined([m.train.targets for m in members])
         self.held_out = members[0].held_out is not None
         if self.held_out:
             self._join_held_out()
@@ -117,14 +85,6 @@ class StackedEpochs:
             member.names = names + ([f"val_{n}" for n in names] if self.held_out else [])
         return names
 
-    def _rows(self, orders: list[Any], offsets: list[int]) -> Any:
-        """[K, steps x batch]: every member's rows of the epoch in its own order, in the joined rows."""
-        length = self.most_steps * self.batch_size
-        rows = []
-        for order, offset, member in zip(orders, offsets, self.members, strict=True):
-            rows.append(tf.pad(order + offset, [[0, length - member.train.num_examples]]))
-        return tf.stack(rows)
-
     def _epochs(self, first_epochs: Any, count: Any) -> Any:
         network = self.network
         self._names()
@@ -135,11 +95,9 @@ class StackedEpochs:
             orders = [
                 m.train.epoch_order(first_epochs[k] + index) for k, m in enumerate(self.members)
             ]
-            x_rows = self._rows(orders, self.feature_offsets)
-            y_rows = self._rows(orders, self.target_offsets)
             totals = tf.zeros([1 + len(network.metrics), len(self.members)])
             for step in tf.range(self.most_steps):
-                totals += self._train_step(x_rows, y_rows, step)
+                totals += self._train_step(orders, step)
             values = self._row(totals)
             table = table.write(tf.cast(index, tf.int32), values)
             epochs_run = index + 1
@@ -152,28 +110,24 @@ class StackedEpochs:
         network.write_back()
         return table.stack()[: tf.cast(epochs_run, tf.int32)]
 
-    def _batch(self, source: Any, rows: Any, start: Any, size: int) -> Any:
-        batch = tf.gather(source, rows[:, start : start + size])
-        return _static(batch, [len(self.members), size, *source.shape[1:]])
-
     @tf.autograph.experimental.do_not_convert
-    def _train_step(self, x_rows: Any, y_rows: Any, step: Any) -> Any:
+    def _train_step(self, orders: list[Any], step: Any) -> Any:
         """One step of every member; what it adds to the epoch's means (`_sums`)."""
         size, network = self.batch_size, self.network
         sizes = tf.clip_by_value(self.examples - step * size, 0, size)
-        x = self._batch(self.features, x_rows, step * size, size)
-        y = self._batch(self.targets, y_rows, step * size, size)
         active = step < self.steps
         with tf.GradientTape() as tape:
             weights = network.pieces()
             losses, metrics = [], []
-            for k in range(len(self.members)):
-                # The member's own rows only: every operation sees the shapes it sees alone.
-                own_x, own_y = x[k, : sizes[k]], y[k, : sizes[k]]
+            for k, (member, order) in enumerate(zip(self.members, orders, strict=True)):
+                # The member's own batch, gathered as the graph loop gathers it alone (a member
+                # sitting out this step gets no rows): every operation sees the shapes it sees alone.
+                start = tf.cast(step * size, tf.int64)
+                x, y = _gather(member.train, order[start : start + size])
                 takes_step = active[k] if self.unequal else None
-                predictions = network.forward(weights[k], own_x, k, True, takes_step)
-                losses.append(network.loss(weights[k], own_y, predictions, k))
-                metrics.append(network.metric_sums(own_y, predictions))
+                predictions = network.forward(weights[k], x, k, True, takes_step)
+                losses.append(network.loss(weights[k], y, predictions, k))
+                metrics.append(network.metric_sums(y, predictions))
             objective = tf.reduce_sum(tf.where(active, tf.stack(losses), 0.0))
         network.apply(tape.gradient(objective, network.weights), active)
         return self._sums(losses, metrics, sizes)
