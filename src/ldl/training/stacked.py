@@ -34,6 +34,7 @@ from typing import Any
 import keras
 
 from ldl.training.backend import tf
+from ldl.training.keras_internals import compiled_loss, loss_tracker, metric_values, optimizer_slots
 
 # Autograph would transpile every Keras function these methods call (most of a population's tracing
 # time); they have no Python control flow on tensors, so they are traced as written.
@@ -96,7 +97,7 @@ def loss_function(model: keras.Model) -> Callable[[Any, Any], Any] | None:
 
 def compiled_metrics(model: keras.Model) -> list[Any]:
     """The compiled metrics (MeanMetricWrappers) in the order their names appear in the results."""
-    compiled = [m for m in model.metrics if m is not getattr(model, "_loss_tracker", None)]
+    compiled = [m for m in model.metrics if m is not loss_tracker(model)]
     flat = [metric for group in compiled for metric in getattr(group, "metrics", [group])]
     return [metric for metric in flat if isinstance(metric, keras.metrics.MeanMetricWrapper)]
 
@@ -175,10 +176,7 @@ class StackedNetwork:
             if name is None:
                 rows.append(weights)
                 continue
-            optimizer = model.optimizer
-            attribute = {"momentums": "_momentums", "velocities": "_velocities"}[name]
-            slots = getattr(optimizer, attribute if self.adam else "momentums")
-            rows.append([slots[optimizer._get_variable_index(w)] for w in weights])
+            rows.append(optimizer_slots(model.optimizer, name, weights))
         return rows
 
     def _rows(self) -> list[tuple[Any, list[list[Any]]]]:
@@ -267,7 +265,7 @@ class StackedNetwork:
         """Member k's loss as its train_step computes it: its compiled loss, then its
         regularization losses, summed (Trainer.compute_loss)."""
         model = self.models[k]
-        losses = [model._compile_loss(y, predictions, None)]
+        losses = [compiled_loss(model, y, predictions)]
         for variable, weight in zip(model.trainable_weights, weights, strict=True):
             if variable.regularizer is not None:  # Layer._get_regularization_losses, in order
                 losses.append(keras.ops.sum(variable.regularizer(weight)))
@@ -277,8 +275,8 @@ class StackedNetwork:
     def metric_sums(self, y: Any, predictions: Any) -> list[Any]:
         """What each compiled metric's Keras Mean adds for member k's batch (its values' sum)."""
         return [
-            keras.ops.sum(tf.cast(m._fn(y, predictions, **m._fn_kwargs), tf.float32))
-            for m in self.metrics
+            keras.ops.sum(tf.cast(metric_values(metric, y, predictions), tf.float32))
+            for metric in self.metrics
         ]
 
     @_plain_graph
