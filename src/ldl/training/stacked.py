@@ -28,12 +28,12 @@ them (a resumed member's checkpoint).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import keras
 
 from ldl.training.backend import tf
+from ldl.training.graph_loop import _metric_results
 from ldl.training.keras_internals import compiled_loss, loss_tracker, metric_values, optimizer_slots
 
 # Autograph would transpile every Keras function these methods call (most of a population's tracing
@@ -51,9 +51,15 @@ def _layer_blockers(model: keras.Model) -> list[str]:
             reasons.append(f"the layer {layer.name} is a {type(layer).__name__}")
             continue
         # A chain: each layer reads the output of the layer before it, and nothing else.
-        if previous is not None and layer.input is not previous.output:
+        try:
+            chained = previous is None or layer.input is previous.output
+        except (AttributeError, ValueError):  # a layer called more than once has no one input
+            chained = False
+        if not chained:
             reasons.append(f"the layer {layer.name} does not read the layer before it")
         previous = layer
+        if layer.non_trainable_weights and isinstance(layer, keras.layers.Dense):
+            reasons.append(f"the layer {layer.name} is frozen")
         if layer.dtype_policy.compute_dtype != "float32":
             reasons.append(f"the layer {layer.name} computes in {layer.dtype_policy.compute_dtype}")
         if isinstance(layer, keras.layers.Dense):
@@ -82,17 +88,17 @@ def _optimizer_blockers(optimizer: keras.optimizers.Optimizer) -> list[str]:
     return [f"the optimizer's {', '.join(used)}"] if used else []
 
 
-def loss_function(model: keras.Model) -> Callable[[Any, Any], Any] | None:
-    """The compiled loss as a function of (targets, predictions) giving one loss per example, or None
-    when the loss is not one plain averaged loss."""
+def _plain_averaged_loss(model: keras.Model) -> bool:
+    """Whether the compiled loss is one Keras loss averaged over the batch (no per-output losses or
+    loss weights)."""
     loss = model.loss
     if isinstance(loss, str):
-        loss = keras.losses.get(loss)
+        return True  # a Keras loss by name: averaged over the batch
     if isinstance(loss, keras.losses.Loss):
-        if loss.reduction != "sum_over_batch_size":
-            return None
-        return loss.call
-    return loss if callable(loss) and not isinstance(loss, type) else None
+        return loss.reduction == "sum_over_batch_size"
+    return (
+        callable(loss) and not isinstance(loss, type) and not getattr(model, "loss_weights", None)
+    )
 
 
 def compiled_metrics(model: keras.Model) -> list[Any]:
@@ -109,10 +115,8 @@ def stacking_blockers(models: list[keras.Model], data_reasons: list[str]) -> lis
     reasons = list(data_reasons)
     reasons += _layer_blockers(model)
     reasons += _optimizer_blockers(model.optimizer)
-    if loss_function(model) is None or getattr(model, "loss_weights", None):
+    if not _plain_averaged_loss(model) or getattr(model, "loss_weights", None):
         reasons.append("the loss is not one plain averaged Keras loss")
-    from ldl.training.graph_loop import _metric_results
-
     names = set(_metric_results(model)) - {"loss"}
     metrics = compiled_metrics(model)
     if {metric.name for metric in metrics} != names or len(metrics) != len(names):
