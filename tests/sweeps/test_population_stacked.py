@@ -84,6 +84,13 @@ def test_a_model_that_cannot_be_stacked_trains_as_separate_models_and_says_why(
         "The members train as separate models in one graph, not stacked: the optimizer is RMSprop "
         "(stacked: Adam and SGD)."
     ]
+    wide = ("cv.k=2", "cv.fold=all", "model.hidden_units=[128,128]", "trainer.epochs=1")
+    train_or_cross_validate(_config(uneven_boston, tmp_path / "wide", *wide))
+    notes = [line for line in capsys.readouterr().out.splitlines() if "not stacked" in line]
+    assert notes == [
+        "The members train as separate models in one graph, not stacked: 18,433 parameters per "
+        "member (stacking is faster up to 10,000; trainer.population=stacked stacks them anyway)."
+    ]
     with pytest.raises(ConfigError, match=r"trainer\.population=stacked cannot stack"):
         train_or_cross_validate(
             _config(uneven_boston, tmp_path / "stacked", *overrides, "trainer.population=stacked")

@@ -214,12 +214,20 @@ def _end(member: LoopMember, logs: dict[str, float]) -> None:
 def stacks(members: list[LoopMember], population: str, say: Callable[[str], None]) -> bool:
     """`trainer.population`: whether the members train stacked (training/stacked.py); auto says in
     one line why not where they cannot, stacked refuses to go on."""
-    from ldl.training.stacked import stacking_blockers
+    from ldl.training.stacked import STACKED_PARAMETERS, stacking_blockers
     from ldl.training.stacked_loop import data_blockers
 
     if population == "separate" or not members:
         return False
     blockers = stacking_blockers([m.model for m in members], data_blockers(members))
+    parameters = sum(math.prod(w.shape) for w in members[0].model.trainable_weights)
+    if population == "auto" and not blockers and parameters > STACKED_PARAMETERS:
+        say(
+            f"The members train as separate models in one graph, not stacked: {parameters:,} "
+            f"parameters per member (stacking is faster up to {STACKED_PARAMETERS:,}; "
+            "trainer.population=stacked stacks them anyway)."
+        )
+        return False
     if blockers and population == "stacked":
         raise ConfigError(
             "trainer.population=stacked cannot stack these members: " + "; ".join(blockers) + ". "

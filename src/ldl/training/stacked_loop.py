@@ -129,7 +129,7 @@ class StackedEpochs:
                 losses.append(network.loss(weights[k], y, predictions, k))
                 metrics.append(network.metric_sums(y, predictions))
             objective = tf.reduce_sum(tf.where(active, tf.stack(losses), 0.0))
-        network.apply(tape.gradient(objective, network.weights), active)
+        network.apply(tape.gradient(objective, network.weights), active, masked=self.unequal)
         return self._sums(losses, metrics, sizes)
 
     @tf.autograph.experimental.do_not_convert
