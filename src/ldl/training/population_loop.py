@@ -212,8 +212,9 @@ def _end(member: LoopMember, logs: dict[str, float]) -> None:
 
 
 def stacks(members: list[LoopMember], population: str, say: Callable[[str], None]) -> bool:
-    """`trainer.population`: whether the members train stacked (training/stacked.py); auto says in
-    one line why not where they cannot, stacked refuses to go on."""
+    """`trainer.population`: whether the members train stacked (training/stacked.py). auto stacks
+    members that can be stacked and have at most STACKED_PARAMETERS parameters, and says in one line
+    why not otherwise; stacked stacks whatever the size and refuses members that cannot be."""
     from ldl.training.stacked import STACKED_PARAMETERS, stacking_blockers
     from ldl.training.stacked_loop import data_blockers
 
