@@ -60,8 +60,8 @@ TRAINER: dict[str, Field] = {
     ),
     "loop": choice("how epochs run: Keras fit(), the graph loop, or auto", *LOOPS),
     "population": choice(
-        "how a job's members train: auto (together, stacked where the model allows), stacked, "
-        "separate (together as separate models) or in_turn",
+        "how a job's members train: auto (together; stacked where the model allows and is small), "
+        "stacked, separate (together as separate models) or in_turn",
         "auto",
         "stacked",
         "separate",
