@@ -54,10 +54,11 @@ class StackedEpochs:
         self.unequal = len({m.train.steps_per_epoch for m in members}) > 1
         self.held_out = members[0].held_out is not None
         if self.held_out:
-            self._join_held_out()
+            self._size_validation()
         self._function = tf.function(self._epochs)
 
-    def _join_held_out(self) -> None:
+    def _size_validation(self) -> None:
+        """The validation batches: each member's held-out rows in eval_batch_size batches."""
         members = self.members
         size = members[0].eval_batch_size
         counts = [m.held_out.count for m in members]
