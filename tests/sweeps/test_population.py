@@ -173,6 +173,9 @@ def test_kill_9_mid_population_resumes_every_member_to_the_uninterrupted_run(
     assert resumed.wait(timeout=300) == 0
     recorded = json.loads((killed / "metrics.json").read_text())
     assert recorded["status"] == "completed"
+    # c6_conf4 trains stacked (trainer.population=auto): the resumed rows are loaded into the
+    # stacked variables from each member's own checkpoint.
+    assert "not stacked" not in (killed / "output.txt").read_text()
     assert _numbers(recorded) == _numbers(whole)
     for fold in range(2):
         output = (fold_folder(killed, fold) / "output.txt").read_text()

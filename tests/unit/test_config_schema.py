@@ -84,7 +84,7 @@ REFUSED = [
     (("model.batch_norm=middle",), "before_activation, after_activation or null"),
     (("trainer.epochs=-1",), "trainer.epochs must be an integer >= 0"),
     (("trainer.loop=fast",), "trainer.loop='fast'"),
-    (("trainer.population=together",), "auto, in_turn"),
+    (("trainer.population=together",), "auto, stacked, separate, in_turn"),
     (("trainer.validation=kfolds",), "Did you mean kfold?"),
     (("trainer.shuffle=yes",), "trainer.shuffle='yes'"),
     (("trainer.eval_batch_size=big",), "an integer >= 1 or auto"),

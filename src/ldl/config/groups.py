@@ -60,7 +60,12 @@ TRAINER: dict[str, Field] = {
     ),
     "loop": choice("how epochs run: Keras fit(), the graph loop, or auto", *LOOPS),
     "population": choice(
-        "how a job's members train: together (auto) or in_turn", "auto", "in_turn"
+        "how a job's members train: auto (together; stacked where the model allows and is small), "
+        "stacked, separate (together as separate models) or in_turn",
+        "auto",
+        "stacked",
+        "separate",
+        "in_turn",
     ),
     "repeats": integer("seeds the configuration is trained with in one job", 1, example="3"),
     "steps_per_execution": integer("training steps per tf.function call; 0 = automatic", 0),

@@ -3,7 +3,8 @@
 `train_population(member_configs)` does for every member what `train(cfg)` does for one run — its own
 run folder (`fold_<i>/`, `repeat_<i>/`) with its lock, config.yaml, output.txt, history.csv,
 metrics.json, checkpoints, TensorBoard logs and book comparison — except that the members' epochs run
-together in one graph (`training/population_loop.py`). Each member is set up exactly as it would be
+together in one graph (`training/population_loop.py`; stacked where the model allows,
+`training/stacked.py`). Each member is set up exactly as it would be
 alone (a fresh Keras session seeded with its own seed, then its data, then its model), so its numbers
 are those of the same fold or seed trained alone; tests/sweeps/test_population.py checks that bit for bit.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,7 +154,9 @@ def _finish(member: _Member) -> dict[str, Any]:
     return metrics
 
 
-def train_population(member_configs: Sequence[DictConfig], what: str) -> list[dict[str, Any]]:
+def train_population(
+    member_configs: Sequence[DictConfig], what: str, say: Say | None = None
+) -> list[dict[str, Any]]:
     """Train the members together; each member's metrics, in order. `what` names the population
     in messages ("the 5 folds"). Completed members are reported, not retrained; an interrupted
     population resumes every member from its own last checkpoint."""
@@ -167,7 +170,7 @@ def train_population(member_configs: Sequence[DictConfig], what: str) -> list[di
             else:
                 members[index] = member
         try:
-            _train_members(list(members.values()), member_configs[0])
+            _train_members(list(members.values()), member_configs[0], say or print)
             first_error: LdlError | None = None
             for index, member in members.items():
                 try:
@@ -186,7 +189,7 @@ def train_population(member_configs: Sequence[DictConfig], what: str) -> list[di
     return [metrics or {} for metrics in results]
 
 
-def _train_members(members: list[_Member], cfg: DictConfig) -> None:
+def _train_members(members: list[_Member], cfg: DictConfig, say: Callable[[str], None]) -> None:
     """Set every member up as train_keras would, then train them together; a stop request ends
     the training with every member checkpointed at its last completed epoch."""
     from ldl.training import stop_signals
@@ -198,7 +201,9 @@ def _train_members(members: list[_Member], cfg: DictConfig) -> None:
     # A first stop signal waits for the end of a call into the graph (stop_signals.py).
     with stop_signals.deferred():
         try:
-            fit_population_in_graph([m.loop for m in members], verbosity(cfg.trainer.verbose))
+            population = str(OmegaConf.select(cfg, "trainer.population", default="auto"))
+            loops = [m.loop for m in members]
+            fit_population_in_graph(loops, verbosity(cfg.trainer.verbose), population, say)
         except KeyboardInterrupt:
             if not stop_signals.at_once():
                 for member in members:
@@ -241,4 +246,4 @@ def members_together(
         say(f"Training {what} in turn, not together in one graph: {'; '.join(blockers)}.")
         return None
     say(f"Training {what} together in one graph (a population of {len(member_configs)} members).")
-    return train_population(member_configs, what)
+    return train_population(member_configs, what, say)

@@ -17,17 +17,23 @@ resumed population whose members' checkpoints were written at different epochs).
 
 After each call, each member's epochs are handed to that member's callbacks in turn, as the graph
 loop does for one model: recorder (history, metrics.json, checkpoints), epoch lines, TensorBoard.
+
+Where the model allows (`stacks`, `trainer.population`), the epochs run stacked instead
+(`training/stacked_loop.py`: the members' weights one variable, one optimizer update), with the same
+tables, callbacks and results.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import keras
 
+from ldl.errors import ConfigError
 from ldl.training.backend import tf
 from ldl.training.graph_loop import (
     CallSizer,
@@ -205,17 +211,66 @@ def _end(member: LoopMember, logs: dict[str, float]) -> None:
     member.callback_list.on_train_end(logs)
 
 
-def fit_population_in_graph(members: list[LoopMember], verbose: int) -> None:
+def stacks(members: list[LoopMember], population: str, say: Callable[[str], None]) -> bool:
+    """`trainer.population`: whether the members train stacked (training/stacked.py). auto stacks
+    members that can be stacked and have at most STACKED_PARAMETERS parameters, and says in one line
+    why not otherwise; stacked stacks whatever the size and refuses members that cannot be."""
+    from ldl.training.stacked import STACKED_PARAMETERS, stacking_blockers
+    from ldl.training.stacked_loop import data_blockers
+
+    if population == "separate" or not members:
+        return False
+    blockers = stacking_blockers([m.model for m in members], data_blockers(members))
+    parameters = sum(math.prod(w.shape) for w in members[0].model.trainable_weights)
+    if population == "auto" and not blockers and parameters > STACKED_PARAMETERS:
+        say(
+            f"The members train as separate models in one graph, not stacked: {parameters:,} "
+            f"parameters per member (stacking is faster up to {STACKED_PARAMETERS:,}; "
+            "trainer.population=stacked stacks them anyway)."
+        )
+        return False
+    if blockers and population == "stacked":
+        raise ConfigError(
+            "trainer.population=stacked cannot stack these members: " + "; ".join(blockers) + ". "
+            "Use trainer.population=auto (which trains them as separate models in one graph here) "
+            "or trainer.population=separate."
+        )
+    if blockers:
+        say(
+            f"The members train as separate models in one graph, not stacked: {'; '.join(blockers)}."
+        )
+    return not blockers
+
+
+def _epochs_of(active: list[LoopMember], stacked: bool) -> Any:
+    """The tf.function running the active members' epochs, stacked or as separate models."""
+    if not stacked:
+        return PopulationEpochs(active)
+    from ldl.training.stacked_loop import StackedEpochs
+
+    return StackedEpochs(active)
+
+
+def fit_population_in_graph(
+    members: list[LoopMember],
+    verbose: int,
+    population: str = "separate",
+    say: Callable[[str], None] = print,
+) -> None:
     """Train every member from its `epoch` to its `epochs` as `fit()` would train it alone, all of
-    them in each call. A member that diverges or is stopped leaves the population; the others go
-    on. KeyboardInterrupt once every member has been checkpointed after a stop request."""
+    them in each call (`population`: auto, stacked or separate, see `stacks`). A member that diverges
+    or is stopped leaves the population; the others go on. KeyboardInterrupt once every member has
+    been checkpointed after a stop request."""
     for member in members:
         _begin(member)
+    stacked = stacks(members, population, say)
     last_logs: dict[int, dict[str, float]] = {}
     ended: set[int] = set()
     while any(m.active for m in members):
         active = [m for m in members if m.active]
-        run = PopulationEpochs(active)  # traced anew whenever the population changes
+        run = _epochs_of(
+            active, stacked
+        )  # made anew (from the members) when the population changes
         sizer = CallSizer()
         while all(m.active for m in active):
             count = sizer.next(min(m.epochs - m.epoch for m in active))
