@@ -17,7 +17,8 @@ import yaml
 from hostile import C6E1, assert_clean, live_process, run_cli
 
 from ldl.cli.summarize_command import retrain_overrides
-from ldl.sweeps.summary import format_summary, summarize_sweep
+from ldl.sweeps.summary import summarize_sweep
+from ldl.sweeps.summary_page import format_summary
 
 
 @pytest.fixture

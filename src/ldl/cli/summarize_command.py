@@ -120,7 +120,8 @@ def run_summarize(arguments: list[str]) -> int:
         print(f"Search results written to {folder}/search.md, search.csv and search_progress.png.")
         return 0
     from ldl.sweeps.hparams import write_sweep_hparams
-    from ldl.sweeps.summary import format_summary, summarize_sweep, write_summary
+    from ldl.sweeps.summary import summarize_sweep
+    from ldl.sweeps.summary_page import format_summary, write_summary
 
     summary = summarize_sweep(
         folder,

@@ -23,7 +23,8 @@ class SummarizeSweep(Callback):
             return
         from ldl.sweeps.hparams import write_sweep_hparams
         from ldl.sweeps.optuna_study.table import write_study_text
-        from ldl.sweeps.summary import format_summary, summarize_sweep, write_summary
+        from ldl.sweeps.summary import summarize_sweep
+        from ldl.sweeps.summary_page import format_summary, write_summary
 
         summary = summarize_sweep(config.hydra.sweep.dir)
         if not summary.jobs:
