@@ -96,6 +96,11 @@ REFUSED = [
     (("metrics=[accurracy]",), "Did you mean accuracy or"),
     (("initializer.kernel.name=he_normall",), "Did you mean he_normal or"),
     (
+        ("initializer.kernel.name=stft",),
+        "initializer.kernel.name='stft' is not an initializer ldl builds",
+    ),
+    (("initializer.bias.name=Zeros",), "Did you mean zeros?"),
+    (
         ("optimizer=sgd", "+optimizer.beta_1=0.9"),
         "optimizer.beta_1 is not an option of optimizer=sgd",
     ),
@@ -241,13 +246,13 @@ def test_the_keras_names_are_the_ones_keras_accepts() -> None:
 
     from ldl.training import metrics
 
-    def public(module: object, functions_only: bool) -> set[str]:
+    def public(module: object) -> set[str]:
         return {
             name
             for name, item in vars(module).items()
             if name.islower()
             and not name.startswith(("_", "get", "serialize", "deserialize"))
-            and (inspect.isfunction(item) or not functions_only)
+            and inspect.isfunction(item)
         }
 
     def accepted(module: Any, name: str) -> bool:
@@ -257,21 +262,25 @@ def test_the_keras_names_are_the_ones_keras_accepts() -> None:
             return False
         return True
 
-    for names, module in (
-        (LOSSES, keras.losses),
-        (METRICS, keras.metrics),
-        (INITIALIZERS, keras.initializers),
-    ):
+    for names, module in ((LOSSES, keras.losses), (METRICS, keras.metrics)):
         for name in names:
             module.get(name)  # raises for a name Keras does not have
-    for names, module, functions_only in (
-        (LOSSES, keras.losses, True),
-        (METRICS, keras.metrics, True),
-        (INITIALIZERS, keras.initializers, False),
-    ):
-        offered = {n for n in public(module, functions_only) if accepted(module, n)}
+        offered = {n for n in public(module) if accepted(module, n)}
         assert offered <= set(names), offered - set(names)
     assert set(LDL_METRICS) == set(metrics.LDL_METRICS)
+
+
+def test_the_initializer_names_are_the_ones_ldl_builds_under_their_keras_names() -> None:
+    import keras
+
+    from ldl.models.initializers import INITIALIZERS as BUILT
+
+    assert set(INITIALIZERS) == set(BUILT)
+    for name, keras_class in BUILT.items():
+        # Keras's own name for the class (`constant` is only built with its value).
+        config = {"value": 0.5} if name == "constant" else {}
+        built = keras.initializers.get({"class_name": name, "config": config})
+        assert type(built) is keras_class, name
 
 
 def test_group_choices_equal_the_code_that_reads_them() -> None:

@@ -2,7 +2,7 @@
 bounds), its check, and names and flattened forms of configs.
 
 - `validate(cfg)`: the schema's check of a composed config; imports no TensorFlow (docs/config-schema.md).
-- `validate_config(cfg)`: `validate` plus the checks that need Keras (loss, metric, initializer names).
+- `validate_config(cfg)`: `validate` plus the checks that need Keras (loss and metric names in any form).
 """
 
 from ldl.config.fields import Field, closest, did_you_mean

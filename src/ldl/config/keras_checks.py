@@ -1,6 +1,6 @@
 """The checks that need Keras, run after the schema's (ldl/config/validation.py) and before any work.
 
-- Loss, metric and initializer names are ones Keras knows, asked of Keras itself: the authority, for
+- Loss and metric names are ones Keras knows, asked of Keras itself: the authority, for
   names in any form (ldl/config/keras_names.py has already refused a lower-case name it lacks).
 - A model family the schema does not declare (plugged in with its own `_target_`) has only keys its
   builder takes.
@@ -104,7 +104,7 @@ def _keras_names(kind: str) -> list[str]:
 
 
 def _check_keras_names(cfg: DictConfig) -> None:
-    """Loss, metric and initializer names Keras does not know are refused before any data is read."""
+    """Loss and metric names Keras does not know are refused before any data is read."""
     import keras
 
     from ldl.targets import plain
@@ -131,15 +131,3 @@ def _check_keras_names(cfg: DictConfig) -> None:
                 f"{key}={name!r} is not a Keras metric.{did_you_mean(str(name), options)} "
                 f"Metrics: {', '.join(options)}."
             ) from None
-    initializer = cfg.get("initializer")
-    if isinstance(initializer, DictConfig):
-        for part, spec in initializer.items():
-            chosen = spec.get("name") if isinstance(spec, DictConfig) else None
-            if isinstance(chosen, str):
-                try:
-                    keras.initializers.get(chosen)
-                except (ValueError, TypeError):
-                    raise ConfigError(
-                        f"initializer.{part!s}.name={chosen!r} is not a Keras initializer, e.g. "
-                        "glorot_uniform, he_normal, random_uniform, zeros."
-                    ) from None

@@ -1,9 +1,10 @@
-"""The loss, metric and initializer names Keras accepts, so a typo is refused before TensorFlow loads.
+"""The loss, metric and initializer names ldl accepts, so a typo is refused before TensorFlow loads.
 
-Keras looks a name up in its own tables (`keras.losses.get`, `keras.metrics.get`,
-`keras.initializers.get`); these are those tables' lower-case names, kept equal to Keras by
-tests/unit/test_config_schema.py. A name in another form (a class name such as `MeanSquaredError`) is left
-to Keras itself once it loads (ldl/config/keras_checks.py).
+Keras looks a loss or metric name up in its own tables (`keras.losses.get`, `keras.metrics.get`); LOSSES
+and METRICS are those tables' lower-case names, kept equal to Keras by tests/unit/test_config_schema.py. A
+name in another form (a class name such as `MeanSquaredError`) is left to Keras itself once it loads
+(ldl/config/keras_checks.py). Initializers are built by ldl (ldl/models/initializers.py), so INITIALIZERS
+is exactly the names it builds, in any form.
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ METRICS = (
 )  # fmt: skip
 # Metrics ldl adds to Keras's (ldl.training.metrics.LDL_METRICS).
 LDL_METRICS = ("perplexity",)
+# The initializers ldl builds (ldl.models.initializers.INITIALIZERS, kept equal by a test): Keras's own
+# names for them, without Keras's aliases (`uniform`, `one`, ...) and its `stft`, which shapes windows for
+# a spectrogram layer, not the weights of ldl's models (and needs scipy).
 INITIALIZERS = (
-    "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
-    "lecun_normal", "lecun_uniform", "normal", "one", "ones", "orthogonal", "random_normal",
-    "random_uniform", "stft", "truncated_normal", "uniform", "variance_scaling", "zero", "zeros",
+    "constant", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
+    "lecun_normal", "lecun_uniform", "ones", "orthogonal", "random_normal", "random_uniform",
+    "truncated_normal", "variance_scaling", "zeros",
 )  # fmt: skip
 
 # Keras's tables hold lower-case names and class names; only the first kind is listed here, and only
@@ -64,30 +68,30 @@ def named(value: Any, key: str) -> Iterable[tuple[str, str]]:
 def _refuse(key: str, name: str, what: str, known: Iterable[str], listed: str) -> ConfigError:
     options = sorted(known)
     return ConfigError(
-        f"{key}={name!r} is not a Keras {what}.{did_you_mean(name, options)} {listed}: "
+        f"{key}={name!r} is not {what}.{did_you_mean(name, options)} {listed}: "
         f"{', '.join(options)}."
     )
 
 
 def check_names(cfg: DictConfig) -> None:
-    """ConfigError for the first lower-case loss, metric or initializer name Keras does not have."""
+    """ConfigError for a lower-case loss or metric name Keras lacks, or an initializer ldl does not build."""
     from ldl.targets import plain
 
     for key, name in named(plain(cfg.get("loss")), "loss"):
         if _LOWER_CASE.match(name) and name not in LOSSES:
-            raise _refuse(key, name, "loss", LOSSES, "Losses")
+            raise _refuse(key, name, "a Keras loss", LOSSES, "Losses")
     for key, name in named(plain(cfg.get("metrics")), "metrics"):
         if _LOWER_CASE.match(name) and name not in (*METRICS, *LDL_METRICS):
-            raise _refuse(key, name, "metric", (*METRICS, *LDL_METRICS), "Metrics")
+            raise _refuse(key, name, "a Keras metric", (*METRICS, *LDL_METRICS), "Metrics")
     initializer = cfg.get("initializer")
     if isinstance(initializer, DictConfig):
         for part, spec in initializer.items():
             chosen = spec.get("name") if isinstance(spec, DictConfig) else None
-            if isinstance(chosen, str) and _LOWER_CASE.match(chosen) and chosen not in INITIALIZERS:
+            if isinstance(chosen, str) and chosen not in INITIALIZERS:
                 raise _refuse(
                     f"initializer.{part!s}.name",
                     chosen,
-                    "initializer",
+                    "an initializer ldl builds",
                     INITIALIZERS,
                     "Initializers",
                 )

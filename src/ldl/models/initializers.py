@@ -16,6 +16,8 @@ from ldl.errors import ConfigError
 INITIALIZERS: dict[str, type[keras.initializers.Initializer]] = {
     "random_uniform": keras.initializers.RandomUniform,
     "random_normal": keras.initializers.RandomNormal,
+    "truncated_normal": keras.initializers.TruncatedNormal,
+    "variance_scaling": keras.initializers.VarianceScaling,
     "glorot_uniform": keras.initializers.GlorotUniform,
     "glorot_normal": keras.initializers.GlorotNormal,
     "he_normal": keras.initializers.HeNormal,
@@ -23,6 +25,7 @@ INITIALIZERS: dict[str, type[keras.initializers.Initializer]] = {
     "lecun_normal": keras.initializers.LecunNormal,
     "lecun_uniform": keras.initializers.LecunUniform,
     "orthogonal": keras.initializers.Orthogonal,
+    "identity": keras.initializers.Identity,
     "zeros": keras.initializers.Zeros,
     "ones": keras.initializers.Ones,
     "constant": keras.initializers.Constant,
