@@ -91,10 +91,18 @@ def test_a_model_that_cannot_be_stacked_trains_as_separate_models_and_says_why(
         "The members train as separate models in one graph, not stacked: 18,433 parameters per "
         "member (stacking is faster up to 10,000; trainer.population=stacked stacks them anyway)."
     ]
-    with pytest.raises(ConfigError, match=r"trainer\.population=stacked cannot stack"):
+    # trainer.population=stacked refuses them before any member's folder is written.
+    stacked = tmp_path / "stacked"
+    with pytest.raises(ConfigError, match=r"trainer\.population=stacked cannot stack") as refused:
         train_or_cross_validate(
-            _config(uneven_boston, tmp_path / "stacked", *overrides, "trainer.population=stacked")
+            _config(uneven_boston, stacked, *overrides, "trainer.population=stacked")
         )
+    assert "the optimizer is RMSprop" in str(refused.value)
+    assert not list(stacked.glob("fold_*")), list(stacked.rglob("*"))
+    in_turn = (*overrides, "trainer.population=stacked", "trainer.loop=fit")
+    with pytest.raises(ConfigError, match=r"they would train in turn \(trainer\.loop=fit\)"):
+        train_or_cross_validate(_config(uneven_boston, tmp_path / "in_turn", *in_turn))
+    assert not list((tmp_path / "in_turn").glob("fold_*"))
 
 
 def _twin_models(optimizer: str) -> list[keras.Model]:

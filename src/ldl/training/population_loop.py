@@ -33,7 +33,6 @@ from typing import Any
 
 import keras
 
-from ldl.errors import ConfigError
 from ldl.training.backend import tf
 from ldl.training.graph_loop import (
     CallSizer,
@@ -215,6 +214,7 @@ def stacks(members: list[LoopMember], population: str, say: Callable[[str], None
     """`trainer.population`: whether the members train stacked (training/stacked.py). auto stacks
     members that can be stacked and have at most STACKED_PARAMETERS parameters, and says in one line
     why not otherwise; stacked stacks whatever the size and refuses members that cannot be."""
+    from ldl.training.population import unstackable
     from ldl.training.stacked import STACKED_PARAMETERS, stacking_blockers
     from ldl.training.stacked_loop import data_blockers
 
@@ -230,11 +230,7 @@ def stacks(members: list[LoopMember], population: str, say: Callable[[str], None
         )
         return False
     if blockers and population == "stacked":
-        raise ConfigError(
-            "trainer.population=stacked cannot stack these members: " + "; ".join(blockers) + ". "
-            "Use trainer.population=auto (which trains them as separate models in one graph here) "
-            "or trainer.population=separate."
-        )
+        raise unstackable(blockers)
     if blockers:
         say(
             f"The members train as separate models in one graph, not stacked: {'; '.join(blockers)}."

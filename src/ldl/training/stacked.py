@@ -114,15 +114,23 @@ def compiled_metrics(model: keras.Model) -> list[Any]:
     return [metric for metric in flat if isinstance(metric, keras.metrics.MeanMetricWrapper)]
 
 
-def stacking_blockers(models: list[keras.Model], data_reasons: list[str]) -> list[str]:
-    """Why these members cannot be stacked (`data_reasons`: what their data says); empty when
-    they can."""
-    model = models[0]
+def compiled_model_blockers(model: keras.Model, data_reasons: list[str]) -> list[str]:
+    """Why members like this compiled (not yet built) model cannot be stacked, as far as its layers,
+    optimizer and loss say (`data_reasons`: what their data says); population.py asks this before
+    any member's folder is written."""
     reasons = list(data_reasons)
     reasons += _layer_blockers(model)
     reasons += _optimizer_blockers(model.optimizer)
     if not _plain_averaged_loss(model) or getattr(model, "loss_weights", None):
         reasons.append("the loss is not one plain averaged Keras loss")
+    return reasons
+
+
+def stacking_blockers(models: list[keras.Model], data_reasons: list[str]) -> list[str]:
+    """Why these members, built for training, cannot be stacked (`data_reasons`: what their data
+    says); empty when they can."""
+    model = models[0]
+    reasons = compiled_model_blockers(model, data_reasons)
     names = set(_metric_results(model)) - {"loss"}
     metrics = compiled_metrics(model)
     if {metric.name for metric in metrics} != names or len(metrics) != len(names):
