@@ -25,7 +25,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from ldl.config import resolved_config, validate_config
-from ldl.errors import ConfigError, LdlError
+from ldl.errors import LdlError
 from ldl.runs.files import write_json
 from ldl.runs.location import location_error
 from ldl.runs.lock import FolderLock
@@ -71,17 +71,19 @@ def population_blockers(cfg: DictConfig) -> list[str]:
     Beyond the config, this prepares the member's data and builds its model once, in memory (nothing
     is written), to ask the graph loop's own questions (training/graph_loop.py: loop_blockers).
     With trainer.population=stacked, members that cannot be stacked are refused here (ConfigError)."""
-    reasons, data = _blockers(cfg)
-    if OmegaConf.select(cfg, "trainer.population", default="auto") == "stacked":
-        _refuse_unstackable(cfg, reasons, data)
+    stacked = OmegaConf.select(cfg, "trainer.population", default="auto") == "stacked"
+    reasons = _config_blockers(cfg) or _loop_blockers(cfg, stacked)
+    if reasons and stacked:
+        from ldl.training.stacked import unstackable
+
+        raise unstackable([f"they would train in turn ({'; '.join(reasons)})"])
     return reasons
 
 
-def _blockers(cfg: DictConfig) -> tuple[list[str], Any]:
-    """population_blockers' reasons, and the member's data where it was prepared."""
-    reasons = _config_blockers(cfg)
-    if reasons:
-        return reasons, None
+def _loop_blockers(cfg: DictConfig, stacked: bool) -> list[str]:
+    """The graph loop's reasons, asked of the member's data and model; with `stacked` and none of
+    them, members whose model, optimizer, loss or data cannot be stacked are refused (the population
+    loop checks the compiled metrics again once the members are built)."""
     import keras
 
     from ldl.models import build_model
@@ -92,7 +94,7 @@ def _blockers(cfg: DictConfig) -> tuple[list[str], Any]:
 
     data = prepare_run_data(cfg)
     if data.batches is not None:
-        return ["the dataset loads its batches lazily"], data
+        return ["the dataset loads its batches lazily"]
     keras.backend.clear_session(free_memory=False)
     model = build_model(cfg.model, cfg.initializer, data.input_shape, data.num_outputs)
     # The training batches would be an EpochShuffledDataset (the data loads none itself); only its
@@ -101,41 +103,25 @@ def _blockers(cfg: DictConfig) -> tuple[list[str], Any]:
     setting = LoopSetting(in_memory, data.train_transform is not None, has_convolutions(model))
     callbacks = instantiate_callbacks(cfg.get("callbacks"))
     callbacks += instantiate_callbacks(cfg.get("logger"))
+    reasons = loop_blockers(cfg, setting, callbacks)
+    unstacked = _stacking_blockers(cfg, model, data) if stacked and not reasons else []
     keras.backend.clear_session(free_memory=False)
-    return loop_blockers(cfg, setting, callbacks), data
+    if unstacked:
+        from ldl.training.stacked import unstackable
+
+        raise unstackable(unstacked)
+    return reasons
 
 
-def _refuse_unstackable(cfg: DictConfig, reasons: list[str], data: Any) -> None:
-    """trainer.population=stacked: members that would train in turn, or whose model, optimizer, loss
-    or data cannot be stacked, are refused here, before any member's folder is written (the
-    population loop checks the compiled metrics again once the members are built)."""
-    import keras
-
-    from ldl.models import build_model
+def _stacking_blockers(cfg: DictConfig, model: Any, data: Any) -> list[str]:
+    """Why members like `model` (compiled here with the config's optimizer, loss and metrics) and
+    `data` cannot be stacked."""
     from ldl.training.compile import loss_and_metrics
     from ldl.training.optimizers import build_optimizer
-    from ldl.training.stacked import compiled_model_blockers
+    from ldl.training.stacked import arrays_blockers, compiled_model_blockers
 
-    if reasons:
-        raise unstackable([f"they would train in turn ({'; '.join(reasons)})"])
-    several = any(isinstance(part, dict | list | tuple) for part in (data.x_train, data.y_train))
-    model = build_model(cfg.model, cfg.initializer, data.input_shape, data.num_outputs)
     model.compile(optimizer=build_optimizer(cfg.optimizer), **loss_and_metrics(cfg))
-    blockers = compiled_model_blockers(
-        model, ["the model has several inputs or outputs"] if several else []
-    )
-    keras.backend.clear_session(free_memory=False)
-    if blockers:
-        raise unstackable(blockers)
-
-
-def unstackable(blockers: list[str]) -> ConfigError:
-    """trainer.population=stacked's refusal of members that cannot be stacked."""
-    return ConfigError(
-        "trainer.population=stacked cannot stack these members: " + "; ".join(blockers) + ". "
-        "Use trainer.population=auto (which trains them as separate models in one graph where it "
-        "can) or trainer.population=separate."
-    )
+    return compiled_model_blockers(model, arrays_blockers([data.x_train, data.y_train]))
 
 
 def _claim_member(cfg: DictConfig, locks: contextlib.ExitStack) -> tuple[_Member | None, Any]:

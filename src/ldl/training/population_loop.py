@@ -214,8 +214,7 @@ def stacks(members: list[LoopMember], population: str, say: Callable[[str], None
     """`trainer.population`: whether the members train stacked (training/stacked.py). auto stacks
     members that can be stacked and have at most STACKED_PARAMETERS parameters, and says in one line
     why not otherwise; stacked stacks whatever the size and refuses members that cannot be."""
-    from ldl.training.population import unstackable
-    from ldl.training.stacked import STACKED_PARAMETERS, stacking_blockers
+    from ldl.training.stacked import STACKED_PARAMETERS, stacking_blockers, unstackable
     from ldl.training.stacked_loop import data_blockers
 
     if population == "separate" or not members:

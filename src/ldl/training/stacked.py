@@ -32,6 +32,7 @@ from typing import Any
 
 import keras
 
+from ldl.errors import ConfigError
 from ldl.training.backend import tf
 from ldl.training.graph_loop import _metric_results
 from ldl.training.keras_internals import compiled_loss, loss_tracker, metric_values, optimizer_slots
@@ -112,6 +113,23 @@ def compiled_metrics(model: keras.Model) -> list[Any]:
     compiled = [m for m in model.metrics if m is not loss_tracker(model)]
     flat = [metric for group in compiled for metric in getattr(group, "metrics", [group])]
     return [metric for metric in flat if isinstance(metric, keras.metrics.MeanMetricWrapper)]
+
+
+def arrays_blockers(parts: list[Any]) -> list[str]:
+    """Why data made of these parts (features, targets) keep members from being stacked: a part
+    that is several arrays is a model with several inputs or outputs."""
+    if any(isinstance(part, dict | list | tuple) for part in parts):
+        return ["the model has several inputs or outputs"]
+    return []
+
+
+def unstackable(blockers: list[str]) -> ConfigError:
+    """trainer.population=stacked's refusal of members that cannot be stacked."""
+    return ConfigError(
+        "trainer.population=stacked cannot stack these members: " + "; ".join(blockers) + ". "
+        "Use trainer.population=auto (which trains them as separate models in one graph where it "
+        "can) or trainer.population=separate."
+    )
 
 
 def compiled_model_blockers(model: keras.Model, data_reasons: list[str]) -> list[str]:

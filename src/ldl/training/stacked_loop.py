@@ -19,7 +19,7 @@ from typing import Any
 
 from ldl.training.backend import tf
 from ldl.training.graph_loop import _gather, _metric_results
-from ldl.training.stacked import StackedNetwork
+from ldl.training.stacked import StackedNetwork, arrays_blockers
 
 
 def data_blockers(members: list[Any]) -> list[str]:
@@ -30,8 +30,7 @@ def data_blockers(members: list[Any]) -> list[str]:
         parts = [member.train.features, member.train.targets]
         if member.held_out is not None:
             parts += [member.held_out.x, member.held_out.y]
-        if any(isinstance(part, dict | list | tuple) for part in parts):
-            reasons.append("the model has several inputs or outputs")
+        reasons += arrays_blockers(parts)
         if member.train.transform is not None:
             reasons.append("the training batches are transformed")
     return sorted(set(reasons))
