@@ -172,6 +172,34 @@ def test_keep_copies_records_without_models_or_machine_paths(tmp_path: Path, cap
     assert yaml.safe_load((kept / "config.yaml").read_text())["data_dir"] == "<path>"
 
 
+def test_generated_text_is_kept_and_shown_with_the_runs_numbers(tmp_path: Path) -> None:
+    # The book judges c12e1's continuations and c14e1's translations by eye: the page shows what
+    # the run wrote, the final sampling only (samples.txt holds one block per sampling).
+    runs = tmp_path / "outputs"
+    text = _record(runs, "text", {"experiment": "c12e1", "status": "completed", "seed": 0})
+    (text / "samples.txt").write_text(
+        "Sample completions after epoch 1 (greedy, 3 steps):\n 1. 'i saw the'\n"
+        f"Sample completions after epoch 32 (greedy, 3 steps):\n 1. 'i saw {tmp_path}'\n"
+    )
+    examples = [
+        {"source": f"phrase {index}", "target": f"reference {index}", "prediction": "a | b"}
+        for index in range(7)
+    ]
+    metrics = {"experiment": "c14e1", "status": "completed", "translation_examples": examples}
+    _record(runs, "translation", metrics)
+    records = tmp_path / "records"
+    assert main(["report", str(runs), f"keep={records}"]) == 0
+    kept = (records / "c12e1" / "text" / "samples.txt").read_text()
+    assert kept == "Sample completions after epoch 32 (greedy, 3 steps):\n 1. 'i saw <path>'\n"
+
+    page = render_page([records], "ldl report x book=table")
+    section = page[page.index("### c12e1\n") : page.index("### c12e1_no_rdo")]
+    assert "```text\nSample completions after epoch 32" in section and "epoch 1 " not in section
+    section = page[page.index("### c14e1\n") :]
+    assert "translations of the first 5 test pairs" in section
+    assert "| phrase 0 | reference 0 | a \\| b |" in section and "phrase 5" not in section
+
+
 def test_the_page_and_extracts_are_written_by_the_command(tmp_path: Path, capsys) -> None:
     _record(tmp_path / "runs", "full", _c5e2(0.042), {"experiment_id": "c5e2"})
     readme = tmp_path / "README.md"

@@ -17,6 +17,11 @@ from typing import Any
 
 from ldl.errors import RunFolderError
 
+# Where a text task writes the completions it samples, one block per sampling, headed
+# "Sample completions after epoch N" (the run records keep the final block).
+SAMPLES_FILE = "samples.txt"
+SAMPLES_HEADER = "Sample completions after"
+
 
 class DamagedFileError(RunFolderError):
     """A run or sweep file exists but cannot be read (truncated, empty, not the expected format)."""

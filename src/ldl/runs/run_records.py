@@ -1,5 +1,6 @@
 """Run records: the small part of a run folder that says what it measured and how - metrics.json, the
-resolved config.yaml and the overrides a person typed (.hydra/overrides.yaml) - without its model,
+resolved config.yaml, the overrides a person typed (.hydra/overrides.yaml) and a text task's final
+sampled completions (samples.txt, its last block) - without its model,
 checkpoints or logs, and without the paths of the machine that made it. The reproduction report (ldl.runs.book_table) reads them from run folders or from
 records kept in the repository; `ldl report <folders> keep=<records folder>` copies them there.
 """
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 
 from ldl.config import natural_key
-from ldl.runs.files import DamagedFileError, read_json
+from ldl.runs.files import SAMPLES_FILE, SAMPLES_HEADER, DamagedFileError, read_json
 from ldl.runs.labels import _is_label_key
 from ldl.runs.run_folder import effective_status
 
@@ -47,6 +48,19 @@ class RunRecord:
     # An architecture search's settings and how many candidates it evaluated (its final model's
     # run is the record's metrics); None for a run.
     search: Mapping[str, Any] | None = None
+    # A text task's completions sampled at the end of training (the last block of samples.txt).
+    samples: str = ""
+
+
+def final_samples(folder: Path) -> str:
+    """The last block of the folder's samples.txt (the completions sampled after the final epoch),
+    or "" without one."""
+    try:
+        text = (folder / SAMPLES_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    start = text.rfind(SAMPLES_HEADER)
+    return text[max(start, 0) :].strip()
 
 
 def _read_yaml(path: Path) -> Any:
@@ -139,6 +153,7 @@ def read_records(roots: list[Path]) -> tuple[list[RunRecord], list[str]]:
                     config=config if isinstance(config, Mapping) else {},
                     changes=() if search else _changes(folder),
                     search=search,
+                    samples=final_samples(folder),
                 )
             )
     return records, problems
@@ -174,6 +189,8 @@ def keep_records(roots: list[Path], into: Path) -> list[Path]:
         if record.search is not None:
             text = json.dumps(_scrubbed(dict(record.search)), indent=2)
             (target / SEARCH_RECORD).write_text(text + "\n")
+        if record.samples:
+            (target / SAMPLES_FILE).write_text(_scrubbed(record.samples) + "\n", encoding="utf-8")
         overrides = _read_yaml(record.folder / ".hydra" / "overrides.yaml")
         if record.search is None and isinstance(overrides, list):
             (target / ".hydra").mkdir(exist_ok=True)

@@ -17,11 +17,10 @@ from ldl.training.periodic_writer import PeriodicWriter
 tf = tf_setup.import_tensorflow()
 
 
-from ldl.runs.files import read_json  # noqa: E402
+from ldl.runs.files import SAMPLES_FILE, SAMPLES_HEADER, read_json  # noqa: E402
 from ldl.tasks.text.embeddings import embedding_matrix  # noqa: E402
 from ldl.tasks.text.generation import Vocabulary, describe, format_completions, generate  # noqa: E402
 
-SAMPLES_FILE = "samples.txt"
 PROJECTOR_METADATA = "metadata.tsv"
 
 
@@ -63,7 +62,7 @@ class SampleCompletions(PeriodicWriter):
         vocabulary = Vocabulary.from_metadata(read_json(self.run_dir / "data.json"))
         options = self.options
         lines = [
-            f"Sample completions after epoch {epoch} ("
+            f"{SAMPLES_HEADER} epoch {epoch} ("
             + describe(
                 options["decoding"],
                 options["length"],
