@@ -14,7 +14,7 @@ from helpers import REPO, run_cli, run_ldl
 
 from ldl.cli.main import main
 from ldl.runs.book_catalog import book_experiments
-from ldl.runs.book_extracts import EXTRACT, page_link, update_extracts
+from ldl.runs.book_extracts import has_extracts, page_link, update_extracts
 from ldl.runs.book_table import Budget, collect, render_page
 
 RECORDS = Path("docs/reproduction/runs")
@@ -43,7 +43,7 @@ def test_every_extract_in_the_docs_is_what_the_records_give(monkeypatch) -> None
     monkeypatch.chdir(REPO)
     table = collect([RECORDS])[0]
     pages = [Path("README.md"), *sorted(Path("docs").glob("*.md"))]
-    with_extracts = [page for page in pages if EXTRACT.search(page.read_text())]
+    with_extracts = [page for page in pages if has_extracts(page.read_text())]
     assert Path("README.md") in with_extracts
     command = _page_command()
     for page in with_extracts:
@@ -52,6 +52,27 @@ def test_every_extract_in_the_docs_is_what_the_records_give(monkeypatch) -> None
         assert update_extracts(text, table, page_link(page, PAGE)) == text, (
             f"{page}'s book-table extract is out of date: run `{command}`"
         )
+
+
+def test_the_readmes_sample_run_prints_what_its_kept_record_holds() -> None:
+    # The README shows a c5e2 run's output; its numbers are those of the kept c5e2 record (seed 0),
+    # whose validation set is the test set.
+    text = (REPO / "README.md").read_text()
+    assert "$ ldl train data_dir=../shared/data trainer.seed=0" in text
+    (record,) = (REPO / RECORDS / "c5e2").glob("*/metrics.json")
+    metrics = json.loads(record.read_text())
+    assert metrics["seed"] == 0 and metrics["epochs_completed"] == 20
+    last = re.search(r"^epoch 20/20 - [\d.]+s - (.*)$", text, re.M)
+    assert last, "the README's sample run has no epoch 20/20 line"
+    shown = dict(item.split(": ") for item in last.group(1).split(" - "))
+    for name, value in shown.items():
+        key = name.replace("val_", "val/") if name.startswith("val_") else f"train/{name}"
+        assert f"{metrics[key]:.4f}" == value, (name, value, metrics[key])
+    result = re.search(r"^Result: (.*)$", text, re.M)
+    assert result, "the README's sample run has no Result line"
+    for item in result.group(1).split(", "):
+        name, value = item.split(" = ")
+        assert f"{metrics[name]:.4f}" == value, (name, value, metrics[name])
 
 
 # --- verdicts, budgets, not-run reasons, from records written here ------------------------------
@@ -291,6 +312,40 @@ def test_an_unknown_id_in_an_extract_is_refused(tmp_path: Path) -> None:
     arguments = ["report", str(tmp_path / "runs"), "book=table", f"out={tmp_path / 'r.md'}"]
     assert main([*arguments, f"update={page}"]) != 0
     assert not (tmp_path / "r.md").exists()
+
+
+def test_an_epochs_extract_sets_runs_side_by_side_with_the_books_epochs(tmp_path: Path) -> None:
+    def metrics(experiment: str, seed: int, accuracies: list[tuple[float, float]]) -> dict:
+        found: dict = {"experiment": experiment, "status": "completed", "seed": seed}
+        for epoch, (train, test) in enumerate(accuracies):
+            found[f"epoch_{epoch}/train/accuracy"] = train
+            found[f"epoch_{epoch}/test/accuracy"] = test
+        return {**found, "epochs_completed": 20, "test/accuracy": 0.94, "train_seconds": 49.0}
+
+    _record(tmp_path, "c4e2/seven", metrics("c4e2", 7, [(0.8563, 0.9157), (0.9203, 0.9240)]))
+    _record(tmp_path, "c4e2/zero", metrics("c4e2", 0, [(0.85, 0.91)]))
+    changed = ["experiment=aFe2", "optimizer.learning_rate=0.05"]
+    _record(tmp_path, "aFe2/listing", metrics("aFe2", 7, [(0.83, 0.8951)]), overrides=changed)
+    table = collect([tmp_path])[0]
+    marker = "<!-- book-epochs c4e2 aFe2/listing epochs=0-1 -->\n"
+    text = update_extracts(f"{marker}old\n<!-- /book-epochs -->\n", table, "r.md")
+    assert text == (
+        marker + "| epoch | book (train/accuracy / test/accuracy) | [c4e2](r.md#c4e2) seed 7 | "
+        "[aFe2](r.md#afe2) seed 7<br>`optimizer.learning_rate=0.05` |\n"
+        "|---|---|---|---|\n"
+        "| 0 | 0.8563 / 0.9157 | 0.8563 / 0.9157 | 0.83 / 0.8951 |\n"
+        "| 1 | 0.9203 / 0.924 | 0.9203 / 0.924 | - / - |\n"
+        "| final test/accuracy | | 0.94 | 0.94 |\n"
+        "| training time | | 49.0 s | 49.0 s |\n"
+        "<!-- /book-epochs -->\n"
+    )
+    for words, fragment in [
+        ("aFe2", "no kept run aFe2 at the book's budget"),
+        ("c4e2 epochs=a-b", "epochs=a-b is not like"),
+        ("c4e2 shown=all", "unknown option shown="),
+    ]:
+        with pytest.raises(ValueError, match=fragment):
+            update_extracts(f"<!-- book-epochs {words} -->\n<!-- /book-epochs -->\n", table, "")
 
 
 # --- hparams_search=book and its chapters ---------------------------------------------------------

@@ -7,6 +7,13 @@ the markers is replaced:
     <!-- book-table c5e2 c6e1 -->
     ...generated rows...
     <!-- /book-table -->
+
+A second kind sets runs side by side epoch by epoch (the book's per-epoch printouts, chapter 4):
+
+    <!-- book-epochs c4e2 aFe1 aFe2/<run folder name> epochs=0-5,19 -->
+    <!-- /book-epochs -->
+
+An id names its runs at the book's budget; `<id>/<run folder name>` one kept run, whatever its budget.
 """
 
 from __future__ import annotations
@@ -15,10 +22,20 @@ import os
 import re
 from pathlib import Path
 
-from ldl.runs.book_table import Budget, ExperimentRows, not_run_reason, run_cells
+from ldl.runs.book_table import (
+    Budget,
+    ExperimentRows,
+    RunRow,
+    duration,
+    not_run_reason,
+    number,
+    run_cells,
+)
 
 # The markers start a line (an indented one, e.g. in a code example, is text).
 EXTRACT = re.compile(r"^(<!-- book-table ([^>]*?) -->\n)(.*?)^(<!-- /book-table -->)", re.S | re.M)
+EPOCHS = re.compile(r"^(<!-- book-epochs ([^>]*?) -->\n)(.*?)^(<!-- /book-epochs -->)", re.S | re.M)
+_EPOCH_METRIC = re.compile(r"epoch_(\d+)/(.+)")
 HEADER = ["id", "seed", "ldl", "book", "verdict", "budget"]
 
 
@@ -40,16 +57,87 @@ def _rows(entry: ExperimentRows, page_link: str) -> list[str]:
 
 def extract(ids: list[str], table: list[ExperimentRows], page_link: str) -> str:
     """The Markdown table of the experiments `ids` (an unknown id is refused)."""
-    entries = {entry.experiment.experiment: entry for entry in table}
-    for alias_entry in table:
-        for alias in alias_entry.experiment.aliases:
-            entries[alias] = alias_entry
+    entries = _entries(table)
     unknown = [name for name in ids if name not in entries]
     if unknown:
         raise ValueError(f"book-table extract names no book experiment: {', '.join(unknown)}")
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for name in ids:
         lines += _rows(entries[name], page_link)
+    return "\n".join(lines) + "\n"
+
+
+def _entries(table: list[ExperimentRows]) -> dict[str, ExperimentRows]:
+    entries = {entry.experiment.experiment: entry for entry in table}
+    for entry in table:
+        entries.update(dict.fromkeys(entry.experiment.aliases, entry))
+    return entries
+
+
+def _epochs(text: str) -> list[int]:
+    """`0-5,19` as [0, 1, 2, 3, 4, 5, 19]."""
+    epochs: list[int] = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.partition("-")
+            epochs += range(int(first), int(last or first) + 1)
+    except ValueError:
+        raise ValueError(f"book-epochs extract: epochs={text} is not like epochs=0-5,19") from None
+    return epochs
+
+
+def _chosen_runs(names: list[str], entries: dict[str, ExperimentRows]) -> list[RunRow]:
+    runs = []
+    for name in names:
+        experiment, _, folder = name.partition("/")
+        if experiment not in entries:
+            raise ValueError(f"book-epochs extract names no book experiment: {experiment}")
+        found = [
+            run
+            for run in entries[experiment].runs
+            if (Path(run.record.name).name == folder if folder else run.budget is Budget.FULL)
+        ]
+        if not found:
+            raise ValueError(f"book-epochs extract: no kept run {name} at the book's budget")
+        runs += found
+    return runs
+
+
+def epochs_extract(words: list[str], table: list[ExperimentRows], page_link: str) -> str:
+    """The runs named in `words` side by side, one row per epoch, with the book's numbers."""
+    options = dict(word.split("=", 1) for word in words if "=" in word)
+    if set(options) - {"epochs"}:
+        raise ValueError(f"book-epochs extract: unknown option {sorted(options)[0]}=")
+    entries = _entries(table)
+    runs = _chosen_runs([word for word in words if "=" not in word], entries)
+    shown = {
+        int(m[1]) for run in runs for key in run.record.metrics if (m := _EPOCH_METRIC.match(key))
+    }
+    epochs = _epochs(options["epochs"]) if "epochs" in options else sorted(shown)
+    suffixes = sorted(
+        {m[2] for run in runs for key in run.record.metrics if (m := _EPOCH_METRIC.match(key))},
+        key=lambda suffix: (not suffix.startswith("train/"), suffix),
+    )
+    book = {row.metric: row.book for row in runs[0].comparisons} if runs else {}
+
+    def cell(values: dict, epoch: int) -> str:
+        found = [values.get(f"epoch_{epoch}/{suffix}") for suffix in suffixes]
+        return " / ".join("-" if v is None or v != v else number(v) for v in found)
+
+    headers = [f"book ({' / '.join(suffixes)})"]
+    for run in runs:
+        experiment = run.record.experiment
+        link = f"[{experiment}]({page_link}#{experiment.lower()})"
+        changes = "".join(f"<br>`{change}`" for change in run.record.changes)
+        headers.append(f"{link} seed {run.record.metrics.get('seed', '-')}{changes}")
+    lines = ["| epoch | " + " | ".join(headers) + " |", "|---" * (len(runs) + 2) + "|"]
+    for epoch in epochs:
+        cells = [cell(book, epoch), *(cell(dict(run.record.metrics), epoch) for run in runs)]
+        lines.append(f"| {epoch} | " + " | ".join(cells) + " |")
+    finals = [number(run.record.metrics.get("test/accuracy", "-")) for run in runs]
+    lines.append("| final test/accuracy | | " + " | ".join(finals) + " |")
+    times = [duration(run.record.metrics.get("train_seconds")) for run in runs]
+    lines.append("| training time | | " + " | ".join(times) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -60,7 +148,15 @@ def update_extracts(text: str, table: list[ExperimentRows], page_link: str) -> s
         ids = found.group(2).split()
         return found.group(1) + extract(ids, table, page_link) + found.group(4)
 
-    return EXTRACT.sub(replaced, text)
+    def epochs_replaced(found: re.Match[str]) -> str:
+        words = found.group(2).split()
+        return found.group(1) + epochs_extract(words, table, page_link) + found.group(4)
+
+    return EPOCHS.sub(epochs_replaced, EXTRACT.sub(replaced, text))
+
+
+def has_extracts(text: str) -> bool:
+    return bool(EXTRACT.search(text) or EPOCHS.search(text))
 
 
 def page_link(document: Path, page: Path) -> str:

@@ -69,7 +69,7 @@ class ExperimentRows:
         return Budget.REDUCED if self.runs else Budget.NOT_RUN
 
 
-def _number(value: object) -> str:
+def number(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     if float(value).is_integer() and abs(value) < 1e12:
@@ -77,7 +77,7 @@ def _number(value: object) -> str:
     return f"{value:.4g}"
 
 
-def _duration(seconds: object) -> str:
+def duration(seconds: object) -> str:
     if not isinstance(seconds, int | float):
         return "-"
     if seconds < 60:
@@ -180,10 +180,10 @@ def _metric_lines(rows: Iterable[BookComparison], book: bool) -> str:
             if row.book != row.book:  # NaN: the book prints no number for it
                 lines.append(f"{row.metric}: -")
                 continue
-            span = f" ({_number(row.low)} .. {_number(row.high)})" if row.low is not None else ""
-            lines.append(f"{row.metric}: {_number(row.book)}{span}")
+            span = f" ({number(row.low)} .. {number(row.high)})" if row.low is not None else ""
+            lines.append(f"{row.metric}: {number(row.book)}{span}")
         else:
-            lines.append(f"{row.metric}: {'-' if row.ours is None else _number(row.ours)}")
+            lines.append(f"{row.metric}: {'-' if row.ours is None else number(row.ours)}")
     return "<br>".join(lines)
 
 
@@ -242,7 +242,7 @@ def table_lines(table: list[ExperimentRows]) -> list[str]:
                 f"{run.budget.value}: {run.budget_note} {book_budget}",
                 str(metrics.get("seed", "-")),  # an id, not a quantity: no thousands separators
                 str(metrics.get("device", "-")),
-                _duration(metrics.get("train_seconds")),
+                duration(metrics.get("train_seconds")),
             ]
             lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return lines
@@ -268,9 +268,9 @@ def _details(entry: ExperimentRows) -> list[str]:
         lines += [f"Run `{run.record.name}` ({run.record.status}, {run.budget_note}):", ""]
         lines += ["| metric | ldl | book | book range | verdict |", "|---|---|---|---|---|"]
         for row in run.comparisons:
-            book = "-" if row.book != row.book else _number(row.book)
-            span = "-" if row.low is None else f"{_number(row.low)} .. {_number(row.high)}"
-            ours = "-" if row.ours is None else _number(row.ours)
+            book = "-" if row.book != row.book else number(row.book)
+            span = "-" if row.low is None else f"{number(row.low)} .. {number(row.high)}"
+            ours = "-" if row.ours is None else number(row.ours)
             lines.append(f"| {row.metric} | {ours} | {book} | {span} | {row.verdict} |")
         lines += ["", *_generated_text(run.record)]
     return lines
