@@ -340,7 +340,8 @@ def test_an_epochs_extract_sets_runs_side_by_side_with_the_books_epochs(tmp_path
         "<!-- /book-epochs -->\n"
     )
     for words, fragment in [
-        ("aFe2", "no kept run aFe2 at the book's budget"),
+        ("aFe2", "aFe2 has no run at the book's budget"),
+        ("c4e2/elsewhere", "c4e2 has no kept run elsewhere"),
         ("c4e2 epochs=a-b", "epochs=a-b is not like"),
         ("c4e2 shown=all", "unknown option shown="),
     ]:

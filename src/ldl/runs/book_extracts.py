@@ -98,7 +98,8 @@ def _chosen_runs(names: list[str], entries: dict[str, ExperimentRows]) -> list[R
             if (Path(run.record.name).name == folder if folder else run.budget is Budget.FULL)
         ]
         if not found:
-            raise ValueError(f"book-epochs extract: no kept run {name} at the book's budget")
+            wanted = f"kept run {folder}" if folder else "run at the book's budget"
+            raise ValueError(f"book-epochs extract: {experiment} has no {wanted}")
         runs += found
     return runs
 
