@@ -262,7 +262,7 @@ def _search(sweep: Path) -> None:
     sweep.mkdir(parents=True)
     (sweep / "search_state.json").write_text(json.dumps(state))
     for index, phase in enumerate(phases):
-        score = {"test/accuracy": 0.39} if phase == "final" else {"val/accuracy": 0.3}
+        score = {"test/accuracy": 0.39} if phase == "final" else {"val/accuracy": 0.3 + index / 20}
         metrics = {"experiment": "c17e4", "status": "completed", "seed": 7, **score}
         _record(sweep, f"{index}_c17e4", metrics, {"experiment_id": "c17e4"})
 
@@ -278,6 +278,9 @@ def test_a_search_is_one_row_with_its_budget_and_is_kept_with_its_settings(tmp_p
         "best retrained 5 of 20 epochs"
     )
     assert [(row.metric, row.ours) for row in run.comparisons] == [("test/accuracy", 0.39)]
+    assert run.record.search["best_so_far_by_phase"] == {"random": 0.3, "hill_climb": 0.35}
+    page = render_page([tmp_path / "outputs"], "ldl report x book=table")
+    assert "at the end of each phase: random 0.3, hill climb 0.35." in page
     records = tmp_path / "records"
     assert main(["report", str(tmp_path / "outputs"), f"keep={records}"]) == 0
     kept = records / "c17e4" / "small_search"

@@ -272,8 +272,23 @@ def _details(entry: ExperimentRows) -> list[str]:
             span = "-" if row.low is None else f"{number(row.low)} .. {number(row.high)}"
             ours = "-" if row.ours is None else number(row.ours)
             lines.append(f"| {row.metric} | {ours} | {book} | {span} | {row.verdict} |")
-        lines += ["", *_generated_text(run.record)]
+        lines += ["", *_search_progress(run.record), *_generated_text(run.record)]
     return lines
+
+
+def _search_progress(record: RunRecord) -> list[str]:
+    """An architecture search's best candidate score so far at the end of each of its phases."""
+    best = (record.search or {}).get("best_so_far_by_phase")
+    if not isinstance(best, dict) or not best:
+        return []
+    phases = ", ".join(
+        f"{phase.replace('_', ' ')} {number(score)}" for phase, score in best.items()
+    )
+    return [
+        "The best candidate's score so far (validation accuracy after the candidates' short "
+        f"training) at the end of each phase: {phases}.",
+        "",
+    ]
 
 
 def _generated_text(record: RunRecord) -> list[str]:

@@ -101,15 +101,22 @@ def _in_search(folder: Path, root: Path) -> bool:
 
 def _search_settings(sweep: Path) -> tuple[Path, dict[str, Any]] | None:
     """An architecture search's final job folder and its settings, or None before its final model."""
-    from ldl.sweeps.architecture_search.state import job_folder, read_state
+    from ldl.sweeps.architecture_search.state import finished_score, job_folder, read_state
 
     state = read_state(sweep)
     if state.get("final_index") is None:
         return None
     final = job_folder(sweep, int(state["final_index"]), state["experiment_id"])
-    evaluated = sum(1 for candidate in state["candidates"] if candidate["phase"] != "final")
+    searched = [candidate for candidate in state["candidates"] if candidate["phase"] != "final"]
+    # The best score so far at the end of each phase, as the book reports its searches (59 % after
+    # the random search, 74 % after hill climbing).
+    best: dict[str, float] = {}
+    for candidate in searched:
+        score = finished_score(job_folder(sweep, candidate["index"], state["experiment_id"]))
+        so_far = max([*best.values(), score if score is not None else 0.0])
+        best[candidate["phase"]] = so_far
     settings = {k: v for k, v in state.items() if k not in _SEARCH_DROPPED}
-    return final, {**settings, "evaluated": evaluated}
+    return final, {**settings, "evaluated": len(searched), "best_so_far_by_phase": best}
 
 
 def read_records(roots: list[Path]) -> tuple[list[RunRecord], list[str]]:
