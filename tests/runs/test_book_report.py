@@ -352,6 +352,37 @@ def test_an_epochs_extract_sets_runs_side_by_side_with_the_books_epochs(tmp_path
             update_extracts(f"<!-- book-epochs {words} -->\n<!-- /book-epochs -->\n", table, "")
 
 
+def test_a_translations_extract_sets_translators_side_by_side(tmp_path: Path) -> None:
+    def translated(experiment: str, predictions: list[str]) -> dict:
+        pairs = [("je suis folle", "i'm crazy"), ("c'est à elle", "that's hers")]
+        examples = [
+            {"source": source, "target": target, "prediction": prediction}
+            for (source, target), prediction in zip(pairs, predictions, strict=True)
+        ]
+        return {"experiment": experiment, "status": "completed", "translation_examples": examples}
+
+    _record(tmp_path, "c14e1/run", translated("c14e1", ["i'm crazy", "is | her"]))
+    # Matched by source sentence, not position.
+    transformer = translated("c15_transformer", ["i'm mad", "that's hers"])
+    transformer["translation_examples"].reverse()
+    _record(tmp_path, "c15/run", transformer)
+    table = collect([tmp_path])[0]
+    marker = "<!-- book-translations c14e1 c15_transformer count=2 -->\n"
+    text = update_extracts(f"{marker}<!-- /book-translations -->\n", table, "r.md")
+    assert text == (
+        marker + "| source | reference | [c14e1](r.md#c14e1) | "
+        "[c15_transformer](r.md#c15_transformer) |\n"
+        "|---|---|---|---|\n"
+        "| je suis folle | i'm crazy | i'm crazy | i'm mad |\n"
+        "| c'est à elle | that's hers | is \\| her | that's hers |\n"
+        "<!-- /book-translations -->\n"
+    )
+    with pytest.raises(ValueError, match="count=few is not a number"):
+        update_extracts(
+            "<!-- book-translations c14e1 count=few -->\n<!-- /book-translations -->\n", table, ""
+        )
+
+
 # --- hparams_search=book and its chapters ---------------------------------------------------------
 
 

@@ -67,7 +67,7 @@ def _check_places(options: dict[str, Any], out: Path | None, documents: list[Pat
         if not document.is_file():
             raise ConfigError(
                 f"update={document} is not a Markdown file; name pages that hold "
-                "<!-- book-table <ids> --> or <!-- book-epochs <ids> --> extracts, e.g. update=README.md."
+                "<!-- book-table <ids> --> (or book-epochs, book-translations) extracts, e.g. update=README.md."
             )
 
 

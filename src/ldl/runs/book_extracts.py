@@ -14,6 +14,11 @@ A second kind sets runs side by side epoch by epoch (the book's per-epoch printo
     <!-- /book-epochs -->
 
 An id names its runs at the book's budget; `<id>/<run folder name>` one kept run, whatever its budget.
+
+A third sets translators side by side on the same test pairs (`translation_examples` in metrics.json):
+
+    <!-- book-translations c14e1 c15_transformer count=20 -->
+    <!-- /book-translations -->
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from ldl.runs.book_table import (
 # The markers start a line (an indented one, e.g. in a code example, is text).
 EXTRACT = re.compile(r"^(<!-- book-table ([^>]*?) -->\n)(.*?)^(<!-- /book-table -->)", re.S | re.M)
 EPOCHS = re.compile(r"^(<!-- book-epochs ([^>]*?) -->\n)(.*?)^(<!-- /book-epochs -->)", re.S | re.M)
+TRANSLATIONS = re.compile(
+    r"^(<!-- book-translations ([^>]*?) -->\n)(.*?)^(<!-- /book-translations -->)", re.S | re.M
+)
 _EPOCH_METRIC = re.compile(r"epoch_(\d+)/(.+)")
 HEADER = ["id", "seed", "ldl", "book", "verdict", "budget"]
 
@@ -91,7 +99,7 @@ def _chosen_runs(names: list[str], entries: dict[str, ExperimentRows]) -> list[R
     for name in names:
         experiment, _, folder = name.partition("/")
         if experiment not in entries:
-            raise ValueError(f"book-epochs extract names no book experiment: {experiment}")
+            raise ValueError(f"extract names no book experiment: {experiment}")
         found = [
             run
             for run in entries[experiment].runs
@@ -99,16 +107,14 @@ def _chosen_runs(names: list[str], entries: dict[str, ExperimentRows]) -> list[R
         ]
         if not found:
             wanted = f"kept run {folder}" if folder else "run at the book's budget"
-            raise ValueError(f"book-epochs extract: {experiment} has no {wanted}")
+            raise ValueError(f"extract: {experiment} has no {wanted}")
         runs += found
     return runs
 
 
 def epochs_extract(words: list[str], table: list[ExperimentRows], page_link: str) -> str:
     """The runs named in `words` side by side, one row per epoch, with the book's numbers."""
-    options = dict(word.split("=", 1) for word in words if "=" in word)
-    if set(options) - {"epochs"}:
-        raise ValueError(f"book-epochs extract: unknown option {sorted(options)[0]}=")
+    options = _options(words, {"epochs"}, "book-epochs")
     entries = _entries(table)
     runs = _chosen_runs([word for word in words if "=" not in word], entries)
     shown = {
@@ -142,6 +148,45 @@ def epochs_extract(words: list[str], table: list[ExperimentRows], page_link: str
     return "\n".join(lines) + "\n"
 
 
+def _options(words: list[str], allowed: set[str], kind: str) -> dict[str, str]:
+    options = dict(word.split("=", 1) for word in words if "=" in word)
+    if set(options) - allowed:
+        raise ValueError(f"{kind} extract: unknown option {sorted(set(options) - allowed)[0]}=")
+    return options
+
+
+def _cell_text(value: object) -> str:
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def translations_extract(words: list[str], table: list[ExperimentRows], page_link: str) -> str:
+    """Translators' first test translations side by side, matched by source sentence."""
+    options = _options(words, {"count"}, "book-translations")
+    try:
+        count = int(options.get("count", "10"))
+    except ValueError:
+        raise ValueError(
+            f"book-translations extract: count={options['count']} is not a number"
+        ) from None
+    runs = _chosen_runs([word for word in words if "=" not in word], _entries(table))
+    examples = []
+    for run in runs:
+        found = run.record.metrics.get("translation_examples")
+        if not isinstance(found, list):
+            raise ValueError(f"book-translations extract: {run.record.name} kept no translations")
+        examples.append({str(e.get("source")): e for e in found if isinstance(e, dict)})
+    headers = ["source", "reference"]
+    for run in runs:
+        experiment = run.record.experiment
+        headers.append(f"[{experiment}]({page_link}#{experiment.lower()})")
+    lines = ["| " + " | ".join(headers) + " |", "|---" * len(headers) + "|"]
+    for source, first in list(examples[0].items())[:count]:
+        cells = [source, str(first.get("target", ""))]
+        cells += [str(found.get(source, {}).get("prediction", "-")) for found in examples]
+        lines.append("| " + " | ".join(_cell_text(cell) for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def update_extracts(text: str, table: list[ExperimentRows], page_link: str) -> str:
     """`text` with every marked extract regenerated."""
 
@@ -153,11 +198,16 @@ def update_extracts(text: str, table: list[ExperimentRows], page_link: str) -> s
         words = found.group(2).split()
         return found.group(1) + epochs_extract(words, table, page_link) + found.group(4)
 
-    return EPOCHS.sub(epochs_replaced, EXTRACT.sub(replaced, text))
+    def translations_replaced(found: re.Match[str]) -> str:
+        words = found.group(2).split()
+        return found.group(1) + translations_extract(words, table, page_link) + found.group(4)
+
+    text = EPOCHS.sub(epochs_replaced, EXTRACT.sub(replaced, text))
+    return TRANSLATIONS.sub(translations_replaced, text)
 
 
 def has_extracts(text: str) -> bool:
-    return bool(EXTRACT.search(text) or EPOCHS.search(text))
+    return any(kind.search(text) for kind in (EXTRACT, EPOCHS, TRANSLATIONS))
 
 
 def page_link(document: Path, page: Path) -> str:
