@@ -251,6 +251,21 @@ def test_a_search_leaves_its_table_plot_and_best_experiment(finished_search):
 
 
 @pytest.mark.slow
+def test_the_search_climbs_from_the_scores_its_candidates_reached(finished_search):
+    # The search decides on the scores it reads back from each candidate's job folder. When it read
+    # none (every candidate scored 0), random search kept its first candidate, hill climbing never
+    # moved and the final model was candidate 0, whatever the candidates had reached.
+    table = pd.read_csv(finished_search / "search.csv")
+    searched = table[table["phase"] != "final"]
+    assert searched["score"].max() > 0, "no candidate learned anything: the check below is empty"
+    state = json.loads((finished_search / "search_state.json").read_text())
+    assert state["best_score"] == pytest.approx(searched["score"].max(), abs=1e-4)
+    # The final model is one of the best candidates (several can tie on a tiny test set).
+    best = searched[searched["score"] == searched["score"].max()]
+    assert table.iloc[-1]["layers"] in best["layers"].tolist()
+
+
+@pytest.mark.slow
 def test_a_killed_search_resumes_to_the_uninterrupted_sequence(
     finished_search, tmp_path, tiny_cifar
 ):

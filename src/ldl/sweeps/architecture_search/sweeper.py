@@ -119,13 +119,13 @@ class JobEvaluator:
                 self._record_unfinished_as_failed([indexes[p] for p in run], error)
             if stop_signals.requested():
                 break
+            for p in run:
+                folder = job_folder(self.sweep_dir, indexes[p], self.experiment_id)
+                scores[indexes[p]] = finished_score(folder) or 0.0  # a job that died scores 0
         if stop_signals.requested():
             # Ctrl-C or SIGTERM: no further candidate; the interrupted one is neither scored nor
             # failed, so the same command resumes it and goes on with the search.
             raise StoppedError("the architecture search stopped at a stop request")
-            for p in run:
-                folder = job_folder(self.sweep_dir, indexes[p], self.experiment_id)
-                scores[indexes[p]] = finished_score(folder) or 0.0  # a job that died scores 0
         return [float(scores[i] or 0.0) for i in indexes]
 
     def _record_unfinished_as_failed(self, indexes: list[int], error: Exception) -> None:
