@@ -264,6 +264,7 @@ def _search(sweep: Path) -> None:
     for index, phase in enumerate(phases):
         score = {"test/accuracy": 0.39} if phase == "final" else {"val/accuracy": 0.3 + index / 20}
         metrics = {"experiment": "c17e4", "status": "completed", "seed": 7, **score}
+        metrics["train_seconds"] = 30.0
         _record(sweep, f"{index}_c17e4", metrics, {"experiment_id": "c17e4"})
 
 
@@ -281,6 +282,8 @@ def test_a_search_is_one_row_with_its_budget_and_is_kept_with_its_settings(tmp_p
     assert run.record.search["best_so_far_by_phase"] == {"random": 0.3, "hill_climb": 0.35}
     page = render_page([tmp_path / "outputs"], "ldl report x book=table")
     assert "at the end of each phase: random 0.3, hill climb 0.35." in page
+    row = next(line for line in page.splitlines() if line.startswith("| [c17e4]"))
+    assert row.endswith("| 1.0 min candidates + 30.0 s final |"), row
     records = tmp_path / "records"
     assert main(["report", str(tmp_path / "outputs"), f"keep={records}"]) == 0
     kept = records / "c17e4" / "small_search"

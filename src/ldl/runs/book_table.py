@@ -176,6 +176,15 @@ def collect(
     return table, others, problems
 
 
+def _time(record: RunRecord) -> str:
+    """A run's training time; a search's, its candidates' and its final model's."""
+    final = duration(record.metrics.get("train_seconds"))
+    candidates = (record.search or {}).get("candidates_train_seconds")
+    if not isinstance(candidates, int | float):
+        return final
+    return f"{duration(candidates)} candidates + {final} final"
+
+
 def _metric_lines(rows: Iterable[BookComparison], book: bool) -> str:
     lines = []
     for row in rows:
@@ -245,7 +254,7 @@ def table_lines(table: list[ExperimentRows]) -> list[str]:
                 f"{run.budget.value}: {run.budget_note} {book_budget}",
                 str(metrics.get("seed", "-")),  # an id, not a quantity: no thousands separators
                 str(metrics.get("device", "-")),
-                duration(metrics.get("train_seconds")),
+                _time(run.record),
             ]
             lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return lines

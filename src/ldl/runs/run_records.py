@@ -111,12 +111,18 @@ def _search_settings(sweep: Path) -> tuple[Path, dict[str, Any]] | None:
     # The best score so far at the end of each phase, as the book reports its searches (59 % after
     # the random search, 74 % after hill climbing).
     best: dict[str, float] = {}
+    seconds = 0.0  # the candidates' training time, which the final model's record does not hold
     for candidate in searched:
-        score = finished_score(job_folder(sweep, candidate["index"], state["experiment_id"]))
+        folder = job_folder(sweep, candidate["index"], state["experiment_id"])
+        score = finished_score(folder)
         so_far = max([*best.values(), score if score is not None else 0.0])
         best[candidate["phase"]] = so_far
+        if score is not None:
+            trained = read_json(folder / "metrics.json").get("train_seconds")
+            seconds += float(trained) if isinstance(trained, int | float) else 0.0
     settings = {k: v for k, v in state.items() if k not in _SEARCH_DROPPED}
-    return final, {**settings, "evaluated": len(searched), "best_so_far_by_phase": best}
+    found = {"evaluated": len(searched), "best_so_far_by_phase": best}
+    return final, {**settings, **found, "candidates_train_seconds": round(seconds, 1)}
 
 
 def read_records(roots: list[Path]) -> tuple[list[RunRecord], list[str]]:
