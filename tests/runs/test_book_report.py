@@ -281,7 +281,7 @@ def test_a_search_is_one_row_with_its_budget_and_is_kept_with_its_settings(tmp_p
     assert [(row.metric, row.ours) for row in run.comparisons] == [("test/accuracy", 0.39)]
     assert run.record.search["best_so_far_by_phase"] == {"random": 0.3, "hill_climb": 0.35}
     page = render_page([tmp_path / "outputs"], "ldl report x book=table")
-    assert "at the end of each phase: random 0.3, hill climb 0.35." in page
+    assert "at the end of each phase: random search = 0.3, hill climbing = 0.35." in page
     row = next(line for line in page.splitlines() if line.startswith("| [c17e4]"))
     assert row.endswith("| 1.0 min candidates + 30.0 s final |"), row
     records = tmp_path / "records"

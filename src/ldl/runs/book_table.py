@@ -288,14 +288,19 @@ def _details(entry: ExperimentRows) -> list[str]:
     return lines
 
 
+def _phase(name: str) -> str:
+    """A search phase as a reader says it: random search, hill climbing, generation 3."""
+    if name.startswith("evolution_"):
+        return f"generation {name.removeprefix('evolution_')}"
+    return {"random": "random search", "hill_climb": "hill climbing"}.get(name, name)
+
+
 def _search_progress(record: RunRecord) -> list[str]:
     """An architecture search's best candidate score so far at the end of each of its phases."""
     best = (record.search or {}).get("best_so_far_by_phase")
     if not isinstance(best, dict) or not best:
         return []
-    phases = ", ".join(
-        f"{phase.replace('_', ' ')} {number(score)}" for phase, score in best.items()
-    )
+    phases = ", ".join(f"{_phase(phase)} = {number(score)}" for phase, score in best.items())
     return [
         "The best candidate's score so far (validation accuracy after the candidates' short "
         f"training) at the end of each phase: {phases}.",
