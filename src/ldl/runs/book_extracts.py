@@ -25,31 +25,42 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from ldl.runs.book_table import (
     Budget,
     ExperimentRows,
     RunRow,
+    cell_text,
     duration,
     not_run_reason,
     number,
     run_cells,
 )
 
-# The markers start a line (an indented one, e.g. in a code example, is text).
-EXTRACT = re.compile(r"^(<!-- book-table ([^>]*?) -->\n)(.*?)^(<!-- /book-table -->)", re.S | re.M)
-EPOCHS = re.compile(r"^(<!-- book-epochs ([^>]*?) -->\n)(.*?)^(<!-- /book-epochs -->)", re.S | re.M)
-TRANSLATIONS = re.compile(
-    r"^(<!-- book-translations ([^>]*?) -->\n)(.*?)^(<!-- /book-translations -->)", re.S | re.M
-)
+
+def _marker(kind: str) -> re.Pattern[str]:
+    """An extract of `kind` between its markers, which start a line (an indented one, e.g. in a code
+    example, is text): groups 1 and 4 are the markers, 2 the marker's words, 3 the generated text."""
+    return re.compile(rf"^(<!-- {kind} ([^>]*?) -->\n)(.*?)^(<!-- /{kind} -->)", re.S | re.M)
+
+
+EXTRACT = _marker("book-table")
+EPOCHS = _marker("book-epochs")
+TRANSLATIONS = _marker("book-translations")
 _EPOCH_METRIC = re.compile(r"epoch_(\d+)/(.+)")
 HEADER = ["id", "seed", "ldl", "book", "verdict", "budget"]
 
 
+def _link(experiment: str, page_link: str) -> str:
+    """The experiment's name, linked to its section of the reproduction page."""
+    return f"[{experiment}]({page_link}#{experiment.lower()})"
+
+
 def _rows(entry: ExperimentRows, page_link: str) -> list[str]:
     experiment = entry.experiment
-    name = f"[{experiment.experiment}]({page_link}#{experiment.experiment.lower()})"
+    name = _link(experiment.experiment, page_link)
     if not entry.runs:
         return [f"| {name} | | {not_run_reason(experiment)} | | not run | |"]
     # The runs at the book's budget when there are any; else every run there is.
@@ -117,13 +128,12 @@ def epochs_extract(words: list[str], table: list[ExperimentRows], page_link: str
     options = _options(words, {"epochs"}, "book-epochs")
     entries = _entries(table)
     runs = _chosen_runs([word for word in words if "=" not in word], entries)
-    shown = {
-        int(m[1]) for run in runs for key in run.record.metrics if (m := _EPOCH_METRIC.match(key))
-    }
-    epochs = _epochs(options["epochs"]) if "epochs" in options else sorted(shown)
+    found = [m for run in runs for key in run.record.metrics if (m := _EPOCH_METRIC.match(key))]
+    epochs = (
+        _epochs(options["epochs"]) if "epochs" in options else sorted({int(m[1]) for m in found})
+    )
     suffixes = sorted(
-        {m[2] for run in runs for key in run.record.metrics if (m := _EPOCH_METRIC.match(key))},
-        key=lambda suffix: (not suffix.startswith("train/"), suffix),
+        {m[2] for m in found}, key=lambda suffix: (not suffix.startswith("train/"), suffix)
     )
     book = {row.metric: row.book for row in runs[0].comparisons} if runs else {}
 
@@ -133,8 +143,7 @@ def epochs_extract(words: list[str], table: list[ExperimentRows], page_link: str
 
     headers = [f"book ({' / '.join(suffixes)})"]
     for run in runs:
-        experiment = run.record.experiment
-        link = f"[{experiment}]({page_link}#{experiment.lower()})"
+        link = _link(run.record.experiment, page_link)
         changes = "".join(f"<br>`{change}`" for change in run.record.changes)
         headers.append(f"{link} seed {run.record.metrics.get('seed', '-')}{changes}")
     lines = ["| epoch | " + " | ".join(headers) + " |", "|---" * (len(runs) + 2) + "|"]
@@ -155,10 +164,6 @@ def _options(words: list[str], allowed: set[str], kind: str) -> dict[str, str]:
     return options
 
 
-def _cell_text(value: object) -> str:
-    return " ".join(str(value).split()).replace("|", "\\|")
-
-
 def translations_extract(words: list[str], table: list[ExperimentRows], page_link: str) -> str:
     """Translators' first test translations side by side, matched by source sentence."""
     options = _options(words, {"count"}, "book-translations")
@@ -175,39 +180,41 @@ def translations_extract(words: list[str], table: list[ExperimentRows], page_lin
         if not isinstance(found, list):
             raise ValueError(f"book-translations extract: {run.record.name} kept no translations")
         examples.append({str(e.get("source")): e for e in found if isinstance(e, dict)})
-    headers = ["source", "reference"]
-    for run in runs:
-        experiment = run.record.experiment
-        headers.append(f"[{experiment}]({page_link}#{experiment.lower()})")
+    headers = ["source", "reference", *(_link(run.record.experiment, page_link) for run in runs)]
     lines = ["| " + " | ".join(headers) + " |", "|---" * len(headers) + "|"]
     for source, first in list(examples[0].items())[:count]:
         cells = [source, str(first.get("target", ""))]
         cells += [str(found.get(source, {}).get("prediction", "-")) for found in examples]
-        lines.append("| " + " | ".join(_cell_text(cell) for cell in cells) + " |")
+        lines.append("| " + " | ".join(cell_text(cell) for cell in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+# Each kind of extract and what writes it from the marker's words.
+Writer = Callable[[list[str], list[ExperimentRows], str], str]
+_KINDS: tuple[tuple[re.Pattern[str], Writer], ...] = (
+    (EXTRACT, extract),
+    (EPOCHS, epochs_extract),
+    (TRANSLATIONS, translations_extract),
+)
 
 
 def update_extracts(text: str, table: list[ExperimentRows], page_link: str) -> str:
     """`text` with every marked extract regenerated."""
 
-    def replaced(found: re.Match[str]) -> str:
-        ids = found.group(2).split()
-        return found.group(1) + extract(ids, table, page_link) + found.group(4)
+    def regenerated(write: Writer) -> Callable[[re.Match[str]], str]:
+        def replaced(found: re.Match[str]) -> str:
+            words = found.group(2).split()
+            return found.group(1) + write(words, table, page_link) + found.group(4)
 
-    def epochs_replaced(found: re.Match[str]) -> str:
-        words = found.group(2).split()
-        return found.group(1) + epochs_extract(words, table, page_link) + found.group(4)
+        return replaced
 
-    def translations_replaced(found: re.Match[str]) -> str:
-        words = found.group(2).split()
-        return found.group(1) + translations_extract(words, table, page_link) + found.group(4)
-
-    text = EPOCHS.sub(epochs_replaced, EXTRACT.sub(replaced, text))
-    return TRANSLATIONS.sub(translations_replaced, text)
+    for marker, write in _KINDS:
+        text = marker.sub(regenerated(write), text)
+    return text
 
 
 def has_extracts(text: str) -> bool:
-    return any(kind.search(text) for kind in (EXTRACT, EPOCHS, TRANSLATIONS))
+    return any(marker.search(text) for marker, _ in _KINDS)
 
 
 def page_link(document: Path, page: Path) -> str:

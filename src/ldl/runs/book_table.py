@@ -176,6 +176,11 @@ def collect(
     return table, others, problems
 
 
+def cell_text(value: object) -> str:
+    """A value as one Markdown table cell: one line, its pipes escaped."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
 def _time(record: RunRecord) -> str:
     """A run's training time; a search's, its candidates' and its final model's."""
     final = duration(record.metrics.get("train_seconds"))
@@ -322,8 +327,7 @@ def _generated_text(record: RunRecord) -> list[str]:
         lines += [f"The run's translations of the first {len(shown)} test pairs:", ""]
         lines += ["| source | reference | ldl |", "|---|---|---|"]
         for example in shown:
-            cells = [str(example.get(key, "")) for key in ("source", "target", "prediction")]
-            cells = [" ".join(cell.split()).replace("|", "\\|") for cell in cells]
+            cells = [cell_text(example.get(key, "")) for key in ("source", "target", "prediction")]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return lines

@@ -101,7 +101,7 @@ def _in_search(folder: Path, root: Path) -> bool:
 
 def _search_settings(sweep: Path) -> tuple[Path, dict[str, Any]] | None:
     """An architecture search's final job folder and its settings, or None before its final model."""
-    from ldl.sweeps.architecture_search.state import finished_score, job_folder, read_state
+    from ldl.sweeps.architecture_search.state import job_folder, read_state, score_of
 
     state = read_state(sweep)
     if state.get("final_index") is None:
@@ -111,15 +111,16 @@ def _search_settings(sweep: Path) -> tuple[Path, dict[str, Any]] | None:
     # The best score so far at the end of each phase, as the book reports its searches (59 % after
     # the random search, 74 % after hill climbing).
     best: dict[str, float] = {}
+    top = 0.0
     seconds = 0.0  # the candidates' training time, which the final model's record does not hold
     for candidate in searched:
-        folder = job_folder(sweep, candidate["index"], state["experiment_id"])
-        score = finished_score(folder)
-        so_far = max([*best.values(), score if score is not None else 0.0])
-        best[candidate["phase"]] = so_far
-        if score is not None:
-            trained = read_json(folder / "metrics.json").get("train_seconds")
-            seconds += float(trained) if isinstance(trained, int | float) else 0.0
+        path = job_folder(sweep, candidate["index"], state["experiment_id"]) / "metrics.json"
+        metrics = read_json(path) if path.exists() else {}
+        score = score_of(metrics)
+        top = max(top, score or 0.0)
+        best[candidate["phase"]] = top
+        trained = metrics.get("train_seconds") if score is not None else None
+        seconds += float(trained) if isinstance(trained, int | float) else 0.0
     settings = {k: v for k, v in state.items() if k not in _SEARCH_DROPPED}
     found = {"evaluated": len(searched), "best_so_far_by_phase": best}
     return final, {**settings, **found, "candidates_train_seconds": round(seconds, 1)}

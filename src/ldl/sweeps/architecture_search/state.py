@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,11 @@ def finished_score(folder: Path) -> float | None:
     metrics_path = folder / "metrics.json"
     if not metrics_path.exists():
         return None
-    metrics = read_json(metrics_path)
+    return score_of(read_json(metrics_path))
+
+
+def score_of(metrics: Mapping[str, Any]) -> float | None:
+    """finished_score of a job whose metrics.json holds `metrics`."""
     if metrics.get("status") == "completed":
         return float(metrics.get("val/accuracy", 0.0))
     if metrics.get("status") == "failed":
