@@ -327,7 +327,13 @@ def test_sigterm_to_the_main_process_stops_the_parallel_launchers_workers(boston
     for job in started:
         metrics = _metrics(sweep / job)
         assert metrics["status"] == "interrupted", (job, metrics)
-        checkpoint = json.loads((sweep / job / "checkpoint" / "state.json").read_text())
+        state = sweep / job / "checkpoint" / "state.json"
+        if metrics.get("epochs_completed", 0) == 0:
+            # The second job may be stopped inside its first epoch: nothing to keep, and the same
+            # command starts it afresh.
+            assert not state.exists(), job
+            continue
+        checkpoint = json.loads(state.read_text())
         assert checkpoint["epochs_completed"] == metrics["epochs_completed"] < 100
 
     again = run_ldl(*command, cwd=tmp_path)
