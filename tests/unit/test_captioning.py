@@ -213,8 +213,10 @@ def test_interrupted_extraction_resumes_without_recomputing_finished_files(tmp_p
     assert (statistics["extracted"], statistics["skipped"]) == (2, 2)
     assert {name: os.stat(cache / name).st_mtime_ns for name in finished} == stamps
 
+    # The same command uninterrupted (the same batch size: a convolution's kernels may sum in
+    # another order for another batch size, and this machine's oneDNN does).
     whole = tmp_path / "whole"
-    cache_module.extract_features(entries, folder, whole, SHAPES_GRID, 4, False)
+    cache_module.extract_features(entries, folder, whole, SHAPES_GRID, 2, False)
     for entry in entries:
         np.testing.assert_array_equal(
             cache_module.load_features(cache_module.feature_path(cache, entry)),
