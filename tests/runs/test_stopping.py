@@ -178,6 +178,8 @@ def test_kill_9_with_stateful_callbacks_resumes_to_the_uninterrupted_run(
 
     resumed = run_ldl(*command, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
+    # Every callback of the run is saved with the checkpoint: no note that one starts afresh.
+    assert "keeps no saved state" not in resumed.stdout + resumed.stderr
     _assert_same_run(folder, tmp_path / "whole")
 
 

@@ -96,6 +96,10 @@ class RunRecorder(keras.callbacks.Callback):
     at an epoch's end includes what every other callback made of that epoch.
     """
 
+    # What it keeps between epochs is the checkpoint it writes, which a resume starts from: nothing for
+    # training/callback_state.py to save, nor to name at resume as starting afresh.
+    stateless = True
+
     def __init__(
         self,
         run: RunFolder,
