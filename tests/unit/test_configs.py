@@ -323,3 +323,18 @@ def test_launcher_configs_compose(launcher, tmp_path):
         f"hydra/launcher={launcher}", f"run_dir={tmp_path}", return_hydra_config=True
     )
     assert "_target_" in cfg.hydra.launcher
+
+
+def test_an_experiments_own_config_is_composed_once_and_cannot_be_changed():
+    # The report reads each experiment's config for its catalog and again for every run's label.
+    from omegaconf.errors import ReadonlyConfigError
+
+    from ldl.config.experiments import experiment_config
+
+    first = experiment_config("c6e1")
+    assert experiment_config("c6e1") is first
+    assert OmegaConf.to_container(first) == OmegaConf.to_container(
+        compose_config("experiment=c6e1")
+    )
+    with pytest.raises(ReadonlyConfigError):
+        first.trainer.epochs = 1

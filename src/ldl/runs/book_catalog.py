@@ -9,8 +9,7 @@ only content is its parent in `defaults` and its own `experiment_id`. Its runs c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import yaml
 
 from ldl.config import config_dir, experiment_ids, natural_key
+from ldl.config.experiments import experiment_config, without_running_hydra
 
 # The architecture searches of chapter 17 are sweeps (`ldl train -m hparams_search=<id>`), not
 # experiments; the report lists them with the experiments.
@@ -69,20 +69,24 @@ def _alias_target(experiment: str) -> str | None:
     return str(parents[0]) if len(parents) == 1 and isinstance(parents[0], str) else None
 
 
-def _composer() -> Any:
-    """compose(overrides, with_hydra) -> the composed config as plain containers, inside one Hydra
-    context (entered by the caller)."""
-    from hydra import compose
+def _experiment(experiment: str) -> dict[str, Any]:
+    """The experiment's composed config as plain containers, interpolations kept."""
     from omegaconf import OmegaConf
 
-    def composed(overrides: list[str], with_hydra: bool = False) -> dict[str, Any]:
-        cfg = compose("train", overrides=overrides, return_hydra_config=with_hydra)
-        content: dict[str, Any] = dict(OmegaConf.to_container(cfg, resolve=False))  # type: ignore[arg-type]
-        # A search keeps the sweeper's settings only: the rest of Hydra's config needs a running job.
-        hydra_config = content.pop("hydra", None) or {}
-        return {**content, "sweeper": hydra_config.get("sweeper", {})} if with_hydra else content
+    return dict(OmegaConf.to_container(experiment_config(experiment), resolve=False))  # type: ignore[arg-type]
 
-    return composed
+
+def _search(search: str) -> dict[str, Any]:
+    """A search's composed config as plain containers: of Hydra's config, its sweeper's settings only
+    (the rest needs a running job)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    with without_running_hydra(), initialize_config_dir(str(config_dir()), version_base="1.3"):
+        cfg = compose("train", overrides=[f"hparams_search={search}"], return_hydra_config=True)
+    content: dict[str, Any] = dict(OmegaConf.to_container(cfg, resolve=False))  # type: ignore[arg-type]
+    hydra_config = content.pop("hydra", None) or {}
+    return {**content, "sweeper": hydra_config.get("sweeper", {})}
 
 
 def _trains_epochs(cfg: Mapping[str, Any]) -> bool:
@@ -113,37 +117,17 @@ def _search_budget(sweeper: Mapping[str, Any]) -> dict[str, int]:
 def book_experiments() -> tuple[BookExperiment, ...]:
     """Every experiment whose config has a `book` block, aliases folded into their parent, then the
     chapter 17 searches; in the book's order (c1e1 ... c17e5, Appendix F last)."""
-    from hydra import initialize_config_dir
-
-    with without_running_hydra(), initialize_config_dir(str(config_dir()), version_base="1.3"):
-        return tuple(sorted(_read_catalog(_composer()), key=_book_order))
+    return tuple(sorted(_read_catalog(), key=_book_order))
 
 
-@contextmanager
-def without_running_hydra() -> Iterator[None]:
-    """Room for Hydra's compose API inside a running Hydra application (the end of a sweep): the
-    application's global Hydra state is set aside and given back afterwards."""
-    from hydra.core.global_hydra import GlobalHydra
-
-    global_hydra = GlobalHydra.instance()
-    running = global_hydra.hydra if global_hydra.is_initialized() else None
-    global_hydra.clear()
-    try:
-        yield
-    finally:
-        GlobalHydra.instance().clear()
-        if running is not None:
-            GlobalHydra.instance().initialize(running)
-
-
-def _read_catalog(compose: Any) -> list[BookExperiment]:
+def _read_catalog() -> list[BookExperiment]:
     ids = experiment_ids()
     targets = {experiment: _alias_target(experiment) for experiment in ids}
     found = []
     for experiment in ids:
         if targets[experiment] is not None or chapter_of(experiment) == "?":
             continue  # an alias is listed with its parent; an id of no chapter is no book example
-        cfg = compose([f"experiment={experiment}"])
+        cfg = _experiment(experiment)
         book = cfg.get("book")
         if not isinstance(book, Mapping):
             continue
@@ -167,7 +151,7 @@ def _read_catalog(compose: Any) -> list[BookExperiment]:
             )
         )
     for search in BOOK_SEARCHES:
-        cfg = compose([f"hparams_search={search}"], with_hydra=True)
+        cfg = _search(search)
         book = cfg.get("book") or {}
         budget = _search_budget(cfg["sweeper"])
         found.append(

@@ -16,7 +16,7 @@ class WriteBookReport(Callback):
     """After the sweep's last job: every experiment the sweep ran next to the book's numbers."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from ldl.runs.book_catalog import without_running_hydra
+        from ldl.config.experiments import without_running_hydra
         from ldl.runs.book_table import render_page
         from ldl.runs.files import atomic_write_text
 

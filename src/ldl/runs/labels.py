@@ -177,18 +177,17 @@ def run_labels(runs: list[RunSettings]) -> list[str]:
 @cache
 def _experiment_defaults(experiment: str) -> dict[str, str]:
     """The experiment's own values of the settings that can shorten a run ({} if unknown)."""
-    from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    from ldl.config import config_dir, experiment_ids
+    from ldl.config import experiment_ids
+    from ldl.config.experiments import experiment_config
 
     if experiment not in experiment_ids():
         return {}
     try:
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            cfg = compose("train", overrides=[f"experiment={experiment}"])
+        cfg = experiment_config(experiment)
     except (HydraException, OmegaConfBaseException):
         return {}
     return {
