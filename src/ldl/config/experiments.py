@@ -35,17 +35,19 @@ def without_running_hydra() -> Iterator[None]:
             GlobalHydra.instance().initialize(running)
 
 
-def experiment_config(experiment: str) -> DictConfig:
-    """`train.yaml` composed with `experiment=<experiment>` alone, read-only (shared by every caller
-    in this process). Hydra's and OmegaConf's errors reach the caller, and are not remembered."""
-    return _composed(str(config_dir()), experiment)
+def compose_train(overrides: list[str], with_hydra: bool = False) -> DictConfig:
+    """`train.yaml` composed with `overrides`, also from inside a running Hydra application;
+    `with_hydra`: Hydra's own config included."""
+    from hydra import compose, initialize_config_dir
+
+    with without_running_hydra(), initialize_config_dir(str(config_dir()), version_base="1.3"):
+        return compose("train", overrides=overrides, return_hydra_config=with_hydra)
 
 
 @cache
-def _composed(directory: str, experiment: str) -> DictConfig:
-    from hydra import compose, initialize_config_dir
-
-    with without_running_hydra(), initialize_config_dir(directory, version_base="1.3"):
-        cfg = compose("train", overrides=[f"experiment={experiment}"])
+def experiment_config(experiment: str) -> DictConfig:
+    """`train.yaml` composed with `experiment=<experiment>` alone, read-only (shared by every caller
+    in this process). Hydra's and OmegaConf's errors reach the caller, and are not remembered."""
+    cfg = compose_train([f"experiment={experiment}"])
     OmegaConf.set_readonly(cfg, True)
     return cfg

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from ldl.config import config_dir, experiment_ids, natural_key
-from ldl.config.experiments import experiment_config, without_running_hydra
+from ldl.config.experiments import compose_train, experiment_config
 
 # The architecture searches of chapter 17 are sweeps (`ldl train -m hparams_search=<id>`), not
 # experiments; the report lists them with the experiments.
@@ -79,11 +79,9 @@ def _experiment(experiment: str) -> dict[str, Any]:
 def _search(search: str) -> dict[str, Any]:
     """A search's composed config as plain containers: of Hydra's config, its sweeper's settings only
     (the rest needs a running job)."""
-    from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    with without_running_hydra(), initialize_config_dir(str(config_dir()), version_base="1.3"):
-        cfg = compose("train", overrides=[f"hparams_search={search}"], return_hydra_config=True)
+    cfg = compose_train([f"hparams_search={search}"], with_hydra=True)
     content: dict[str, Any] = dict(OmegaConf.to_container(cfg, resolve=False))  # type: ignore[arg-type]
     hydra_config = content.pop("hydra", None) or {}
     return {**content, "sweeper": hydra_config.get("sweeper", {})}
